@@ -1,0 +1,12 @@
+"""The geo layer: geodesic measures, geometry repair and CRS handling. No I/O."""
+
+from mineledger.geo.area import geodesic_area, union_area
+from mineledger.geo.repair import polygonal_part, repair_polygonal, to_multipolygon
+
+__all__ = [
+    "geodesic_area",
+    "polygonal_part",
+    "repair_polygonal",
+    "to_multipolygon",
+    "union_area",
+]

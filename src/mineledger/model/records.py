@@ -1,0 +1,156 @@
+"""The fields of each record layer, with their types and vocabularies.
+
+This is the logical schema that both store back ends build their tables from and that import
+profiles map sources onto. A field is ``(type, vocabulary or None, description)``; types are
+``text``, ``integer``, ``real``, ``boolean``, ``date`` (a calendar date) and ``json``.
+
+Every record also carries the provenance fields of :data:`COMMON_FIELDS` (DESIGN.md: a stable
+id, the country, the reporting organisation, the source with its checksum, the date of
+information, created/updated stamps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mineledger.model.vocab import (
+    CasualtyOutcome,
+    EOCategory,
+    EventType,
+    GeometryStatus,
+    HazardStatus,
+    HazardType,
+    Layer,
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One attribute of a record layer."""
+
+    type: str
+    vocabulary: tuple[str, ...] | None = None
+    description: str = ""
+
+
+def _vocab(enum) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
+
+
+#: Fields every record carries; set by the importer, not by profiles (except where noted).
+COMMON_FIELDS: dict[str, Field] = {
+    "uuid": Field("text", None, "stable id, derived from the source identity (UUID 5)"),
+    "country": Field("text", None, "ISO 3166-1 alpha-3 code"),
+    "organisation": Field("text", None, "organisation that reported the record"),
+    "date_of_information": Field("date", None, "date the information describes; null if unknown"),
+    "source_file": Field("text", None, "file name relative to its data folder"),
+    "source_locator": Field("text", None, "row or feature in that file, or the declared key"),
+    "source_checksum": Field("text", None, "SHA-256 of the source file"),
+    "import_id": Field("text", None, "the import that last wrote the record"),
+    "geometry_status": Field("text", _vocab(GeometryStatus), "see GeometryStatus"),
+    "geometry_note": Field("text", None, "why the geometry is not as given, if it is not"),
+    "source_geometry": Field("blob", None, "original WKB when the geometry was repaired or rejected"),
+    "attributes": Field("json", None, "source columns not mapped to a field, as given"),
+    "content_hash": Field("text", None, "hash of the mapped content; unchanged means no update"),
+    "created_at": Field("datetime", None, "UTC instant the record was first stored"),
+    "updated_at": Field("datetime", None, "UTC instant the record was last changed"),
+}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A record layer: its geometry type and its own fields."""
+
+    name: str
+    geometry_type: str  # GeoPackage geometry type name
+    fields: dict[str, Field]
+    description: str
+
+
+LAYERS: dict[str, LayerSpec] = {
+    Layer.ADMIN_AREAS: LayerSpec(
+        Layer.ADMIN_AREAS,
+        "MULTIPOLYGON",
+        {
+            "level": Field("integer", None, "0 country, 1 first sub-national level, …"),
+            "code": Field("text", None, "P-code, national code or the boundary source's id; unique within country and level"),
+            "name": Field("text"),
+            "parent_code": Field("text", None, "code of the enclosing area one level up, if known"),
+            "area_m2": Field("real", None, "geodesic area, m²"),
+        },
+        "administrative areas (gazetteer)",
+    ),
+    Layer.HAZARDS: LayerSpec(
+        Layer.HAZARDS,
+        "MULTIPOLYGON",
+        {
+            "hazard_type": Field("text", _vocab(HazardType), "SHA or CHA (IMAS 04.10)"),
+            "status": Field("text", _vocab(HazardStatus)),
+            "eo_categories": Field("text", None, "comma-separated EOCategory values suspected or confirmed"),
+            "local_id": Field("text", None, "the source's own id for the hazard"),
+            "map_sheet": Field("text", None, "map sheet the feature was digitised from"),
+            "admin_code": Field("text", None, "code of the finest administrative area the source gives"),
+            "area_m2": Field("real", None, "geodesic area of the stored (repaired) geometry, m²"),
+        },
+        "hazardous areas (SHA / CHA)",
+    ),
+    Layer.CLEARED_AREAS: LayerSpec(
+        Layer.CLEARED_AREAS,
+        "MULTIPOLYGON",
+        {
+            "outcome": Field("text", ("cancelled", "reduced", "cleared"), "land release outcome"),
+            "eo_categories": Field("text"),
+            "local_id": Field("text"),
+            "map_sheet": Field("text"),
+            "admin_code": Field("text"),
+            "date_released": Field("date", None, "end of the activity that released the land; null if unknown"),
+            "area_m2": Field("real", None, "geodesic area, m²"),
+        },
+        "land released by clearance (and, later, by survey)",
+    ),
+    Layer.EVENTS: LayerSpec(
+        Layer.EVENTS,
+        "POINT",
+        {
+            "event_type": Field("text", _vocab(EventType)),
+            "eo_category": Field("text", _vocab(EOCategory)),
+            "year": Field("integer", None, "year the event occurred; null if unknown"),
+            "event_date": Field("date"),
+            "admin1_name": Field("text"),
+            "admin2_name": Field("text"),
+            "admin_code": Field("text"),
+            "area_type": Field("text", ("rural", "urban")),
+            "local_id": Field("text"),
+            "map_sheet": Field("text"),
+        },
+        "explosive-ordnance events (points)",
+    ),
+    Layer.VICTIMS: LayerSpec(
+        Layer.VICTIMS,
+        "POINT",
+        {
+            "year": Field("integer", None, "year of the accident"),
+            "month": Field("integer", None, "month of the accident, 1–12"),
+            "outcome": Field("text", _vocab(CasualtyOutcome), "killed, injured or unknown"),
+            "gender": Field("text", ("male", "female", "unknown")),
+            "age_group": Field("text", ("adult", "minor", "unknown"), "minor: under 18"),
+            "civilian": Field("boolean", None, "civilian (true) or security forces / deminer (false)"),
+            "ethnic_group": Field("text"),
+            "activity": Field("text", None, "what the victim was doing, as the source says it"),
+            "place_type": Field("text"),
+            "site": Field("text"),
+            "area_type": Field("text", ("rural", "urban")),
+            "admin1_code": Field("text"),
+            "admin1_name": Field("text"),
+            "admin_code": Field("text", None, "code of the municipality or finest area"),
+            "admin2_name": Field("text"),
+            "location_precision": Field("text", ("exact", "municipal_seat", "admin_area", "unknown")),
+        },
+        "victims of explosive ordnance, one row per person (IMAS 10.60)",
+    ),
+}
+
+
+def layer_spec(name: str) -> LayerSpec:
+    """The :class:`LayerSpec` of a layer name; raises ``KeyError`` for an unknown layer."""
+    return LAYERS[Layer(name)]

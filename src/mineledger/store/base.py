@@ -1,0 +1,87 @@
+"""The store interface that every service uses, whatever the back end.
+
+A :class:`Store` reads layers and tables; all writing goes through a :class:`Writer`
+obtained from :meth:`Store.writer`, which is one transaction (it lands whole or not at all)
+and which appends every insert and update to the append-only change log itself, so that no
+service can write a record without leaving its history.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from typing import Any, Iterable
+
+import geopandas as gpd
+import pandas as pd
+
+
+class Writer(ABC):
+    """One write transaction on a store. Obtain it with :meth:`Store.writer`."""
+
+    user: str
+    command: str
+
+    @abstractmethod
+    def existing(self, layer: str, uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows among ``uuids`` of ``layer``, as ``{uuid: row}`` (geometry included)."""
+
+    @abstractmethod
+    def insert(self, layer: str, rows: list[dict[str, Any]], *, import_id: str | None,
+               reason: str | None = None) -> None:
+        """Insert new records and log each as ``insert`` in the change log."""
+
+    @abstractmethod
+    def update(self, layer: str, rows: list[dict[str, Any]], before: dict[str, dict[str, Any]],
+               *, import_id: str | None, reason: str | None = None) -> None:
+        """Update records by uuid; log each with its state before and after."""
+
+    @abstractmethod
+    def add_import(self, row: dict[str, Any]) -> None:
+        """Record that an import ran (even one that changed nothing)."""
+
+    @abstractmethod
+    def existing_quarantine(self, uuids: Iterable[str]) -> set[str]:
+        """Which of these quarantine ids are already held."""
+
+    @abstractmethod
+    def add_quarantine(self, rows: list[dict[str, Any]]) -> None:
+        """Put rejected rows in quarantine."""
+
+
+class Store(ABC):
+    """A mineledger store. Open one with :func:`mineledger.store.open_store`."""
+
+    location: str
+
+    @abstractmethod
+    def writer(self, *, user: str, command: str) -> AbstractContextManager[Writer]:
+        """A write transaction: commits when the block ends, rolls back on any exception.
+
+        Raises
+        ------
+        StoreError
+            If another process holds the write lock for longer than the store's timeout.
+        """
+
+    @abstractmethod
+    def read_layer(self, layer: str, country: str | None = None) -> gpd.GeoDataFrame:
+        """All records of a layer (optionally of one country) in EPSG:4326."""
+
+    @abstractmethod
+    def read_table(self, name: str, country: str | None = None) -> pd.DataFrame:
+        """An attribute table (``imports``, ``change_log``, ``quarantine``) as a DataFrame."""
+
+    @abstractmethod
+    def countries(self) -> list[str]:
+        """ISO3 codes of the countries that have records in the store."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,225 @@
+"""The embedded store: one SQLite file that is also a valid OGC GeoPackage (1.3).
+
+QGIS and GDAL open it as it is: the record layers are feature tables with an R-tree spatial
+index, ``imports``, ``change_log`` and ``quarantine`` are attribute tables. Every connection
+registers the SQL functions the R-tree triggers call and sets WAL mode (QGIS resets the
+journal mode when it closes a file). Writers take the lock up front (``BEGIN IMMEDIATE``), so
+a second writer waits for the first instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import OperationalError
+
+from mineledger.errors import StoreError
+from mineledger.model.records import LAYERS
+from mineledger.store import gpkg_geometry, schema
+from mineledger.store.sql import SQLStore
+
+#: ``PRAGMA application_id`` of a GeoPackage ('GPKG').
+APPLICATION_ID = 0x47504B47
+#: ``PRAGMA user_version`` of GeoPackage 1.3.0.
+USER_VERSION = 10300
+#: Version of mineledger's own schema, kept in ``mineledger_meta``.
+SCHEMA_VERSION = "1"
+#: Seconds a writer waits for another writer's lock before giving up with a clear error.
+LOCK_TIMEOUT_S = 60.0
+
+_GPKG_DDL = """
+CREATE TABLE gpkg_spatial_ref_sys (
+  srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+  organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+CREATE TABLE gpkg_contents (
+  table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+  description TEXT DEFAULT '',
+  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+CREATE TABLE gpkg_geometry_columns (
+  table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+CREATE TABLE gpkg_extensions (
+  table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+CREATE TABLE mineledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
+    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
+)
+
+_RTREE = """
+CREATE VIRTUAL TABLE rtree_{t}_geom USING rtree(id, minx, maxx, miny, maxy);
+CREATE TRIGGER rtree_{t}_geom_insert AFTER INSERT ON {t}
+WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN INSERT OR REPLACE INTO rtree_{t}_geom VALUES (NEW.fid,
+  ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
+CREATE TRIGGER rtree_{t}_geom_update1 AFTER UPDATE OF geom ON {t}
+WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN INSERT OR REPLACE INTO rtree_{t}_geom VALUES (NEW.fid,
+  ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
+CREATE TRIGGER rtree_{t}_geom_update2 AFTER UPDATE OF geom ON {t}
+WHEN OLD.fid = NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN DELETE FROM rtree_{t}_geom WHERE id = OLD.fid; END;
+CREATE TRIGGER rtree_{t}_geom_update3 AFTER UPDATE ON {t}
+WHEN OLD.fid != NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN DELETE FROM rtree_{t}_geom WHERE id = OLD.fid;
+  INSERT OR REPLACE INTO rtree_{t}_geom VALUES (NEW.fid,
+  ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
+CREATE TRIGGER rtree_{t}_geom_update4 AFTER UPDATE ON {t}
+WHEN OLD.fid != NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN DELETE FROM rtree_{t}_geom WHERE id IN (OLD.fid, NEW.fid); END;
+CREATE TRIGGER rtree_{t}_geom_delete AFTER DELETE ON {t} WHEN old.geom NOT NULL
+BEGIN DELETE FROM rtree_{t}_geom WHERE id = OLD.fid; END;
+"""
+
+_APPEND_ONLY = """
+CREATE TRIGGER change_log_no_update BEFORE UPDATE ON change_log
+BEGIN SELECT RAISE(ABORT, 'change_log is append-only'); END;
+CREATE TRIGGER change_log_no_delete BEFORE DELETE ON change_log
+BEGIN SELECT RAISE(ABORT, 'change_log is append-only'); END;
+"""
+
+
+def _executescript(conn, script: str) -> None:
+    """Run a multi-statement script inside the current transaction (unlike
+    ``sqlite3.executescript``, which commits first)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            conn.exec_driver_sql(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement: {buffer.strip()[:80]}")
+
+
+class GeoPackageStore(SQLStore):
+    """The embedded store at ``path`` (created, as a valid GeoPackage, if ``create``)."""
+
+    def __init__(self, path: str | Path, *, create: bool = True):
+        self.path = Path(path)
+        self.location = str(self.path)
+        exists = self.path.exists()
+        if not exists and not create:
+            raise StoreError(f"{self.path}: no store here; import into it first "
+                             "(mineledger import …) or name another with --store")
+        if exists:
+            self._check_is_sqlite()
+        self.engine = create_engine(f"sqlite:///{self.path}",
+                                    connect_args={"timeout": LOCK_TIMEOUT_S})
+        event.listen(self.engine, "connect", self._on_connect)
+        event.listen(self.engine, "begin", self._on_begin)
+        try:
+            if not exists or self._is_blank():
+                self._create()
+            else:
+                self._check_is_mineledger()
+        except OperationalError as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {exc.orig}") from None
+
+    def _check_is_sqlite(self):
+        with open(self.path, "rb") as fh:
+            head = fh.read(16)
+        if head and head != b"SQLite format 3\x00":
+            raise StoreError(f"{self.path}: not a GeoPackage/SQLite file; expected a mineledger store")
+
+    @staticmethod
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record):
+        dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
+        gpkg_geometry.register_sql_functions(dbapi_conn)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @staticmethod
+    def _on_begin(conn):
+        if conn.info.get("write"):
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except OperationalError as exc:
+                raise StoreError(
+                    "the store is locked by another writer and stayed locked for "
+                    f"{LOCK_TIMEOUT_S:.0f} s; try again when it has finished ({exc.orig})") from None
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    def _is_blank(self) -> bool:
+        with self.engine.connect() as conn:
+            n = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
+        return n == 0
+
+    def _check_is_mineledger(self):
+        with self.engine.connect() as conn:
+            has = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name='mineledger_meta'").scalar_one()
+            if not has:
+                raise StoreError(f"{self.path}: a SQLite/GeoPackage file, but not a mineledger "
+                                 "store; name a new file or an existing store with --store")
+            version = conn.exec_driver_sql(
+                "SELECT value FROM mineledger_meta WHERE key='schema_version'").scalar()
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: store schema version {version}, this mineledger "
+                             f"reads version {SCHEMA_VERSION}")
+
+    def _create(self):
+        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        with self._write_connection() as conn, conn.begin():
+            conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.exec_driver_sql(f"PRAGMA user_version = {USER_VERSION}")
+            _executescript(conn, _GPKG_DDL)
+            conn.execute(text(
+                "INSERT INTO gpkg_spatial_ref_sys VALUES "
+                "('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),"
+                "('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system'),"
+                "('WGS 84 geodetic', 4326, 'EPSG', 4326, :wkt, 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid')"),
+                {"wkt": _WGS84_WKT})
+            schema.metadata.create_all(conn)
+            for name, spec in LAYERS.items():
+                conn.execute(text(
+                    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+                    "last_change, srs_id) VALUES (:t, 'features', :t, :d, :now, 4326)"),
+                    {"t": str(name), "d": spec.description, "now": now})
+                conn.execute(text(
+                    "INSERT INTO gpkg_geometry_columns VALUES (:t, 'geom', :g, 4326, 0, 0)"),
+                    {"t": str(name), "g": spec.geometry_type})
+                conn.execute(text(
+                    "INSERT INTO gpkg_extensions VALUES (:t, 'geom', 'gpkg_rtree_index', "
+                    "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')"),
+                    {"t": str(name)})
+                _executescript(conn, _RTREE.format(t=name))
+            for name, table in schema.ATTRIBUTE_TABLES.items():
+                conn.execute(text(
+                    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+                    "last_change) VALUES (:t, 'attributes', :t, :d, :now)"),
+                    {"t": name, "d": f"mineledger {name}", "now": now})
+            _executescript(conn, _APPEND_ONLY)
+            conn.execute(text("INSERT INTO mineledger_meta VALUES ('schema_version', :v)"),
+                         {"v": SCHEMA_VERSION})
+        # The application id lives in the file header; readers that look at the header
+        # itself (GDAL) must see it before the WAL is checkpointed on close.
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextmanager
+    def writer(self, *, user, command):
+        try:
+            with super().writer(user=user, command=command) as w:
+                yield w
+        except OperationalError as exc:
+            raise StoreError(f"{self.path}: write failed, nothing was written: {exc.orig}") from None

@@ -1,0 +1,111 @@
+"""The logical schema, built from :mod:`mineledger.model.records` for every back end.
+
+Record layers are feature tables (GeoPackage: ``fid`` integer primary key, one geometry
+column ``geom``); ``imports``, ``change_log`` and ``quarantine`` are attribute tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, LargeBinary, MetaData, Table, Text
+
+from mineledger.model.records import COMMON_FIELDS, LAYERS, Field
+from mineledger.store.types import Date, Geometry, JSONText, UTCDateTime
+
+metadata = MetaData()
+
+_TYPES = {
+    "text": Text,
+    "integer": Integer,
+    "real": Float,
+    "boolean": Boolean,
+    "date": Date,
+    "datetime": UTCDateTime,
+    "json": JSONText,
+    "blob": LargeBinary,
+}
+
+
+def _column(name: str, field: Field) -> Column:
+    kwargs = {}
+    if name == "uuid":
+        kwargs = {"nullable": False, "unique": True}
+    return Column(name, _TYPES[field.type](), **kwargs)
+
+
+def _layer_table(spec) -> Table:
+    cols = [Column("fid", Integer, primary_key=True, autoincrement=True),
+            Column("geom", Geometry(spec.geometry_type))]
+    for name, field in COMMON_FIELDS.items():
+        if name not in spec.fields:
+            cols.append(_column(name, field))
+    cols += [_column(name, field) for name, field in spec.fields.items()]
+    table = Table(spec.name, metadata, *cols, sqlite_autoincrement=True)
+    Index(f"ix_{spec.name}_country", table.c.country)
+    Index(f"ix_{spec.name}_source", table.c.source_file)
+    return table
+
+
+layer_tables: dict[str, Table] = {name: _layer_table(spec) for name, spec in LAYERS.items()}
+
+imports = Table(
+    "imports", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", Text, nullable=False, unique=True),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Column("user_name", Text),
+    Column("command", Text),
+    Column("profile", Text),
+    Column("layer", Text),
+    Column("country", Text),
+    Column("source_file", Text),
+    Column("source_checksum", Text),
+    Column("rows_read", Integer),
+    Column("inserted", Integer),
+    Column("updated", Integer),
+    Column("unchanged", Integer),
+    Column("quarantined", Integer),
+    Column("title", Text),
+    Column("publisher", Text),
+    Column("licence", Text),
+    Column("url", Text),
+    sqlite_autoincrement=True,
+)
+
+change_log = Table(
+    "change_log", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("import_id", Text),
+    Column("command", Text),
+    Column("layer", Text, nullable=False),
+    Column("record_uuid", Text, nullable=False),
+    Column("action", Text, nullable=False),  # insert | update | delete
+    Column("date_of_information", Date()),
+    Column("reason", Text),
+    Column("before", JSONText()),
+    Column("after", JSONText()),
+    sqlite_autoincrement=True,
+)
+Index("ix_change_log_record", change_log.c.record_uuid)
+
+quarantine = Table(
+    "quarantine", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", Text, nullable=False, unique=True),
+    Column("import_id", Text),
+    Column("country", Text),
+    Column("layer", Text),
+    Column("profile", Text),
+    Column("source_file", Text),
+    Column("source_locator", Text),
+    Column("field", Text),
+    Column("value", Text),
+    Column("reason", Text),
+    Column("raw", JSONText()),
+    Column("created_at", UTCDateTime()),
+    sqlite_autoincrement=True,
+)
+
+ATTRIBUTE_TABLES = {"imports": imports, "change_log": change_log, "quarantine": quarantine}

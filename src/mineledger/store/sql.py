@@ -1,0 +1,175 @@
+"""The parts of a store that SQLAlchemy Core makes the same on every back end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import Any, Iterable
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, func, select
+
+from mineledger.errors import StoreError
+from mineledger.model.vocab import Layer
+from mineledger.store import schema
+from mineledger.store.base import Store, Writer
+
+_CHUNK = 500
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _loggable(row: dict[str, Any]) -> dict[str, Any]:
+    """A record as the change log keeps it: geometry as WKB hex, everything JSON-able."""
+    out = {}
+    for key, value in row.items():
+        if key in ("fid",):
+            continue
+        if isinstance(value, shapely.Geometry):
+            value = shapely.to_wkb(value, hex=True)
+        elif isinstance(value, (bytes, memoryview)):
+            value = bytes(value).hex()
+        elif isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+class SQLWriter(Writer):
+    def __init__(self, conn: Connection, user: str, command: str):
+        self.conn = conn
+        self.user = user
+        self.command = command
+        self.now = _now()
+
+    def existing(self, layer, uuids):
+        table = schema.layer_tables[Layer(layer)]
+        uuids = list(uuids)
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(uuids), _CHUNK):
+            rows = self.conn.execute(select(table).where(table.c.uuid.in_(uuids[i:i + _CHUNK])))
+            for row in rows.mappings():
+                found[row["uuid"]] = dict(row)
+        return found
+
+    def insert(self, layer, rows, *, import_id, reason=None):
+        if not rows:
+            return
+        table = schema.layer_tables[Layer(layer)]
+        for row in rows:
+            row.setdefault("created_at", self.now)
+            row.setdefault("updated_at", self.now)
+            row["import_id"] = import_id
+        self.conn.execute(table.insert(), rows)
+        self._log(layer, "insert", rows, None, import_id, reason)
+
+    def update(self, layer, rows, before, *, import_id, reason=None):
+        if not rows:
+            return
+        table = schema.layer_tables[Layer(layer)]
+        for row in rows:
+            row["updated_at"] = self.now
+            row["import_id"] = import_id
+            row.pop("created_at", None)
+            self.conn.execute(table.update().where(table.c.uuid == row["uuid"]).values(**row))
+        self._log(layer, "update", rows, before, import_id, reason)
+
+    def _log(self, layer, action, rows, before, import_id, reason):
+        entries = [
+            {
+                "at": self.now,
+                "user_name": self.user,
+                "import_id": import_id,
+                "command": self.command,
+                "layer": str(layer),
+                "record_uuid": row["uuid"],
+                "action": action,
+                "date_of_information": row.get("date_of_information"),
+                "reason": reason,
+                "before": _loggable(before[row["uuid"]]) if before else None,
+                "after": _loggable(row),
+            }
+            for row in rows
+        ]
+        self.conn.execute(schema.change_log.insert(), entries)
+
+    def add_import(self, row):
+        self.conn.execute(schema.imports.insert(), [row])
+
+    def existing_quarantine(self, uuids):
+        uuids = list(uuids)
+        found: set[str] = set()
+        q = schema.quarantine
+        for i in range(0, len(uuids), _CHUNK):
+            found.update(self.conn.execute(
+                select(q.c.uuid).where(q.c.uuid.in_(uuids[i:i + _CHUNK]))).scalars())
+        return found
+
+    def add_quarantine(self, rows):
+        if rows:
+            for row in rows:
+                row.setdefault("created_at", self.now)
+            self.conn.execute(schema.quarantine.insert(), rows)
+
+
+class SQLStore(Store):
+    """A store over a SQLAlchemy engine; back ends add their DDL and connection rules."""
+
+    engine: Engine
+
+    @contextmanager
+    def _write_connection(self):
+        with self.engine.connect() as conn:
+            conn.info["write"] = True
+            yield conn
+
+    @contextmanager
+    def writer(self, *, user, command):
+        with self._write_connection() as conn:
+            with conn.begin():
+                yield SQLWriter(conn, user, command)
+
+    def read_layer(self, layer, country=None):
+        table = schema.layer_tables[Layer(layer)]
+        stmt = select(table).order_by(table.c.fid)
+        if country:
+            stmt = stmt.where(table.c.country == country)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        columns = [c.name for c in table.columns]
+        df = pd.DataFrame([dict(r) for r in rows], columns=columns)
+        geoms = df.pop("geom")
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(list(geoms), crs="EPSG:4326"))
+
+    def read_table(self, name, country=None):
+        if name not in schema.ATTRIBUTE_TABLES:
+            raise StoreError(f"no table {name!r}; expected one of {sorted(schema.ATTRIBUTE_TABLES)}")
+        table = schema.ATTRIBUTE_TABLES[name]
+        stmt = select(table).order_by(table.c.fid)
+        if country and "country" in table.c:
+            stmt = stmt.where(table.c.country == country)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in table.columns])
+
+    def countries(self):
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for table in schema.layer_tables.values():
+                found.update(c for c in conn.execute(select(table.c.country).distinct()).scalars() if c)
+        return sorted(found)
+
+    def count(self, layer: str, country: str | None = None) -> int:
+        table = schema.layer_tables[Layer(layer)]
+        stmt = select(func.count()).select_from(table)
+        if country:
+            stmt = stmt.where(table.c.country == country)
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one()
+
+    def close(self):
+        self.engine.dispose()

@@ -1,0 +1,110 @@
+"""Column types that mean the same thing on every back end.
+
+On the embedded GeoPackage store geometries are GeoPackage blobs, instants are ISO 8601 UTC
+text (``YYYY-MM-DDTHH:MM:SS.sssZ``, the GeoPackage DATETIME form) and dates ``YYYY-MM-DD``
+text, with the declared column types GeoPackage readers (GDAL, QGIS) expect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import LargeBinary, Text
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+from mineledger.store import gpkg_geometry
+
+
+class _Declared(UserDefinedType):
+    """A column whose DDL type name is given (``MULTIPOLYGON``, ``DATETIME`` …)."""
+
+    cache_ok = True
+
+    def __init__(self, spec: str):
+        self.spec = spec
+
+    def get_col_spec(self, **kw):
+        return self.spec
+
+
+class Geometry(TypeDecorator):
+    """A geometry column in EPSG:4326: shapely geometries in Python."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, geometry_type: str = "GEOMETRY"):
+        super().__init__()
+        self.geometry_type = geometry_type
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_Declared(self.geometry_type))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        return gpkg_geometry.encode(value)
+
+    def process_result_value(self, value, dialect):
+        return gpkg_geometry.decode(value)
+
+
+class UTCDateTime(TypeDecorator):
+    """An instant in UTC: aware ``datetime`` in Python, ``…Z`` text in GeoPackage."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_Declared("DATETIME"))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        value = value.astimezone(dt.timezone.utc)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class Date(TypeDecorator):
+    """A calendar date: ``datetime.date`` in Python, ``YYYY-MM-DD`` text in GeoPackage."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_Declared("DATE"))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return value if isinstance(value, str) else value.isoformat()
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else dt.date.fromisoformat(value)
+
+
+class JSONText(TypeDecorator):
+    """A JSON document kept as text (readable in QGIS and GDAL as a string)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
