@@ -213,8 +213,11 @@ class GeoPackageStore(SQLStore):
                          {"v": SCHEMA_VERSION})
         # The application id lives in the file header; readers that look at the header
         # itself (GDAL) must see it before the WAL is checkpointed on close.
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     @contextmanager
     def writer(self, *, user, command):

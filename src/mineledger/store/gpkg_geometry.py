@@ -89,8 +89,11 @@ def _bound(index):
         if (flags >> 1) & 0b111:
             minx, maxx, miny, maxy = _ENV.unpack_from(blob, 8)
             return (minx, maxx, miny, maxy)[index]
-        geom = decode(blob)
-        minx, miny, maxx, maxy = geom.bounds
+        wkb = blob[_header_length(flags):]
+        if len(wkb) == 21 and wkb[0] == 1 and wkb[1:5] == b"\x01\x00\x00\x00":  # LE 2D point
+            x, y = struct.unpack_from("<2d", wkb, 5)
+            return (x, x, y, y)[index]
+        minx, miny, maxx, maxy = decode(blob).bounds
         value = (minx, maxx, miny, maxy)[index]
         return None if math.isnan(value) else value
 

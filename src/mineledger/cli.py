@@ -1,0 +1,277 @@
+"""The ``mineledger`` command: a thin layer over the Python API.
+
+Every command maps to one service call; errors that a user can cause
+(:class:`~mineledger.errors.MineledgerError`) are printed as one clear line on stderr with exit
+status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mineledger.errors import MineledgerError
+from mineledger.io.profiles import builtin_profiles, load_profile
+from mineledger.store import DEFAULT_STORE, open_store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="mineledger: mine action accountability ledger (hazards, land release, "
+                       "events, victims) in a GeoPackage store.")
+quarantine_app = typer.Typer(no_args_is_help=True, help="Rows that were not stored, and why.")
+app.add_typer(quarantine_app, name="quarantine")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class State:
+    store: str = DEFAULT_STORE
+
+
+state = State()
+
+
+class SummaryFormat(str, Enum):
+    json = "json"
+    table = "table"
+
+
+class AreaUnit(str, Enum):
+    km2 = "km2"
+    ha = "ha"
+    m2 = "m2"
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+_UNIT = {"km2": (1e6, "km²"), "ha": (1e4, "ha"), "m2": (1.0, "m²")}
+
+
+@app.callback()
+def main_options(
+    store: Annotated[str, typer.Option(
+        "--store", envvar="MINELEDGER_STORE",
+        help="The store: a .gpkg file (created on first import). Default ./mineledger.gpkg, "
+             "or $MINELEDGER_STORE.")] = DEFAULT_STORE,
+):
+    state.store = store
+
+
+@contextmanager
+def _rich_progress(description: str, total: int):
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="A source file, or a folder of them.")],
+    profile: Annotated[str, typer.Option(help="A built-in profile name (see `mineledger profiles`) "
+                                              "or a profile .yaml file.")],
+    country: Annotated[Optional[str], typer.Option(help="ISO 3166-1 alpha-3 code for rows "
+                                                        "that carry none.")] = None,
+    strict: Annotated[bool, typer.Option(help="Fail, writing nothing, if any row would go to "
+                                              "quarantine.")] = False,
+):
+    """Import a source into the store, in one transaction.
+
+    Rows that cannot be accepted go to quarantine with the reason (exit status 0 with a
+    warning; 2 with --strict). Importing the same source again changes no record.
+    """
+    from mineledger.services.importer import import_source
+
+    with open_store(state.store) as store:
+        report = import_source(store, path, profile, country=country, strict=strict,
+                               command=" ".join(["mineledger", *sys.argv[1:]]),
+                               progress=_rich_progress)
+    files = len(report.files)
+    out.print(f"{path}: {files} file{'s' if files != 1 else ''}, "
+              f"{report.total('rows_read')} rows read: {report.total('inserted')} inserted, "
+              f"{report.total('updated')} updated, {report.total('unchanged')} unchanged, "
+              f"{report.total('quarantined')} quarantined", highlight=False)
+    flags: dict[str, int] = {}
+    for f in report.files:
+        for k, v in f.geometry_flags.items():
+            flags[k] = flags.get(k, 0) + v
+    if flags:
+        out.print("  stored with flagged geometry: " +
+                  ", ".join(f"{k} {v}" for k, v in sorted(flags.items())), highlight=False)
+    if report.total("quarantined"):
+        err.print(f"warning: {report.total('quarantined')} row(s) went to quarantine "
+                  f"(see `mineledger quarantine list`):", highlight=False)
+        shown = [q for f in report.files for q in f.quarantined][:10]
+        for q in shown:
+            err.print(f"  {q}", highlight=False, markup=False)
+
+
+@app.command()
+def summary(
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-3 code.")],
+    format: Annotated[SummaryFormat, typer.Option(help="json or table.")] = SummaryFormat.table,
+    unit: Annotated[AreaUnit, typer.Option(help="Area unit of the table format.")] = AreaUnit.km2,
+):
+    """Headline figures of a country: hazards, cleared land, victims, events, quarantine.
+
+    JSON areas are always m² (geodesic, WGS 84); the table shows km², ha or m².
+    """
+    from mineledger.services.summary import summary as compute
+
+    with open_store(state.store, create=False) as store:
+        figures = compute(store, country)
+    if format == SummaryFormat.json:
+        out.print_json(json.dumps(figures, ensure_ascii=False))
+        return
+    div, label = _UNIT[unit.value]
+    h, c, v, e = figures["hazards"], figures["cleared"], figures["victims"], figures["events"]
+    table = Table(title=f"mineledger summary: {figures['country']}", show_header=True)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("hazardous areas", f"{h['count']:,}"),
+        ("  without geometry", f"{h['without_geometry']:,}"),
+        ("  invalid, repaired", f"{h['invalid_repaired']:,}"),
+        (f"  area ({label})", f"{h['area_m2'] / div:,.2f}"),
+        (f"  distinct area ({label})", f"{h['distinct_area_m2'] / div:,.2f}"),
+        ("cleared areas", f"{c['count']:,}"),
+        (f"  area ({label})", f"{c['area_m2'] / div:,.2f}"),
+        (f"  distinct area ({label})", f"{c['distinct_area_m2'] / div:,.2f}"),
+        ("victims", f"{v['count']:,}"),
+        ("  killed", f"{v['killed']:,}"),
+        ("  injured", f"{v['injured']:,}"),
+        ("  civilian", f"{v['civilian']:,}"),
+        ("  minors", f"{v['minors']:,}"),
+        ("events", f"{e['count']:,}"),
+        *[(f"  {k.replace('_', ' ')}", f"{n:,}") for k, n in e["by_type"].items()],
+        ("quarantined rows", f"{figures['quarantine']['count']:,}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+
+
+@app.command()
+def report(
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-3 code.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write index.html and the "
+                                                        "CSV tables into.")],
+):
+    """Write a self-contained HTML report (map, charts, per-area tables, sources) and CSVs."""
+    from mineledger.report import write_report
+
+    with open_store(state.store, create=False) as store:
+        index = write_report(store, country, out_dir)
+    out.print(f"report written: {index}", highlight=False)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    country: Annotated[Optional[str], typer.Option(help="Only this country.")] = None,
+    format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
+):
+    """List quarantined rows: file, row or feature, field, value and reason."""
+    with open_store(state.store, create=False) as store:
+        df = store.read_table("quarantine", country.upper() if country else None)
+    cols = ["source_file", "source_locator", "field", "value", "reason", "profile", "country"]
+    _print_frame(df[cols], format, "quarantine", empty="no quarantined rows")
+
+
+@app.command()
+def imports(
+    format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
+):
+    """List the imports that ran, newest last, with what each changed."""
+    with open_store(state.store, create=False) as store:
+        df = store.read_table("imports")
+    cols = ["finished_at", "profile", "source_file", "rows_read", "inserted", "updated",
+            "unchanged", "quarantined", "user_name", "import_id"]
+    _print_frame(df[cols], format, "imports", empty="no imports yet")
+
+
+@app.command()
+def layers():
+    """List the store's layers with their record counts."""
+    from mineledger.model.records import LAYERS
+
+    with open_store(state.store, create=False) as store:
+        table = Table(title=f"layers of {store.location}")
+        table.add_column("layer")
+        table.add_column("geometry")
+        table.add_column("records", justify="right")
+        table.add_column("countries")
+        for name, spec in LAYERS.items():
+            gdf = store.read_layer(name)
+            table.add_row(str(name), spec.geometry_type, f"{len(gdf):,}",
+                          ", ".join(sorted(gdf["country"].dropna().unique())))
+    out.print(table)
+
+
+@app.command()
+def profiles():
+    """List the built-in import profiles."""
+    table = Table(title="built-in profiles")
+    table.add_column("name")
+    table.add_column("layer")
+    table.add_column("description")
+    for name in builtin_profiles():
+        p = load_profile(name)
+        table.add_row(name, p.layer, p.description.strip().split(". ")[0])
+    out.print(table)
+
+
+def _print_frame(df, format: ListFormat, title: str, empty: str):
+    df = df.astype(object).where(df.notna(), None)
+    if format == ListFormat.json:
+        out.print_json(json.dumps(df.to_dict("records"), ensure_ascii=False, default=str))
+    elif format == ListFormat.csv:
+        buf = io.StringIO()
+        df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL)
+        sys.stdout.write(buf.getvalue())
+    elif df.empty:
+        out.print(empty)
+    else:
+        table = Table(title=f"{title} ({len(df):,})")
+        for col in df.columns:
+            table.add_column(col)
+        for row in df.itertuples(index=False):
+            table.add_row(*["" if v is None else str(v) for v in row])
+        out.print(table)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning mineledger errors into one line and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except MineledgerError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(2)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""The country report: one self-contained HTML page (no network needed) and CSV tables.
+
+The page holds the headline figures, a map of hazards and events over the administrative
+boundaries, a chart per year where records are dated (by area where they are not: undated
+records are never given the import's date), the per-area tables, the data-quality flags and a
+footer crediting every source with its licence. The same tables are written as CSV beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+
+from mineledger.services.areas import area_by_admin  # noqa: E402
+from mineledger.services.summary import summary  # noqa: E402
+from mineledger.store.base import Store  # noqa: E402
+
+_COLOURS = {
+    "accident_ap_mine": "#d62728", "accident_uxo": "#ff7f0e", "stored_arsenal": "#8c564b",
+    "military_demining": "#1f77b4", "seizure": "#9467bd", "uxo_found": "#e377c2",
+    "mine_production_site": "#7f7f7f", "suspected_minefield": "#bcbd22",
+    "mine_incident": "#000000", "lifted_minefield": "#17becf",
+}
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _usable(gdf):
+    return gdf[[g is not None and not g.is_empty for g in gdf.geometry.array]]
+
+
+def _map(admin, hazards, cleared, events, country) -> str:
+    fig, ax = plt.subplots(figsize=(9, 9))
+    levels = sorted(admin["level"].unique()) if len(admin) else []
+    for lvl in levels:
+        layer = admin[admin["level"] == lvl]
+        width = 1.2 if lvl == levels[0] else 0.3
+        layer.boundary.plot(ax=ax, color="#555555" if lvl == levels[0] else "#aaaaaa",
+                            linewidth=width, zorder=1)
+    handles = []
+    if len(_usable(cleared)):
+        _usable(cleared).plot(ax=ax, color="#2ca02c", edgecolor="#2ca02c", linewidth=0.3, zorder=2)
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="#2ca02c", label="cleared area"))
+    if len(_usable(hazards)):
+        _usable(hazards).plot(ax=ax, color="#d62728", edgecolor="#d62728", linewidth=0.3, zorder=3)
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", label="suspected hazardous area"))
+    pts = _usable(events)
+    if len(pts):
+        for etype, group in sorted(pts.groupby("event_type"), key=lambda kv: -len(kv[1])):
+            ax.scatter(group.geometry.x, group.geometry.y, s=3 if len(pts) > 5000 else 6,
+                       color=_COLOURS.get(etype, "#333333"), alpha=0.6, zorder=4,
+                       label=f"{etype.replace('_', ' ')} ({len(group):,})", linewidths=0)
+    if len(admin):
+        minx, miny, maxx, maxy = admin.total_bounds
+        pad = 0.02 * max(maxx - minx, maxy - miny)
+        ax.set_xlim(minx - pad, maxx + pad)
+        ax.set_ylim(miny - pad, maxy + pad)
+        ax.set_aspect(1 / np.cos(np.radians((miny + maxy) / 2)))
+    ax.set_xlabel("longitude (°)")
+    ax.set_ylabel("latitude (°)")
+    ax.set_title(f"{country}: hazardous areas and events over administrative boundaries")
+    existing = ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles + existing, loc="lower left", fontsize=8, markerscale=3,
+              framealpha=0.9)
+    return _png(fig)
+
+
+def _year_chart(victims_by_year, events_by_type_year) -> str:
+    fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    if victims_by_year is not None and len(victims_by_year):
+        v = victims_by_year
+        axes[0].bar(v.index, v.get("killed", 0), color="#d62728", label="killed")
+        axes[0].bar(v.index, v.get("injured", 0), bottom=v.get("killed", 0), color="#ff9896",
+                    label="injured")
+        axes[0].set_ylabel("victims")
+        axes[0].legend()
+        axes[0].set_title("Victims per year (undated victims not shown)")
+    else:
+        axes[0].set_visible(False)
+    if events_by_type_year is not None and len(events_by_type_year):
+        e = events_by_type_year
+        bottom = np.zeros(len(e))
+        for col in e.columns:
+            axes[1].bar(e.index, e[col].values, bottom=bottom, color=_COLOURS.get(col),
+                        label=col.replace("_", " "))
+            bottom += e[col].values
+        axes[1].set_ylabel("events")
+        axes[1].legend(fontsize=7, ncol=2)
+        axes[1].set_title("Events per year, by type")
+    else:
+        axes[1].set_visible(False)
+    axes[-1].set_xlabel("year")
+    return _png(fig)
+
+
+def _area_chart(rows: list[dict[str, Any]], cleared_rows: list[dict[str, Any]], level) -> str:
+    haz = {r["name"] or r["code"]: r["area_m2"] / 1e6 for r in rows}
+    clr = {r["name"] or r["code"]: r["area_m2"] / 1e6 for r in cleared_rows}
+    names = sorted(set(haz) | set(clr), key=lambda n: haz.get(n, 0))
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.35 * len(names) + 1)))
+    y = np.arange(len(names))
+    ax.barh(y - 0.2, [haz.get(n, 0) for n in names], height=0.4, color="#d62728",
+            label="suspected hazardous area (distinct)")
+    ax.barh(y + 0.2, [clr.get(n, 0) for n in names], height=0.4, color="#2ca02c",
+            label="cleared area (distinct)")
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("km²")
+    ax.set_title(f"Area by administrative level {level} (records are undated, so by area, not year)")
+    ax.legend()
+    return _png(fig)
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        rows = [{}]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
+    """Write ``index.html`` and CSV tables for one country into ``out_dir``.
+
+    Parameters
+    ----------
+    store : Store
+    country : str
+        ISO 3166-1 alpha-3 code.
+    out_dir : str or Path
+        Created if absent; files in it of the same names are replaced.
+
+    Returns
+    -------
+    Path
+        The HTML file.
+
+    Raises
+    ------
+    QueryError
+        The store has no records of that country.
+    """
+    country = country.upper()
+    figures = summary(store, country)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    admin = store.read_layer("admin_areas", country)
+    hazards = store.read_layer("hazards", country)
+    cleared = store.read_layer("cleared_areas", country)
+    events = store.read_layer("events", country)
+    victims = store.read_layer("victims", country)
+    imports = store.read_table("imports")
+
+    tables: list[dict[str, Any]] = []
+
+    def add_table(name, title, rows, columns):
+        _write_csv(out / f"{name}.csv", rows)
+        tables.append({"name": name, "title": title, "columns": columns, "rows": rows,
+                       "csv": f"{name}.csv"})
+
+    levels = sorted(int(x) for x in admin["level"].unique()) if len(admin) else []
+    area_levels = {}
+    if len(hazards) or len(cleared):
+        for lvl in levels:
+            areas = admin[admin["level"] == lvl]
+            haz_rows = (figures["hazards"]["by_admin"] if lvl == figures["admin"]["level"]
+                        else area_by_admin(hazards, areas))
+            clr_rows = (figures["cleared"]["by_admin"] if lvl == figures["admin"]["level"]
+                        else area_by_admin(cleared, areas))
+            area_levels[lvl] = (haz_rows, clr_rows)
+            merged: dict[str, dict[str, Any]] = {}
+            for key, rows in (("hazard_m2", haz_rows), ("cleared_m2", clr_rows)):
+                for r in rows:
+                    m = merged.setdefault(r["code"], {"code": r["code"], "name": r["name"],
+                                                      "hazard_m2": 0.0, "cleared_m2": 0.0})
+                    m[key] = r["area_m2"]
+            rows = sorted(merged.values(), key=lambda r: (r["code"] == "unassigned", r["code"]))
+            rows = [{**r, "hazard_km2": round(r["hazard_m2"] / 1e6, 4),
+                     "cleared_km2": round(r["cleared_m2"] / 1e6, 4)} for r in rows]
+            add_table(f"area_by_admin{lvl}",
+                      f"Suspected hazardous and cleared area by administrative level {lvl} "
+                      "(distinct, overlaps counted once)", rows,
+                      ["code", "name", "hazard_km2", "cleared_km2"])
+    if len(victims):
+        add_table("victims_by_admin", "Victims by administrative area (by the code each "
+                  "record carries)", figures["victims"]["by_admin"],
+                  ["code", "name", "count", "in_gazetteer"])
+        by_year = victims.pivot_table(index="year", columns="outcome", values="uuid",
+                                      aggfunc="count", fill_value=0)
+        rows = [{"year": int(y), **{k: int(v) for k, v in r.items()}} for y, r in by_year.iterrows()]
+        add_table("victims_by_year", "Victims per year", rows, list(rows[0].keys()))
+    else:
+        by_year = None
+    if len(events):
+        add_table("events_by_admin", "Events by administrative area (by location)",
+                  figures["events"]["by_admin"], ["code", "name", "count", "in_gazetteer"])
+        dated = events[events["year"].notna()]
+        ev_year = (dated.pivot_table(index="year", columns="event_type", values="uuid",
+                                     aggfunc="count", fill_value=0) if len(dated) else None)
+        if ev_year is not None:
+            ev_year.index = ev_year.index.astype(int)
+            rows = [{"year": int(y), **{k: int(v) for k, v in r.items()}}
+                    for y, r in ev_year.iterrows()]
+            add_table("events_by_year", "Events per year, by type", rows, list(rows[0].keys()))
+    else:
+        ev_year = None
+
+    charts = []
+    charts.append({"title": "Map", "png": _map(admin, hazards, cleared, events, country)})
+    if by_year is not None or ev_year is not None:
+        charts.append({"title": "Per year", "png": _year_chart(by_year, ev_year)})
+    if area_levels:
+        coarse = [lvl for lvl in levels if len(admin[admin["level"] == lvl]) > 1]
+        lvl = coarse[0] if coarse else levels[-1]
+        haz_rows, clr_rows = area_levels[lvl]
+        charts.append({"title": "By area", "png": _area_chart(haz_rows, clr_rows, lvl)})
+
+    flags = []
+    for name, gdf in (("hazards", hazards), ("cleared areas", cleared), ("events", events),
+                      ("victims", victims)):
+        if len(gdf):
+            counts = gdf["geometry_status"].value_counts()
+            for status, n in counts.items():
+                if status != "ok":
+                    flags.append({"layer": name, "flag": status, "count": int(n)})
+    sources = (imports[(imports["country"] == country) | imports["country"].isna()]
+               if len(imports) else imports)
+    seen, credits = set(), []
+    for r in sources.itertuples():
+        key = (r.title, r.publisher, r.licence)
+        if key in seen or not r.title:
+            continue
+        seen.add(key)
+        files = sorted(set(sources[(sources["title"] == r.title)]["source_file"]))
+        credits.append({"title": r.title, "publisher": r.publisher, "licence": r.licence,
+                        "url": r.url, "files": files})
+    env = Environment(loader=PackageLoader("mineledger", "report/templates"),
+                      autoescape=select_autoescape(["html", "j2"]))
+    html = env.get_template("report.html.j2").render(
+        f=figures, charts=charts, tables=tables, flags=flags, credits=credits,
+        km2=lambda m2: f"{m2 / 1e6:,.2f}")
+    index = out / "index.html"
+    index.write_text(html, encoding="utf-8")
+    return index

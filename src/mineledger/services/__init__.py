@@ -1,0 +1,1 @@
+"""Services: import, figures (summary), reports. They use the store interface only."""

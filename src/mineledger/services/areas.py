@@ -1,0 +1,120 @@
+"""Attribution of area and counts to administrative areas.
+
+Rule (issue 2): a record that carries an administrative code is attributed by that code; one
+without, by its location. Areas are distinct (overlaps counted once) and partition the union
+exactly: every piece of land goes to one row, land outside every administrative polygon to the
+row ``unassigned``, so the rows add up to the distinct total.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from mineledger.geo import geodesic_area
+
+UNASSIGNED = "unassigned"
+
+
+def finest_level(admin: gpd.GeoDataFrame) -> int | None:
+    """The finest administrative level present, or ``None`` if there are no areas."""
+    if admin.empty:
+        return None
+    return int(admin["level"].max())
+
+
+def _usable(geoms) -> np.ndarray:
+    geoms = np.asarray(geoms, dtype=object)
+    return np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+
+
+def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Distinct polygonal area per administrative area, in m².
+
+    Parameters
+    ----------
+    records : GeoDataFrame
+        Polygonal records with an ``admin_code`` column (may be null).
+    admin : GeoDataFrame
+        The administrative areas of one level, with ``code`` and ``name``.
+
+    Returns
+    -------
+    list of dict
+        ``{"code", "name", "area_m2"}`` for every area with land in it, sorted by code, then
+        the row ``{"code": "unassigned", …}`` (always present). The rows add up to the
+        geodesic area of the union of ``records``.
+    """
+    ok = _usable(records.geometry.array) if len(records) else np.zeros(0, bool)
+    recs = records[ok]
+    names = dict(zip(admin["code"], admin["name"]))
+    claimed = shapely.Polygon()
+    rows: dict[str, float] = {}
+    coded = recs[recs["admin_code"].notna()] if "admin_code" in recs else recs.iloc[0:0]
+    for code, group in coded.groupby("admin_code", sort=True):
+        piece = shapely.difference(shapely.union_all(group.geometry.array), claimed)
+        rows[code] = float(geodesic_area(piece))
+        claimed = shapely.union(claimed, piece)
+    located = recs[recs["admin_code"].isna()] if "admin_code" in recs else recs
+    remainder = shapely.difference(shapely.union_all(located.geometry.array), claimed)
+    parts = np.asarray(shapely.get_parts(remainder))
+    tree = shapely.STRtree(parts)
+    admin = admin.sort_values("code")
+    admin_geoms = admin.geometry.array
+    admin_tree = shapely.STRtree(np.asarray(admin_geoms))
+    for i, (code, area_geom) in enumerate(zip(admin["code"], admin_geoms)):
+        if area_geom is None or area_geom.is_empty:
+            continue
+        idx = tree.query(area_geom, predicate="intersects")
+        if len(idx) == 0:
+            continue
+        piece = shapely.intersection(shapely.union_all(parts[idx]), area_geom)
+        earlier = [j for j in admin_tree.query(area_geom, predicate="intersects") if j < i]
+        if earlier:
+            piece = shapely.difference(piece, shapely.union_all(np.asarray(admin_geoms)[earlier]))
+        area = float(geodesic_area(piece))
+        if area > 0:
+            rows[code] = rows.get(code, 0.0) + area
+    outside = shapely.difference(remainder, shapely.union_all(np.asarray(admin_geoms))) \
+        if len(admin_geoms) else remainder
+    out = [{"code": c, "name": names.get(c), "area_m2": a} for c, a in sorted(rows.items())]
+    out.append({"code": UNASSIGNED, "name": "outside every administrative area",
+                "area_m2": float(geodesic_area(outside))})
+    return out
+
+
+def count_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame,
+                   name_column: str | None = None) -> list[dict[str, Any]]:
+    """Number of point records per administrative area (by code if they carry one, else by
+    location); records in no area, or without a location, count as ``unassigned``.
+
+    Returns
+    -------
+    list of dict
+        ``{"code", "name", "count", "in_gazetteer"}`` sorted by code, then ``unassigned``.
+    """
+    names = dict(zip(admin["code"], admin["name"]))
+    codes = records["admin_code"].copy() if "admin_code" in records else \
+        pd.Series([None] * len(records), index=records.index, dtype=object)
+    need = codes.isna()
+    if need.any() and not admin.empty:
+        pts = records[need]
+        ok = _usable(pts.geometry.array)
+        joined = gpd.sjoin(pts[ok][[pts.geometry.name]], admin[["code", admin.geometry.name]],
+                           how="left", predicate="within")
+        joined = joined[~joined.index.duplicated(keep="first")]
+        codes.loc[joined.index] = joined["code"].values
+    counts = codes.fillna(UNASSIGNED).value_counts()
+    fallback = {}
+    if name_column and name_column in records:
+        fallback = dict(zip(records["admin_code"], records[name_column]))
+    out = [{"code": c, "name": names.get(c, fallback.get(c)), "count": int(n),
+            "in_gazetteer": c in names}
+           for c, n in sorted(counts.items()) if c != UNASSIGNED]
+    out.append({"code": UNASSIGNED, "name": "no administrative area",
+                "count": int(counts.get(UNASSIGNED, 0)), "in_gazetteer": False})
+    return out

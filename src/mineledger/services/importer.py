@@ -1,0 +1,388 @@
+"""Import: read → map (profile) → validate → store, in one transaction.
+
+Every row or feature of a source is either stored or put in quarantine with a reason that
+names the file, the row or feature, the field and what was expected. A record whose geometry
+is missing, empty or invalid is stored and flagged (invalid polygons repaired, the original
+kept). Identity comes from the source — a key the profile declares, or the file's name
+relative to its data folder plus the row or feature number — so importing the same source
+again changes no record (it only records that the import ran).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPoint, Point
+
+from mineledger.errors import ProfileError, SourceError, StrictImportError
+from mineledger.geo import geodesic_area, repair_polygonal
+from mineledger.io.profiles import FieldError, Profile, load_profile
+from mineledger.io.readers import SourceRow, file_checksum, read_source
+from mineledger.model.records import LAYERS
+from mineledger.model.vocab import GeometryStatus
+from mineledger.services.progress import ProgressFactory, no_progress
+from mineledger.store.base import Store, Writer
+
+#: Namespace of mineledger record UUIDs (UUID 5 of the source identity).
+NAMESPACE = uuid.UUID("6b1f8e1e-3c2a-5d0e-9a57-4d1e2f6c9b10")
+#: Imports with more rows than this show a progress bar.
+PROGRESS_THRESHOLD = 2000
+#: A folder holding this file is a data folder: source names are relative to it.
+DATA_FOLDER_MARKER = "SOURCES.md"
+
+
+@dataclass
+class QuarantinedRow:
+    """A row that was not stored, with the reason a person can act on."""
+
+    source_file: str
+    locator: str
+    field: str | None
+    value: Any
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source_file}, {self.locator}: {self.reason}"
+
+
+@dataclass
+class FileReport:
+    """What one import of one file did."""
+
+    import_id: str
+    source_file: str
+    layer: str
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: list[QuarantinedRow] = field(default_factory=list)
+    geometry_flags: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ImportReport:
+    """What an import did, file by file."""
+
+    profile: str
+    files: list[FileReport] = field(default_factory=list)
+
+    def total(self, attr: str) -> int:
+        if attr == "quarantined":
+            return sum(len(f.quarantined) for f in self.files)
+        return sum(getattr(f, attr) for f in self.files)
+
+
+def data_root(path: Path) -> Path:
+    """The data folder a source file belongs to: the nearest ancestor holding ``SOURCES.md``,
+    else the file's own folder."""
+    path = path.resolve()
+    for parent in path.parents:
+        if (parent / DATA_FOLDER_MARKER).is_file():
+            return parent
+    return path.parent
+
+
+def source_name(path: Path) -> str:
+    """The file's name relative to its data folder (POSIX separators), e.g.
+    ``bih/incidents.geojson``: independent of where the data folder sits on disk."""
+    return path.resolve().relative_to(data_root(path)).as_posix()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _record_uuid(layer: str, identity: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{layer}|{identity}"))
+
+
+def _content_hash(record: dict[str, Any]) -> str:
+    doc = {}
+    for key, value in sorted(record.items()):
+        if isinstance(value, shapely.Geometry):
+            value = shapely.to_wkb(value, hex=True, output_dimension=2)
+        elif isinstance(value, bytes):
+            value = value.hex()
+        doc[key] = value
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class _Mapper:
+    """Turns source rows into records or quarantine entries for one file."""
+
+    def __init__(self, profile: Profile, source_file: str, checksum: str, country: str | None):
+        self.profile = profile
+        self.spec = LAYERS[profile.layer]
+        self.polygonal = self.spec.geometry_type in ("POLYGON", "MULTIPOLYGON")
+        self.source_file = source_file
+        self.checksum = checksum
+        self.country = country
+
+    def identity(self, row: SourceRow, country: str | None) -> tuple[str, str]:
+        if self.profile.key:
+            parts = [f"{k}={_plain(row.properties.get(k))}" for k in self.profile.key]
+            return f"key {', '.join(parts)}", f"key|{country}|{'|'.join(parts)}"
+        return row.locator, f"{self.source_file}|{row.locator}"
+
+    def map(self, row: SourceRow) -> tuple[dict[str, Any] | None, list[tuple[str | None, Any, str]]]:
+        values: dict[str, Any] = {}
+        errors: list[tuple[str | None, Any, str]] = []
+        for name, rule in self.profile.rules.items():
+            try:
+                values[name] = _plain(rule.apply(row.properties))
+            except FieldError as exc:
+                errors.append((name, exc.value, str(exc)))
+        country = values.pop("country", None)
+        if country and self.country and country != self.country:
+            errors.append(("country", country, f"field 'country': the row says {country!r}, "
+                                                f"--country says {self.country!r}"))
+        country = country or self.country or self.profile.country
+        if not country and not errors:
+            errors.append(("country", None, "field 'country': no country; expected an ISO3 code "
+                                            "from the row, --country or the profile"))
+        geom, status, note, original, geom_error = self.geometry(row)
+        if geom_error:
+            errors.append(("geometry", None, geom_error))
+        if errors:
+            return None, errors
+        record = {
+            **values,
+            "country": country,
+            "organisation": values.get("organisation") or self.profile.organisation,
+            "source_file": self.source_file,
+            "source_checksum": self.checksum,
+            "geom": geom,
+            "geometry_status": status.value,
+            "geometry_note": note,
+            "source_geometry": original,
+            "attributes": {k: _plain(v) for k, v in row.properties.items()
+                           if k not in self.profile.columns} or None,
+        }
+        if "area_m2" in self.spec.fields:
+            record["area_m2"] = None if geom is None else float(geodesic_area(geom))
+        return record, []
+
+    def geometry(self, row: SourceRow):
+        """(geometry, status, note, original WKB, error) for a row."""
+        if self.profile.x:
+            return self._xy(row)
+        geom = row.geometry
+        if geom is None:
+            return None, GeometryStatus.MISSING, None, None, None
+        kind = geom.geom_type
+        if self.polygonal:
+            if kind not in ("Polygon", "MultiPolygon"):
+                return None, None, None, None, (f"geometry: got {kind}, expected Polygon or "
+                                                f"MultiPolygon for layer {self.profile.layer!r}")
+            if geom.is_empty:
+                return shapely.MultiPolygon(), GeometryStatus.EMPTY, None, None, None
+            fixed, reason = repair_polygonal(geom)
+            if reason is None:
+                return fixed, GeometryStatus.OK, None, None, None
+            original = shapely.to_wkb(geom, output_dimension=2)
+            if fixed is None:
+                return None, GeometryStatus.UNREPAIRABLE, f"invalid ({reason}); nothing polygonal survived repair", original, None
+            return fixed, GeometryStatus.REPAIRED, f"invalid ({reason}); repaired with make_valid(structure)", original, None
+        if kind == "MultiPoint" and len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        elif kind != "Point":
+            return None, None, None, None, (f"geometry: got {kind}, expected Point for layer "
+                                            f"{self.profile.layer!r}")
+        if geom.is_empty:
+            return Point(), GeometryStatus.EMPTY, None, None, None
+        return self._checked_point(geom.x, geom.y, "x", "y")
+
+    def _xy(self, row: SourceRow):
+        xcol, ycol = self.profile.x, self.profile.y
+        raw_x, raw_y = row.properties.get(xcol), row.properties.get(ycol)
+        sx = str(raw_x).strip() if raw_x is not None else ""
+        sy = str(raw_y).strip() if raw_y is not None else ""
+        if not sx and not sy:
+            return None, GeometryStatus.MISSING, None, None, None
+        try:
+            x, y = float(sx), float(sy)
+        except ValueError:
+            note = (f"column {xcol!r} = {sx!r}, column {ycol!r} = {sy!r}: expected decimal "
+                    "longitude and latitude")
+            return None, GeometryStatus.UNPARSEABLE, note, None, None
+        return self._checked_point(x, y, xcol, ycol)
+
+    @staticmethod
+    def _checked_point(x, y, xcol, ycol):
+        if not (math.isfinite(x) and math.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
+            note = (f"{xcol!r} = {x!r}, {ycol!r} = {y!r}: expected longitude in [-180, 180] and "
+                    "latitude in [-90, 90]")
+            return None, GeometryStatus.UNPARSEABLE, note, None, None
+        return Point(x, y), GeometryStatus.OK, None, None, None
+
+
+def _import_file(writer: Writer, path: Path, profile: Profile, country: str | None,
+                 progress: ProgressFactory, command: str) -> FileReport:
+    started = dt.datetime.now(dt.timezone.utc)
+    name = source_name(path)
+    checksum = file_checksum(path)
+    columns, rows = read_source(path, fmt=profile.format, encoding=profile.encoding,
+                                crs=profile.crs, delimiter=profile.delimiter)
+    missing = sorted(profile.columns - set(columns))
+    if missing and rows:
+        raise ProfileError(f"{path}: profile {profile.name!r} reads column(s) {missing} that the "
+                           f"file does not have; its columns are {columns}")
+    import_id = str(uuid.uuid4())
+    report = FileReport(import_id, name, profile.layer, rows_read=len(rows))
+    mapper = _Mapper(profile, name, checksum, country)
+    records: dict[str, dict[str, Any]] = {}
+    first_seen: dict[str, str] = {}
+    rejected: list[dict[str, Any]] = []
+
+    def reject(row: SourceRow, locator: str, errors) -> None:
+        field_name, value, _ = errors[0]
+        reason = "; ".join(e[2] for e in errors)
+        report.quarantined.append(QuarantinedRow(name, locator, field_name, value, reason))
+        rejected.append({
+            "uuid": _record_uuid("quarantine", f"{name}|{row.locator}"),
+            "import_id": import_id,
+            "country": country or profile.country,
+            "layer": profile.layer,
+            "profile": profile.name,
+            "source_file": name,
+            "source_locator": locator,
+            "field": field_name,
+            "value": None if value is None else str(value),
+            "reason": reason,
+            "raw": {**{k: _plain(v) for k, v in row.properties.items()},
+                    **({"geometry_wkt": row.geometry.wkt} if row.geometry is not None else {})},
+        })
+
+    show = progress if len(rows) > PROGRESS_THRESHOLD else no_progress
+    with show(f"{name}", len(rows)) as advance:
+        for row in rows:
+            record, errors = mapper.map(row)
+            rec_country = (record or {}).get("country") or country or profile.country
+            locator, identity = mapper.identity(row, rec_country)
+            if errors:
+                reject(row, locator, errors)
+            else:
+                rid = _record_uuid(profile.layer, identity)
+                if rid in records:
+                    reject(row, locator, [(",".join(profile.key or []), None,
+                                           f"key {locator[4:]} repeats {first_seen[rid]}; "
+                                           "expected a unique key")])
+                else:
+                    record["uuid"] = rid
+                    record["source_locator"] = locator if not profile.key else f"{row.locator}; {locator}"
+                    record["content_hash"] = _content_hash(
+                        {k: v for k, v in record.items() if k != "source_checksum"})
+                    records[rid] = record
+                    first_seen[rid] = row.locator
+                    status = record["geometry_status"]
+                    if status != GeometryStatus.OK:
+                        report.geometry_flags[status] = report.geometry_flags.get(status, 0) + 1
+            advance(1)
+
+    existing = writer.existing(profile.layer, records)
+    inserts = [r for rid, r in records.items() if rid not in existing]
+    updates = [r for rid, r in records.items()
+               if rid in existing and existing[rid]["content_hash"] != r["content_hash"]]
+    report.inserted, report.updated = len(inserts), len(updates)
+    report.unchanged = len(records) - len(inserts) - len(updates)
+    writer.insert(profile.layer, inserts, import_id=import_id, reason=f"import {name}")
+    writer.update(profile.layer, updates, existing, import_id=import_id,
+                  reason=f"re-import {name}: source changed")
+    held = writer.existing_quarantine(r["uuid"] for r in rejected)
+    writer.add_quarantine([r for r in rejected if r["uuid"] not in held])
+    writer.add_import({
+        "import_id": import_id, "started_at": started,
+        "finished_at": dt.datetime.now(dt.timezone.utc), "user_name": writer.user,
+        "command": command, "profile": profile.name, "layer": profile.layer,
+        "country": country or profile.country, "source_file": name, "source_checksum": checksum,
+        "rows_read": report.rows_read, "inserted": report.inserted, "updated": report.updated,
+        "unchanged": report.unchanged, "quarantined": len(report.quarantined),
+        "title": profile.source.get("title"), "publisher": profile.source.get("publisher"),
+        "licence": profile.source.get("licence"), "url": profile.source.get("url"),
+    })
+    return report
+
+
+def import_source(store: Store, path: str | Path, profile: str | Profile, *,
+                  country: str | None = None, strict: bool = False, user: str | None = None,
+                  command: str | None = None,
+                  progress: ProgressFactory = no_progress) -> ImportReport:
+    """Import a file, or every matching file of a folder, in one transaction.
+
+    Parameters
+    ----------
+    store : Store
+        The store to write into.
+    path : str or Path
+        A source file, or a folder whose files matching the profile's ``read.pattern`` are
+        imported in name order.
+    profile : str or Profile
+        A built-in profile name, a profile YAML path, or a loaded :class:`Profile`.
+    country : str, optional
+        ISO 3166-1 alpha-3 code for rows whose profile gives none; a row whose own country
+        differs is quarantined.
+    strict : bool
+        If any row is quarantined, raise :class:`StrictImportError` and write nothing.
+    user, command : str, optional
+        Recorded in the change log (defaults: the login name, ``"import"``).
+
+    Returns
+    -------
+    ImportReport
+
+    Raises
+    ------
+    SourceError, ProfileError, StrictImportError, StoreError
+        Nothing is written when any is raised.
+    """
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile)
+    if country is not None and (len(country) != 3 or not country.isalpha() or not country.isupper()):
+        raise ProfileError(f"--country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.glob(profile.pattern) if p.is_file())
+        if not files:
+            raise SourceError(f"{path}: no files matching {profile.pattern!r} (profile {profile.name!r})")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise SourceError(f"{path}: no such file or folder")
+    if not profile.country and "country" not in profile.rules and not country:
+        raise ProfileError(f"profile {profile.name!r} gives no country: pass --country ISO3")
+    user = user or _login()
+    command = command or "import"
+    report = ImportReport(profile.name)
+    with store.writer(user=user, command=command) as writer:
+        for file in files:
+            report.files.append(_import_file(writer, file, profile, country, progress, command))
+        if strict and report.total("quarantined"):
+            first = next(q for f in report.files for q in f.quarantined)
+            raise StrictImportError(
+                f"--strict: {report.total('quarantined')} row(s) would go to quarantine, so "
+                f"nothing was imported; the first: {first}")
+    return report
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"

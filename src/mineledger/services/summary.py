@@ -1,0 +1,126 @@
+"""Headline figures of a country: hazards, cleared land, victims, events, quarantine.
+
+All areas are m² on the WGS 84 ellipsoid (:mod:`mineledger.geo.area`); ``distinct`` areas
+count overlapping polygons once. Undated records are counted under ``"unknown"``, never
+under the year they were imported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mineledger.errors import QueryError
+from mineledger.geo import union_area
+from mineledger.model.vocab import EventType, GeometryStatus
+from mineledger.services.areas import area_by_admin, count_by_admin, finest_level
+from mineledger.store.base import Store
+
+UNKNOWN = "unknown"
+
+
+def _without_geometry(gdf) -> int:
+    return int(sum(1 for g in gdf.geometry.array if g is None or g.is_empty))
+
+
+def _polygon_figures(gdf, admin) -> dict[str, Any]:
+    areas = pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0)
+    return {
+        "count": int(len(gdf)),
+        "without_geometry": _without_geometry(gdf),
+        "invalid_repaired": int((gdf["geometry_status"] == GeometryStatus.REPAIRED).sum()),
+        "area_m2": float(areas.sum()),
+        "distinct_area_m2": union_area(gdf.geometry.array),
+        "by_admin": area_by_admin(gdf, admin),
+    }
+
+
+def _by_year(values: pd.Series) -> dict[str, int]:
+    years = values.astype("Int64")
+    counts = years.value_counts(dropna=False)
+    out = {str(int(y)): int(n) for y, n in sorted(
+        ((y, n) for y, n in counts.items() if not pd.isna(y)))}
+    unknown = int(years.isna().sum())
+    if unknown:
+        out[UNKNOWN] = unknown
+    return out
+
+
+def summary(store: Store, country: str) -> dict[str, Any]:
+    """The headline figures of one country, as nested plain data (JSON-ready).
+
+    Parameters
+    ----------
+    store : Store
+    country : str
+        ISO 3166-1 alpha-3 code.
+
+    Returns
+    -------
+    dict
+        Keys ``hazards``, ``cleared``, ``victims``, ``events``, ``quarantine``, ``admin`` and
+        ``meta``; see the issue-2 contract in the README. Areas in m².
+
+    Raises
+    ------
+    QueryError
+        The store holds no record of that country.
+    """
+    country = country.upper()
+    if country not in store.countries():
+        known = ", ".join(store.countries()) or "none"
+        raise QueryError(f"the store holds no records for country {country!r} (it has: {known})")
+    admin_all = store.read_layer("admin_areas", country)
+    level = finest_level(admin_all)
+    admin = admin_all[admin_all["level"] == level] if level is not None else admin_all
+    hazards = store.read_layer("hazards", country)
+    cleared = store.read_layer("cleared_areas", country)
+    victims = store.read_layer("victims", country)
+    events = store.read_layer("events", country)
+    quarantine = store.read_table("quarantine", country)
+
+    haz = _polygon_figures(hazards, admin)
+    clr = _polygon_figures(cleared, admin)
+    clr.pop("invalid_repaired")
+    clr["invalid_repaired"] = int((cleared["geometry_status"] == GeometryStatus.REPAIRED).sum())
+
+    outcome = victims["outcome"]
+    vic = {
+        "count": int(len(victims)),
+        "killed": int((outcome == "killed").sum()),
+        "injured": int((outcome == "injured").sum()),
+        "outcome_unknown": int((~outcome.isin(["killed", "injured"])).sum()),
+        "civilian": int((victims["civilian"] == True).sum()),  # noqa: E712 (nullable)
+        "minors": int((victims["age_group"] == "minor").sum()),
+        "by_year": _by_year(victims["year"]),
+        "by_admin": count_by_admin(victims, admin, "admin2_name") if len(victims) else [],
+    }
+    types = events["event_type"].value_counts()
+    ev = {
+        "count": int(len(events)),
+        "by_type": {t.value: int(types.get(t.value, 0)) for t in EventType if types.get(t.value, 0)},
+        "by_year": _by_year(events["year"]),
+        "by_admin": count_by_admin(events, admin) if len(events) else [],
+        "without_geometry": _without_geometry(events),
+    }
+    return {
+        "country": country,
+        "hazards": haz,
+        "cleared": clr,
+        "victims": vic,
+        "events": ev,
+        "quarantine": {"count": int(len(quarantine))},
+        "admin": {
+            "level": level,
+            "areas": int(len(admin)),
+            "levels": {str(int(k)): int(v) for k, v in admin_all["level"].value_counts().sort_index().items()},
+        },
+        "meta": {
+            "computed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "store": store.location,
+            "units": {"area": "m2 (geodesic, WGS 84)"},
+        },
+    }
