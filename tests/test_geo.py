@@ -1,0 +1,112 @@
+"""Geodesic area and repair on small inputs with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod, Transformer
+from shapely import GeometryCollection, LineString, MultiPolygon, Polygon, box
+
+from mineledger.geo import geodesic_area, polygonal_part, repair_polygonal, union_area
+
+GEOD = Geod(ellps="WGS84")
+
+
+def metric_square(lon: float, lat: float, side_m: float) -> Polygon:
+    """A square of ``side_m`` metres whose south-west corner is at lon/lat, built with
+    geodesic forward steps (north, then east along the two parallels)."""
+    _, lat_n, _ = GEOD.fwd(lon, lat, 0, side_m)
+    lon_e, _, _ = GEOD.fwd(lon, lat, 90, side_m)
+    lon_ne, _, _ = GEOD.fwd(lon, lat_n, 90, side_m)
+    return Polygon([(lon, lat), (lon_e, lat), (lon_ne, lat_n), (lon, lat_n)])
+
+
+@pytest.mark.parametrize("lat", [0.0, 44.0, 4.5, -33.9, 60.0])
+def test_100m_square_is_10000_m2(lat):
+    area = geodesic_area(metric_square(17.0, lat, 100.0))
+    assert area == pytest.approx(10_000.0, rel=1e-3)
+
+
+def test_area_in_degrees_would_be_wrong():
+    square = metric_square(17.0, 44.0, 100.0)
+    assert square.area < 1e-5  # "area" in square degrees: meaningless as m²
+    assert geodesic_area(square) == pytest.approx(10_000.0, rel=1e-3)
+
+
+def test_clockwise_ring_gives_the_same_positive_area():
+    square = metric_square(17.0, 44.0, 100.0)
+    clockwise = Polygon(list(square.exterior.coords)[::-1])
+    assert not shapely.is_ccw(clockwise.exterior)
+    assert geodesic_area(clockwise) == pytest.approx(geodesic_area(square), rel=1e-12)
+    assert geodesic_area(clockwise) > 0
+
+
+def test_hole_is_subtracted_whatever_its_orientation():
+    outer = metric_square(17.0, 44.0, 200.0)
+    hole = metric_square(17.0005, 44.0005, 50.0)
+    ccw_hole = Polygon(outer.exterior.coords, [hole.exterior.coords])
+    cw_hole = Polygon(outer.exterior.coords, [list(hole.exterior.coords)[::-1]])
+    expected = 40_000.0 - 2_500.0
+    assert geodesic_area(ccw_hole) == pytest.approx(expected, rel=1e-3)
+    assert geodesic_area(cw_hole) == pytest.approx(expected, rel=1e-3)
+
+
+def test_area_agrees_with_local_equal_area_projection():
+    rng = np.random.default_rng(7)
+    polys = [shapely.Point(17 + rng.random(), 44 + rng.random()).buffer(0.001 + 0.01 * rng.random())
+             for _ in range(20)]
+    laea = Transformer.from_crs(4326, "+proj=laea +lat_0=44.5 +lon_0=17.5 +datum=WGS84",
+                                always_xy=True)
+    projected = [shapely.transform(p, lambda xy: np.column_stack(laea.transform(xy[:, 0], xy[:, 1])))
+                 for p in polys]
+    np.testing.assert_allclose(geodesic_area(polys), [p.area for p in projected], rtol=1e-4)
+
+
+def test_points_lines_none_and_empty_have_zero_area():
+    values = geodesic_area([shapely.Point(1, 1), LineString([(0, 0), (1, 1)]), None, Polygon()])
+    assert list(values) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_union_counts_overlap_once():
+    a = metric_square(17.0, 44.0, 100.0)
+    b = shapely.affinity.translate(a, xoff=(a.bounds[2] - a.bounds[0]) / 2)  # half overlap
+    assert union_area([a, b]) == pytest.approx(15_000.0, rel=2e-3)
+    assert union_area([a, a, None]) == pytest.approx(10_000.0, rel=1e-3)
+    assert union_area([]) == 0.0
+
+
+def test_bow_tie_repair_keeps_both_lobes():
+    bow_tie = Polygon([(0, 0), (0.002, 0.002), (0.002, 0), (0, 0.002), (0, 0)])
+    fixed, reason = repair_polygonal(bow_tie)
+    assert "Self-intersection" in reason
+    assert isinstance(fixed, MultiPolygon) and len(fixed.geoms) == 2
+    # each lobe is a triangle of a quarter of the 0.002° square
+    whole = geodesic_area(box(0, 0, 0.002, 0.002))
+    assert geodesic_area(fixed) == pytest.approx(whole / 2, rel=1e-3)
+
+
+def test_repair_drops_stray_lines_keeps_polygons():
+    collection = GeometryCollection([box(0, 0, 1, 1), LineString([(1, 1), (2, 2)])])
+    part = polygonal_part(collection)
+    assert part.geom_type == "MultiPolygon" and part.area == 1.0
+
+
+def test_collapsed_polygon_repairs_to_nothing():
+    spike = Polygon([(0, 0), (1, 1), (2, 2), (0, 0)])
+    fixed, reason = repair_polygonal(spike)
+    assert fixed is None and reason
+
+
+def test_valid_polygon_is_promoted_not_changed():
+    fixed, reason = repair_polygonal(box(0, 0, 1, 1))
+    assert reason is None and fixed.equals(MultiPolygon([box(0, 0, 1, 1)]))
+
+
+def test_octant_of_the_ellipsoid():
+    # Equator, meridian 90° E, pole, meridian 0°: 1/8 of the WGS 84 surface (510,065,621.7 km²).
+    octant = Polygon([(0, 0), (90, 0), (90, 90), (0, 90), (0, 0)])
+    assert geodesic_area(octant) == pytest.approx(510_065_621.7e6 / 8, rel=1e-3)
+    assert not math.isnan(geodesic_area(octant))
