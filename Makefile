@@ -6,7 +6,7 @@ DATA   ?= ../shared/data
 STORE  := mineledger-demo.gpkg
 ML     := $(BIN)/mineledger --store $(STORE)
 
-.PHONY: demo test bench clean
+.PHONY: demo test clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -26,6 +26,7 @@ from mineledger.io.profiles import builtin_profiles, load_profile
 from mineledger.store import DEFAULT_STORE, open_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
                   help="mineledger: mine action accountability ledger (hazards, land release, "
                        "events, victims) in a GeoPackage store.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Rows that were not stored, and why.")
@@ -65,7 +66,7 @@ _UNIT = {"km2": (1e6, "km²"), "ha": (1e4, "ha"), "m2": (1.0, "m²")}
 @app.callback()
 def main_options(
     store: Annotated[str, typer.Option(
-        "--store", envvar="MINELEDGER_STORE",
+        "--store", envvar="MINELEDGER_STORE", metavar="PATH",
         help="The store: a .gpkg file (created on first import). Default ./mineledger.gpkg, "
              "or $MINELEDGER_STORE.")] = DEFAULT_STORE,
 ):
@@ -82,10 +83,11 @@ def _rich_progress(description: str, total: int):
 
 @app.command("import")
 def import_command(
-    path: Annotated[Path, typer.Argument(help="A source file, or a folder of them.")],
-    profile: Annotated[str, typer.Option(help="A built-in profile name (see `mineledger profiles`) "
+    path: Annotated[Path, typer.Argument(help="A source file, or a folder of them.",
+                                         metavar="PATH")],
+    profile: Annotated[str, typer.Option(metavar="NAME", help="A built-in profile name (see `mineledger profiles`) "
                                               "or a profile .yaml file.")],
-    country: Annotated[Optional[str], typer.Option(help="ISO 3166-1 alpha-3 code for rows "
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code for rows "
                                                         "that carry none.")] = None,
     strict: Annotated[bool, typer.Option(help="Fail, writing nothing, if any row would go to "
                                               "quarantine.")] = False,
@@ -123,7 +125,7 @@ def import_command(
 
 @app.command()
 def summary(
-    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-3 code.")],
+    country: Annotated[str, typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
     format: Annotated[SummaryFormat, typer.Option(help="json or table.")] = SummaryFormat.table,
     unit: Annotated[AreaUnit, typer.Option(help="Area unit of the table format.")] = AreaUnit.km2,
 ):
@@ -168,8 +170,8 @@ def summary(
 
 @app.command()
 def report(
-    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-3 code.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write index.html and the "
+    country: Annotated[str, typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write index.html and the "
                                                         "CSV tables into.")],
 ):
     """Write a self-contained HTML report (map, charts, per-area tables, sources) and CSVs."""
@@ -182,7 +184,7 @@ def report(
 
 @quarantine_app.command("list")
 def quarantine_list(
-    country: Annotated[Optional[str], typer.Option(help="Only this country.")] = None,
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="Only this country.")] = None,
     format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
 ):
     """List quarantined rows: file, row or feature, field, value and reason."""
@@ -201,7 +203,14 @@ def imports(
         df = store.read_table("imports")
     cols = ["finished_at", "profile", "source_file", "rows_read", "inserted", "updated",
             "unchanged", "quarantined", "user_name", "import_id"]
-    _print_frame(df[cols], format, "imports", empty="no imports yet")
+    df = df[cols].copy()
+    df["finished_at"] = [t.isoformat(timespec="seconds") if t is not None else None
+                         for t in df["finished_at"]]
+    if format == ListFormat.table:
+        df = df.drop(columns=["import_id", "user_name"]).rename(columns={
+            "finished_at": "finished (UTC)", "rows_read": "rows", "inserted": "new",
+            "updated": "upd", "unchanged": "same", "quarantined": "quar"})
+    _print_frame(df, format, "imports", empty="no imports yet")
 
 
 @app.command()
@@ -255,22 +264,16 @@ def _print_frame(df, format: ListFormat, title: str, empty: str):
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning mineledger errors into one line and exit status 2."""
+    """Entry point: run the CLI, turning mineledger errors into one line and exit status 2.
+
+    Usage errors (a missing option, an unknown command) are reported by Typer itself, also
+    with exit status 2.
+    """
     try:
-        app(standalone_mode=False)
+        app(prog_name="mineledger")
     except MineledgerError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(2)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

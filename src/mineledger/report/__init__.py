@@ -74,7 +74,11 @@ def _map(admin, hazards, cleared, events, country) -> str:
         ax.set_aspect(1 / np.cos(np.radians((miny + maxy) / 2)))
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
-    ax.set_title(f"{country}: hazardous areas and events over administrative boundaries")
+    shown = [name for name, present in (("hazardous areas", len(_usable(hazards))),
+                                        ("cleared areas", len(_usable(cleared))),
+                                        ("events", len(pts))) if present]
+    what = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1] if shown else "records"
+    ax.set_title(f"{country}: {what} over administrative boundaries")
     existing = ax.get_legend_handles_labels()[0]
     ax.legend(handles=handles + existing, loc="lower left", fontsize=8, markerscale=3,
               framealpha=0.9)
@@ -226,8 +230,9 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
     if by_year is not None or ev_year is not None:
         charts.append({"title": "Per year", "png": _year_chart(by_year, ev_year)})
     if area_levels:
-        coarse = [lvl for lvl in levels if len(admin[admin["level"] == lvl]) > 1]
-        lvl = coarse[0] if coarse else levels[-1]
+        # the level with the most areas that still fit a readable bar chart
+        fitting = [lvl for lvl in levels if 1 < len(admin[admin["level"] == lvl]) <= 30]
+        lvl = fitting[-1] if fitting else levels[-1]
         haz_rows, clr_rows = area_levels[lvl]
         charts.append({"title": "By area", "png": _area_chart(haz_rows, clr_rows, lvl)})
 
@@ -250,11 +255,18 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
         files = sorted(set(sources[(sources["title"] == r.title)]["source_file"]))
         credits.append({"title": r.title, "publisher": r.publisher, "licence": r.licence,
                         "url": r.url, "files": files})
+    def cell(column: str, value: Any) -> str:
+        if isinstance(value, bool) or value is None:
+            return "" if value is None else str(value).lower()
+        if column == "year" or column == "code" or not isinstance(value, (int, float)):
+            return str(value)
+        return f"{value:,.4f}" if isinstance(value, float) else f"{value:,}"
+
     env = Environment(loader=PackageLoader("mineledger", "report/templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
         f=figures, charts=charts, tables=tables, flags=flags, credits=credits,
-        km2=lambda m2: f"{m2 / 1e6:,.2f}")
+        km2=lambda m2: f"{m2 / 1e6:,.2f}", cell=cell)
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")
     return index

@@ -1,0 +1,53 @@
+"""The HTML report: self-contained, with a map, a chart, per-area tables and credits."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from mineledger import write_report
+
+
+@pytest.fixture(scope="module")
+def reports(real_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return {c: write_report(real_store, c, out / c) for c in ("BIH", "COL")}
+
+
+@pytest.mark.parametrize("country", ["BIH", "COL"])
+def test_report_is_self_contained(reports, country):
+    html = reports[country].read_text()
+    assert not re.search(r'(src|href)="(https?:)?//', html), "the page loads something remote"
+    images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', html)
+    assert "Map" in images and len(images) >= 2
+
+
+def test_bih_report_charts_by_area_because_undated(reports):
+    html = reports["BIH"].read_text()
+    assert re.findall(r'<img alt="([^"]+)"', html) == ["Map", "By area"]
+    assert "806.94 km²" in html
+    assert "EUFOR BiH and BHMAC" in html and "no licence stated" in html
+    assert "geoBoundaries" in html and "CC BY 4.0" in html
+
+
+def test_col_report_charts_per_year(reports):
+    html = reports["COL"].read_text()
+    assert "Per year" in re.findall(r'<img alt="([^"]+)"', html)
+    assert "CC BY-SA 4.0" in html and "DANE" in html
+    assert "12,364" in html
+
+
+def test_per_area_csv_rows_add_up(reports, bih_summary):
+    folder = reports["BIH"].parent
+    for level in (1, 2, 3):
+        with open(folder / f"area_by_admin{level}.csv", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        total = sum(float(r["hazard_m2"]) for r in rows)
+        # exact at the finest level (the summary's); each coarser level partitions the same
+        # land with other polygons, which agrees to well under a square metre per km²
+        rel = 1e-12 if level == 3 else 1e-6
+        assert total == pytest.approx(bih_summary["hazards"]["distinct_area_m2"], rel=rel)
+        assert len(rows) == len({r["code"] for r in rows})
+    assert len(rows) == 134 and rows[-1]["code"] == "unassigned"

@@ -1,0 +1,118 @@
+"""The embedded store: a valid GeoPackage that GDAL reads, WAL, an append-only change log."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+import pyogrio
+import pytest
+import shapely
+
+from mineledger import StoreError, open_store
+from mineledger.store import gpkg_geometry
+
+LAYERS = {"hazards", "cleared_areas", "events", "victims", "admin_areas"}
+
+
+def test_new_store_is_a_valid_geopackage(tmp_path):
+    path = tmp_path / "new.gpkg"
+    open_store(path).close()
+    result = subprocess.run([sys.executable, "-m", "osgeo_utils.samples.validate_gpkg", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    layers = dict(pyogrio.list_layers(path))
+    assert LAYERS <= set(layers)
+    assert layers["hazards"] == "MultiPolygon" and layers["events"] == "Point"
+
+
+def test_real_store_validates_and_reads_in_wgs84(real_store):
+    result = subprocess.run([sys.executable, "-m", "osgeo_utils.samples.validate_gpkg",
+                             real_store.location], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for layer in LAYERS:
+        gdf = pyogrio.read_dataframe(real_store.location, layer=layer)
+        assert gdf.crs.to_epsg() == 4326, layer
+    hazards = pyogrio.read_dataframe(real_store.location, layer="hazards")
+    assert len(hazards) == 11068
+    assert hazards["uuid"].is_unique
+
+
+def test_store_is_in_wal_mode(real_store):
+    with sqlite3.connect(real_store.location) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
+
+
+def test_change_log_is_append_only(real_store):
+    conn = sqlite3.connect(real_store.location)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE change_log SET user_name = 'mallory'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM change_log")
+    finally:
+        conn.close()
+
+
+def test_every_record_has_one_insert_in_the_change_log(real_store):
+    log = real_store.read_table("change_log")
+    inserts = log[log.action == "insert"]
+    total = sum(len(real_store.read_layer(layer)) for layer in LAYERS)
+    assert len(inserts) == total
+    assert inserts.record_uuid.is_unique
+
+
+def test_spatial_index_is_filled(real_store):
+    with sqlite3.connect(real_store.location) as conn:
+        n_index = conn.execute("SELECT count(*) FROM rtree_hazards_geom").fetchone()[0]
+        n_geom = conn.execute("SELECT count(*) FROM hazards WHERE geom IS NOT NULL").fetchone()[0]
+    assert n_index == n_geom - 3  # the three empty geometries are not indexed
+
+
+def test_uuids_do_not_depend_on_row_ids(real_store):
+    hz = real_store.read_layer("hazards", "BIH")
+    assert not set(hz["uuid"]) & {str(f) for f in hz["fid"]}
+    # the same feature always has the same id (UUID 5 of file and feature)
+    import uuid
+
+    from mineledger.services.importer import NAMESPACE
+    first = hz[hz.source_locator == "feature 1"].iloc[0]
+    assert first.uuid == str(uuid.uuid5(NAMESPACE, "hazards|bih/suspect_areas_simplyfied.geojson|feature 1"))
+
+
+@pytest.mark.parametrize("geom", [shapely.Point(1, 2), shapely.box(0, 0, 1, 1),
+                                  shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]),
+                                  shapely.Point(), shapely.MultiPolygon()])
+def test_geometry_blob_round_trip(geom):
+    blob = gpkg_geometry.encode(geom)
+    assert blob[:2] == b"GP"
+    back = gpkg_geometry.decode(blob)
+    assert back.geom_type == geom.geom_type and back.is_empty == geom.is_empty
+    if not geom.is_empty:
+        assert back.equals(geom)
+    assert gpkg_geometry.encode(None) is None
+
+
+def test_not_a_store_is_refused(tmp_path):
+    text = tmp_path / "notes.gpkg"
+    text.write_text("hello")
+    with pytest.raises(StoreError, match="not a GeoPackage/SQLite file"):
+        open_store(text)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="not a mineledger store"):
+        open_store(other)
+
+
+def test_missing_store_is_not_created_for_reading(tmp_path):
+    with pytest.raises(StoreError, match="no store here"):
+        open_store(tmp_path / "absent.gpkg", create=False)
+    assert not (tmp_path / "absent.gpkg").exists()
+
+
+def test_postgresql_location_is_refused_clearly():
+    with pytest.raises(StoreError, match="PostGIS back end is not available"):
+        open_store("postgresql://localhost/x")
