@@ -93,6 +93,11 @@ def test_strict_import_exits_2_and_writes_nothing(tmp_path):
     (["summary", "--country", "XXX"], "no records for country 'XXX'"),
     (["--store", "{missing}", "summary", "--country", "COL"], "no store here"),
     (["--store", "{textfile}", "layers"], "not a GeoPackage/SQLite file"),
+    (["--store", "{folder}", "import", "{csv}", "--profile", "aicma-victims"], "a folder; expected a store file"),
+    (["--store", "{folder}/no/such/s.gpkg", "import", "{csv}", "--profile", "aicma-victims"], "does not exist; create it first"),
+    (["--store", "{emptyfile}", "layers"], "an empty file, not a store"),
+    (["report", "--country", "COL", "--out", "{textfile}"], "a file; expected a folder"),
+    (["summary", "--country", "CO"], "expected an ISO 3166-1 alpha-3 code"),
 ])
 def test_user_errors_are_one_line_with_exit_status_2(tmp_path, args, message):
     csv = victims_csv(tmp_path, GOOD)
@@ -100,7 +105,9 @@ def test_user_errors_are_one_line_with_exit_status_2(tmp_path, args, message):
     textfile.write_text("not a database")
     store = str(tmp_path / "e.gpkg")
     run_cli("--store", store, "import", str(csv), "--profile", "aicma-victims")
-    args = [a.format(csv=csv, missing=tmp_path / "absent.gpkg", textfile=textfile) for a in args]
+    (tmp_path / "empty.gpkg").write_bytes(b"")
+    args = [a.format(csv=csv, missing=tmp_path / "absent.gpkg", textfile=textfile, folder=tmp_path,
+                     emptyfile=tmp_path / "empty.gpkg") for a in args]
     if args[0] != "--store":
         args = ["--store", store, *args]
     result = run_cli(*args)
@@ -130,3 +137,23 @@ def test_summary_json_has_the_contract_keys(real_store):
             assert part in node, dotted
             node = node[part]
     assert set(figures["hazards"]["by_admin"][0]) == {"code", "name", "area_m2"}
+
+
+def test_usage_errors_are_typers_not_tracebacks(tmp_path):
+    for args in (["summary"], ["summary", "--country", "COL", "--format", "xml"], ["bogus"]):
+        result = run_cli("--store", str(tmp_path / "u.gpkg"), *args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "Error" in result.stderr
+
+
+def test_file_names_with_brackets_are_printed_as_they_are(tmp_path):
+    path = victims_csv(tmp_path, GOOD, name="a[red]x.csv")
+    result = run_cli("--store", str(tmp_path / "b.gpkg"), "import", str(path), "--profile", "aicma-victims")
+    assert result.returncode == 0, result.stderr
+    assert "a[red]x.csv: 1 file, 1 rows read: 1 inserted" in result.stdout
+
+
+def test_failed_import_does_not_create_a_store(tmp_path):
+    store = tmp_path / "never.gpkg"
+    result = run_cli("--store", str(store), "import", str(tmp_path / "absent.csv"), "--profile", "aicma-victims")
+    assert result.returncode == 2 and not store.exists()

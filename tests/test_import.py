@@ -27,8 +27,16 @@ GOOD = ('ANTIOQUIA,5,GRANADA,"5,313",Rural,Sin información,"2,006",1,Mayor de 1
         '"Pasando, estando cerca"')
 
 
+def data_folder(tmp_path):
+    """A data folder (it holds SOURCES.md), so source names are relative to it."""
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    (folder / "SOURCES.md").write_text("test data\n")
+    return folder
+
+
 def victims_csv(tmp_path, *rows: str, name="victims.csv", encoding="utf-8"):
-    path = tmp_path / name
+    path = data_folder(tmp_path) / name
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding=encoding)
     return path
 
@@ -48,7 +56,7 @@ def feature_collection(tmp_path, features, name="areas.geojson", crs=None):
     doc = {"type": "FeatureCollection", "features": features}
     if crs:
         doc["crs"] = {"type": "name", "properties": {"name": crs}}
-    path = tmp_path / name
+    path = data_folder(tmp_path) / name
     path.write_text(json.dumps(doc))
     return path
 
@@ -139,7 +147,8 @@ def test_repeated_declared_key_goes_to_quarantine(store, tmp_path):
     report = import_source(store, path, "geoboundaries")
     assert (report.total("inserted"), report.total("quarantined")) == (1, 1)
     q = store.read_table("quarantine").iloc[0]
-    assert "repeats feature 1" in q.reason and q.source_locator == "key shapeID=X1"
+    assert "the key repeats feature 1" in q.reason
+    assert q.source_locator == "feature 2 (key shapeID=X1)"
 
 
 def test_row_country_that_contradicts_option_goes_to_quarantine(store, tmp_path):
@@ -250,7 +259,7 @@ def test_identity_does_not_depend_on_where_the_data_folder_sits(tmp_path):
     first = tmp_path / "a" / "data"
     (first / "col").mkdir(parents=True)
     (first / "SOURCES.md").write_text("data\n")
-    victims_csv(first / "col", GOOD)
+    (first / "col" / "victims.csv").write_text(HEADER + "\n" + GOOD + "\n")
     second = tmp_path / "elsewhere" / "copy"
     shutil.copytree(first, second)
     uuids = []
@@ -333,3 +342,128 @@ def test_projected_source_is_transformed_to_wgs84(store, tmp_path):
     minx, miny, _, _ = hz.geometry.bounds
     assert minx == pytest.approx(15.0, abs=0.01) and miny == pytest.approx(44.0, abs=0.05)
     assert hz.area_m2 == pytest.approx(10_000 / 0.9996 ** 2, rel=2e-3)
+
+
+# --- findings of an attack on the first version ---------------------------------------------
+
+def test_same_file_name_in_two_folders_is_two_sources(store, tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "victims.csv").write_text(HEADER + "\n" + GOOD + "\n")
+        report = import_source(store, tmp_path / folder / "victims.csv", "aicma-victims")
+        assert report.total("inserted") == 1
+    assert sorted(store.read_layer("victims").source_file) == ["a/victims.csv", "b/victims.csv"]
+
+
+def test_country_option_cannot_relabel_a_profile_country(store, tmp_path):
+    with pytest.raises(ProfileError, match="profile 'aicma-victims' is for COL; --country says BIH"):
+        import_source(store, victims_csv(tmp_path, GOOD), "aicma-victims", country="BIH")
+
+
+def test_csv_coordinates_in_a_declared_projected_crs_are_transformed(store, tmp_path):
+    # MAGNA-SIRGAS / Origen-Nacional (EPSG:9377): false origin 5,000,000 E, 2,000,000 N at 4° N 73° W
+    path = data_folder(tmp_path) / "ctm12.csv"
+    path.write_text("x,y,TIPO_EVENTO\n5000000,2000000,1\n")
+    profile = tmp_path / "ctm12.yaml"
+    profile.write_text("layer: events\ncountry: COL\nread: {format: csv}\n"
+                       "geometry: {x: x, y: y, crs: 'EPSG:9377'}\n"
+                       "fields:\n  event_type: {column: TIPO_EVENTO, map: {'1': accident_ap_mine}}\n")
+    import_source(store, path, load_profile(profile))
+    point = store.read_layer("events").geometry[0]
+    assert (point.x, point.y) == (pytest.approx(-73.0, abs=1e-6), pytest.approx(4.0, abs=1e-6))
+
+
+def test_polygon_outside_lonlat_range_is_flagged_not_measured(store, tmp_path):
+    metres = {"type": "Polygon", "coordinates": [[[2e6, 5e6], [2.001e6, 5e6], [2.001e6, 5.001e6],
+                                                  [2e6, 5e6]]]}
+    import_source(store, feature_collection(tmp_path, [feature(metres)]), "bih-suspected-areas")
+    hz = store.read_layer("hazards").iloc[0]
+    assert hz.geometry is None and hz.geometry_status == "unparseable"
+    assert "is the CRS right?" in hz.geometry_note and hz.source_geometry is not None
+
+
+def test_quarantine_follows_later_imports(store, tmp_path):
+    path = victims_csv(tmp_path, replace_field(GOOD, 6, "dos mil"))
+    import_source(store, path, "aicma-victims")
+    victims_csv(tmp_path, replace_field(GOOD, 7, "13"))  # another fault in the same row
+    import_source(store, path, "aicma-victims")
+    q = store.read_table("quarantine")
+    assert len(q) == 1 and q.field[0] == "month" and q.status[0] == "open"
+    victims_csv(tmp_path, GOOD)  # fixed at the source
+    import_source(store, path, "aicma-victims")
+    q = store.read_table("quarantine")
+    assert q.status.tolist() == ["resolved"] and len(store.read_layer("victims")) == 1
+    from mineledger import summary
+    assert summary(store, "COL")["quarantine"] == {"count": 0, "resolved": 1}
+
+
+def test_quarantined_row_keeps_the_country_it_names(store, tmp_path):
+    f = {"type": "Feature", "properties": {"shapeName": "A", "shapeID": "X1", "shapeGroup": "BIH",
+                                           "shapeType": "ADMX"}, "geometry": SQUARE}
+    import_source(store, feature_collection(tmp_path, [f]), "geoboundaries")
+    assert store.read_table("quarantine", "BIH").field.tolist() == ["level"]
+
+
+@pytest.mark.parametrize("value", ["２００６", "2_006", "0x7d6"])
+def test_numbers_must_be_plain_ascii(store, tmp_path, value):
+    import_source(store, victims_csv(tmp_path, replace_field(GOOD, 6, value)), "aicma-victims")
+    assert store.read_table("quarantine").field.tolist() == ["year"]
+
+
+def test_empty_declared_key_goes_to_quarantine(store, tmp_path):
+    f = {"type": "Feature", "properties": {"shapeName": "A", "shapeID": None, "shapeGroup": "BIH",
+                                           "shapeType": "ADM1"}, "geometry": SQUARE}
+    import_source(store, feature_collection(tmp_path, [f]), "geoboundaries")
+    q = store.read_table("quarantine").iloc[0]
+    assert q.source_locator == "feature 1 (key shapeID=None)" and "empty" in q.reason
+
+
+@pytest.mark.parametrize("text,message", [
+    ("layer: victims\nread: {encoding: klingon}\n", "not a known text encoding"),
+    ("layer: victims\nfields: {month: {column: mes, min: one}}\n", "min must be a number"),
+    ("layer: victims\nfields: {month: {column: [mes]}}\n", "column must be a column name"),
+    ("layer: victims\nfields: {site: {column: s, null_values: 13}}\n", "null_values must be a list"),
+    ("layer: victims\nfields: {year: {column: ano, thousands: 5}}\n", "thousands must be one character"),
+    ("layer: victims\nfields: {year: {column: ano, parse: text}}\n", "does not give a integer"),
+    ("layer: victims\nfields: {month: {value: notanumber}}\n", "not a integer"),
+    ("layer: victims\nfields: {date_of_information: {column: ano, parse: integer}}\n", "does not give a date"),
+    ("layer: victims\nfields: {outcome: {column: g, map: {M: killed}, default: zombie}}\n", "gives 'zombie'"),
+    ("layer: victims\nfields: {civilian: {column: c, map: {Civil: yes please}}}\n", "not a boolean"),
+    ("layer: victims\ngeometry: {x: a, y: b, crs: 'EPSG:99999'}\n", "not a coordinate reference system"),
+])
+def test_profile_values_of_the_wrong_kind_are_refused_on_load(tmp_path, text, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(ProfileError, match=message):
+        load_profile(path)
+
+
+def test_row_with_too_many_or_too_few_fields_goes_to_quarantine(store, tmp_path):
+    path = victims_csv(tmp_path, GOOD, GOOD + ",extra", "ANTIOQUIA,5,GRANADA")
+    report = import_source(store, path, "aicma-victims")
+    assert (report.total("inserted"), report.total("quarantined")) == (1, 2)
+    reasons = store.read_table("quarantine").set_index("source_locator").reason
+    assert reasons["row 2"].startswith("the row has 19 fields, the header 18")
+    assert reasons["row 3"].startswith("the row has 3 fields, the header 18")
+
+
+def test_repeated_header_column_is_refused(store, tmp_path):
+    path = data_folder(tmp_path) / "dup.csv"
+    path.write_text(HEADER + ",genero\n" + GOOD + ",Muerto\n")
+    with pytest.raises(SourceError, match=r"names column\(s\) \['genero'\] more than once"):
+        import_source(store, path, "aicma-victims")
+
+
+def test_semicolon_file_gets_a_delimiter_hint(store, tmp_path):
+    path = data_folder(tmp_path) / "semi.csv"
+    path.write_text(HEADER.replace(",", ";") + "\n")
+    with pytest.raises(ProfileError, match="set read.delimiter"):
+        import_source(store, path, "aicma-victims")
+
+
+def test_nfd_text_matches_its_nfc_map_key(store, tmp_path):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Sin Información")
+    import_source(store, victims_csv(tmp_path, replace_field(GOOD, 11, nfd)), "aicma-victims")
+    assert store.read_layer("victims").gender.tolist() == ["unknown"]

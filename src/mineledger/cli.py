@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mineledger.errors import MineledgerError
+from mineledger.errors import MineledgerError, QueryError, SourceError
 from mineledger.io.profiles import builtin_profiles, load_profile
 from mineledger.store import DEFAULT_STORE, open_store
 
@@ -99,25 +99,34 @@ def import_command(
     """
     from mineledger.services.importer import import_source
 
+    loaded = load_profile(profile)  # refuse a bad profile or path before touching the store
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
     with open_store(state.store) as store:
-        report = import_source(store, path, profile, country=country, strict=strict,
+        report = import_source(store, path, loaded, country=country, strict=strict,
                                command=" ".join(["mineledger", *sys.argv[1:]]),
                                progress=_rich_progress)
     files = len(report.files)
     out.print(f"{path}: {files} file{'s' if files != 1 else ''}, "
               f"{report.total('rows_read')} rows read: {report.total('inserted')} inserted, "
               f"{report.total('updated')} updated, {report.total('unchanged')} unchanged, "
-              f"{report.total('quarantined')} quarantined", highlight=False)
+              f"{report.total('quarantined')} quarantined", highlight=False, markup=False)
+    if report.total("rows_read") == 0:
+        err.print(f"warning: {path}: no rows or features to import", highlight=False, markup=False)
+    for f in report.files:
+        for note in f.notes:
+            err.print(f"note: {note}", highlight=False, markup=False)
     flags: dict[str, int] = {}
     for f in report.files:
         for k, v in f.geometry_flags.items():
             flags[k] = flags.get(k, 0) + v
     if flags:
         out.print("  stored with flagged geometry: " +
-                  ", ".join(f"{k} {v}" for k, v in sorted(flags.items())), highlight=False)
+                  ", ".join(f"{k} {v}" for k, v in sorted(flags.items())), highlight=False,
+                  markup=False)
     if report.total("quarantined"):
         err.print(f"warning: {report.total('quarantined')} row(s) went to quarantine "
-                  f"(see `mineledger quarantine list`):", highlight=False)
+                  f"(see `mineledger quarantine list`):", highlight=False, markup=False)
         shown = [q for f in report.files for q in f.quarantined][:10]
         for q in shown:
             err.print(f"  {q}", highlight=False, markup=False)
@@ -177,20 +186,27 @@ def report(
     """Write a self-contained HTML report (map, charts, per-area tables, sources) and CSVs."""
     from mineledger.report import write_report
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise QueryError(f"--out {out_dir}: a file; expected a folder (created if absent)")
     with open_store(state.store, create=False) as store:
         index = write_report(store, country, out_dir)
-    out.print(f"report written: {index}", highlight=False)
+    out.print(f"report written: {index}", highlight=False, markup=False)
 
 
 @quarantine_app.command("list")
 def quarantine_list(
     country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="Only this country.")] = None,
     format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
+    all_: Annotated[bool, typer.Option("--all", help="Include rows resolved by a later "
+                                                      "import.")] = False,
 ):
     """List quarantined rows: file, row or feature, field, value and reason."""
     with open_store(state.store, create=False) as store:
         df = store.read_table("quarantine", country.upper() if country else None)
-    cols = ["source_file", "source_locator", "field", "value", "reason", "profile", "country"]
+    if not all_:
+        df = df[df["status"] == "open"]
+    cols = ["source_file", "source_locator", "field", "value", "reason", "profile", "country",
+            "status"]
     _print_frame(df[cols], format, "quarantine", empty="no quarantined rows")
 
 
@@ -219,7 +235,7 @@ def layers():
     from mineledger.model.records import LAYERS
 
     with open_store(state.store, create=False) as store:
-        table = Table(title=f"layers of {store.location}")
+        table = Table(title=f"layers of {store.location}".replace("[", "\\["))
         table.add_column("layer")
         table.add_column("geometry")
         table.add_column("records", justify="right")

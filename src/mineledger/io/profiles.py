@@ -26,9 +26,11 @@ value; a value not in the map is rejected unless ``default`` is given); ``null_v
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,7 +42,12 @@ from mineledger.errors import ProfileError
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
 
-_PARSERS = {"text", "integer", "real", "code", "boolean"}
+_PARSERS = {"text", "integer", "real", "code", "boolean", "date"}
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_DIGITS = re.compile(r"\d+", re.ASCII)
+#: The parse a field's type needs; a rule whose parse gives another type is refused on load.
+_PARSE_FOR_TYPE = {"integer": {"integer"}, "real": {"real", "integer"}, "boolean": {"boolean"},
+                   "date": {"date"}, "text": {"text", "code"}}
 _RULE_KEYS = {"column", "value", "parse", "regex", "map", "default", "null_values", "required",
               "min", "max", "thousands", "decimal", "width", "upper", "note"}
 _TOP_KEYS = {"name", "description", "layer", "country", "organisation", "source", "read", "key",
@@ -85,7 +92,7 @@ class FieldRule:
         if self.column is None:
             return self.value
         raw = props.get(self.column)
-        value = raw.strip() if isinstance(raw, str) else raw
+        value = unicodedata.normalize("NFC", raw).strip() if isinstance(raw, str) else raw
         if value == "" or value is None or (isinstance(value, str) and value in self.null_values):
             if self.required:
                 raise FieldError(self.name, self.column, raw, "a value (the field is required)")
@@ -140,19 +147,29 @@ class FieldRule:
             text = self._number_text(value)
             if isinstance(value, float) and value.is_integer():
                 text = str(int(value))
-            if not text.isdigit():
+            if not _DIGITS.fullmatch(text):
                 raise FieldError(self.name, self.column, raw, "a numeric code (digits only)")
             if self.width:
                 if len(text) > self.width:
                     raise FieldError(self.name, self.column, raw, f"a code of at most {self.width} digits")
                 text = text.zfill(self.width)
             return text
+        if kind == "date":
+            if isinstance(value, dt.datetime):
+                return value.date()
+            if isinstance(value, dt.date):
+                return value
+            try:
+                return dt.date.fromisoformat(str(value))
+            except ValueError:
+                raise FieldError(self.name, self.column, raw, "a date as YYYY-MM-DD") from None
+        if isinstance(value, bool):
+            raise FieldError(self.name, self.column, raw, "a number")
         text = self._number_text(value)
-        try:
-            number = float(text)
-        except ValueError:
+        if not isinstance(value, (int, float)) and not _NUMBER.fullmatch(text):
             raise FieldError(self.name, self.column, raw,
-                             "an integer" if kind == "integer" else "a number") from None
+                             "an integer" if kind == "integer" else "a number")
+        number = float(text)
         if kind == "integer":
             if not number.is_integer():
                 raise FieldError(self.name, self.column, raw, "an integer")
@@ -213,9 +230,28 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
         raise ProfileError(f"{where}: unknown key(s) {sorted(unknown)}; expected some of {sorted(_RULE_KEYS)}")
     if ("column" in spec) == ("value" in spec):
         raise ProfileError(f"{where}: give exactly one of 'column' or 'value'")
-    parse = spec.get("parse", {"integer": "integer", "real": "real", "boolean": "boolean"}.get(ftype, "text"))
+    parse = spec.get("parse", {"integer": "integer", "real": "real", "boolean": "boolean",
+                               "date": "date"}.get(ftype, "text"))
     if parse not in _PARSERS:
         raise ProfileError(f"{where}: parse {parse!r}; expected one of {sorted(_PARSERS)}")
+    if "column" in spec and (not isinstance(spec["column"], str) or not spec["column"]):
+        raise ProfileError(f"{where}: column must be a column name (text), got {spec['column']!r}")
+    if "map" not in spec and "value" not in spec and parse not in _PARSE_FOR_TYPE.get(ftype, {parse}):
+        raise ProfileError(f"{where}: parse {parse!r} does not give a {ftype}; use parse: "
+                           f"{sorted(_PARSE_FOR_TYPE[ftype])[0]}")
+    for key in ("min", "max"):
+        if key in spec and spec[key] != "current_year" and (
+                isinstance(spec[key], bool) or not isinstance(spec[key], (int, float))):
+            raise ProfileError(f"{where}: {key} must be a number (or current_year), got {spec[key]!r}")
+    for key in ("thousands", "decimal"):
+        if key in spec and not (isinstance(spec[key], str) and len(spec[key]) == 1):
+            raise ProfileError(f"{where}: {key} must be one character such as \",\" or \".\", got {spec[key]!r}")
+    if "width" in spec and (isinstance(spec["width"], bool) or not isinstance(spec["width"], int)
+                            or spec["width"] < 1):
+        raise ProfileError(f"{where}: width must be a positive whole number, got {spec['width']!r}")
+    nulls = spec.get("null_values", [])
+    if not isinstance(nulls, list):
+        raise ProfileError(f"{where}: null_values must be a list such as [\"n/a\", \"-\"], got {nulls!r}")
     mapping = spec.get("map")
     if mapping is not None:
         if not isinstance(mapping, dict):
@@ -227,6 +263,15 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
                 raise ProfileError(f"{where}: map gives {bad[0]!r}, expected one of {', '.join(vocab)}")
     if "value" in spec and vocab and spec["value"] not in vocab:
         raise ProfileError(f"{where}: value {spec['value']!r}, expected one of {', '.join(vocab)}")
+    produced = list((mapping or {}).values()) + ([spec["default"]] if "default" in spec else []) \
+        + ([spec["value"]] if "value" in spec else [])
+    for v in produced:
+        if v is None:
+            continue
+        if vocab and v not in vocab:
+            raise ProfileError(f"{where}: gives {v!r}, expected one of {', '.join(vocab)}")
+        if not _fits(ftype, v):
+            raise ProfileError(f"{where}: gives {v!r}, which is not a {ftype}")
     try:
         regex = re.compile(spec["regex"]) if "regex" in spec else None
     except re.error as exc:
@@ -240,6 +285,24 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
         max=_max_value(spec.get("max")), thousands=spec.get("thousands"),
         decimal=spec.get("decimal", "."), width=spec.get("width"), upper=bool(spec.get("upper")),
     )
+
+
+def _default_pattern(fmt: str | None) -> str:
+    """Files taken from a folder when the profile names no pattern."""
+    return {"csv": "*.csv", "vector": "*.geojson"}.get(fmt or "", "*.*")
+
+
+def _fits(ftype: str, value: Any) -> bool:
+    """Whether a constant (from ``value``, ``map`` or ``default``) can be stored in a field."""
+    if ftype == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if ftype == "real":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ftype == "boolean":
+        return isinstance(value, bool)
+    if ftype == "date":
+        return isinstance(value, dt.date)
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 def _profile_dir():
@@ -277,7 +340,10 @@ def load_profile(name_or_path: str | Path) -> Profile:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProfileError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(doc, dict):
         raise ProfileError(f"{path}: expected a mapping at the top level")
     unknown = set(doc) - _TOP_KEYS
@@ -311,6 +377,26 @@ def load_profile(name_or_path: str | Path) -> Profile:
     country = doc.get("country")
     if country is not None and not re.fullmatch(r"[A-Z]{3}", str(country)):
         raise ProfileError(f"{path}: country {country!r}; expected an ISO 3166-1 alpha-3 code such as COL")
+    encoding = read.get("encoding", "utf-8-sig")
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:
+        raise ProfileError(f"{path}: read.encoding {encoding!r} is not a known text encoding "
+                           "(utf-8-sig, cp1252, latin-1 …)") from None
+    if read.get("format") not in (None, "csv", "vector"):
+        raise ProfileError(f"{path}: read.format {read.get('format')!r}; expected csv or vector")
+    delimiter = read.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ProfileError(f"{path}: read.delimiter must be one character, got {delimiter!r}")
+    if geometry.get("crs") is not None:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(geometry["crs"])
+        except CRSError:
+            raise ProfileError(f"{path}: geometry.crs {geometry['crs']!r} is not a coordinate "
+                               "reference system pyproj knows (for example EPSG:4326)") from None
     if bool(geometry.get("x")) != bool(geometry.get("y")):
         raise ProfileError(f"{path}: geometry needs both x (longitude) and y (latitude) columns")
     if geometry.get("x") and not geometry.get("crs"):
@@ -319,7 +405,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
         name=name, layer=layer.value, path=str(path), checksum=hashlib.sha256(text).hexdigest(),
         description=str(doc.get("description", "")), country=country,
         organisation=doc.get("organisation"), source=dict(doc.get("source") or {}),
-        format=read.get("format"), encoding=read.get("encoding", "utf-8-sig"),
-        delimiter=read.get("delimiter", ","), pattern=read.get("pattern", "*"), key=key,
+        format=read.get("format"), encoding=encoding, delimiter=delimiter,
+        pattern=read.get("pattern") or _default_pattern(read.get("format")), key=key,
         x=geometry.get("x"), y=geometry.get("y"), crs=geometry.get("crs"), rules=rules,
     )

@@ -7,12 +7,13 @@ feature number), its properties as text or as the format typed them, and its geo
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyogrio
 from pyproj import CRS
 
@@ -30,6 +31,7 @@ class SourceRow:
     properties: dict[str, Any]
     geometry: Any = None  # shapely geometry in EPSG:4326, or None
     has_geometry_column: bool = False
+    shape_error: str | None = None  # the row does not fit the table's shape
 
     @property
     def locator(self) -> str:
@@ -46,7 +48,7 @@ def file_checksum(path: Path) -> str:
 
 
 def read_source(path: str | Path, *, fmt: str | None = None, encoding: str = "utf-8-sig",
-                crs: str | None = None, delimiter: str = ",") -> tuple[list[str], list[SourceRow]]:
+                crs: str | None = None, delimiter: str = ",") -> tuple[list[str], list[SourceRow], list[str]]:
     """Read a source file into its column names and rows.
 
     Parameters
@@ -63,7 +65,9 @@ def read_source(path: str | Path, *, fmt: str | None = None, encoding: str = "ut
 
     Returns
     -------
-    (list of str, list of SourceRow)
+    (list of str, list of SourceRow, list of str)
+        Column names, rows, and what the reading library warned about (GDAL's notes on
+        rings it closed, columns it could not type …), for the import report.
 
     Raises
     ------
@@ -84,25 +88,43 @@ def read_source(path: str | Path, *, fmt: str | None = None, encoding: str = "ut
 
 def _read_csv(path: Path, encoding: str, delimiter: str):
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding,
-                         sep=delimiter)
+        with open(path, newline="", encoding=encoding) as fh:
+            records = list(csv.reader(fh, delimiter=delimiter))
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: not valid {encoding} text at byte {exc.start}; declare the "
                           "file's encoding in the profile (read.encoding: cp1252, latin-1 …)") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceError(f"{path}: not a readable CSV table: {exc}".strip()) from None
-    columns = [str(c) for c in df.columns]
-    rows = [SourceRow(i + 1, dict(zip(columns, values)))
-            for i, values in enumerate(df.itertuples(index=False, name=None))]
-    return columns, rows
+    except csv.Error as exc:
+        raise SourceError(f"{path}: not a readable CSV table: {exc}") from None
+    if not records or not any(records[0]):
+        raise SourceError(f"{path}: empty file; expected a header row and data rows")
+    columns = [c.strip() for c in records[0]]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise SourceError(f"{path}: the header names column(s) {repeated} more than once; "
+                          "expected each column once")
+    rows = []
+    number = 0
+    for values in records[1:]:
+        if not values:  # a blank line
+            continue
+        number += 1
+        row = SourceRow(number, dict(zip(columns, values)))
+        if len(values) != len(columns):
+            row.shape_error = (f"the row has {len(values)} fields, the header {len(columns)}; "
+                               "expected one value per column (a stray delimiter or quote?)")
+        rows.append(row)
+    return columns, rows, []
 
 
 def _read_vector(path: Path, declared_crs: str | None):
     try:
-        info = pyogrio.read_info(path)
-        gdf = pyogrio.read_dataframe(path, on_invalid="ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            info = pyogrio.read_info(path)
+            gdf = pyogrio.read_dataframe(path, on_invalid="ignore")
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, …
         raise SourceError(f"{path}: cannot read as a GIS file: {exc}") from None
+    notes = sorted({f"{path.name}: {w.message}" for w in caught})
     file_crs = info.get("crs")
     if gdf.geometry.name in gdf and len(gdf):
         if file_crs is None and declared_crs is None:
@@ -118,4 +140,4 @@ def _read_vector(path: Path, declared_crs: str | None):
     rows = [SourceRow(i + 1, dict(zip(columns, values)), geom, True)
             for i, (values, geom) in enumerate(zip(props.itertuples(index=False, name=None),
                                                    gdf.geometry.array))]
-    return columns, rows
+    return columns, rows, notes

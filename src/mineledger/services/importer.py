@@ -15,6 +15,7 @@ import getpass
 import hashlib
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Point
+from pyproj import CRS, Transformer
+from shapely.geometry import Point
 
 from mineledger.errors import ProfileError, SourceError, StrictImportError
 from mineledger.geo import geodesic_area, repair_polygonal
@@ -68,6 +70,7 @@ class FileReport:
     unchanged: int = 0
     quarantined: list[QuarantinedRow] = field(default_factory=list)
     geometry_flags: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,12 +88,13 @@ class ImportReport:
 
 def data_root(path: Path) -> Path:
     """The data folder a source file belongs to: the nearest ancestor holding ``SOURCES.md``,
-    else the file's own folder."""
+    else the folder above the file's own, so that ``a/victims.csv`` and ``b/victims.csv``
+    stay two sources."""
     path = path.resolve()
     for parent in path.parents:
         if (parent / DATA_FOLDER_MARKER).is_file():
             return parent
-    return path.parent
+    return path.parent.parent
 
 
 def source_name(path: Path) -> str:
@@ -134,12 +138,34 @@ class _Mapper:
         self.source_file = source_file
         self.checksum = checksum
         self.country = country
+        self.transformer = None
+        if profile.x and profile.crs:
+            crs = CRS.from_user_input(profile.crs)
+            if not crs.equals(CRS.from_epsg(4326)):
+                self.transformer = Transformer.from_crs(crs, 4326, always_xy=True)
 
-    def identity(self, row: SourceRow, country: str | None) -> tuple[str, str]:
+    def identity(self, row: SourceRow, country: str | None) -> tuple[str, str, str | None]:
+        """(locator shown to people, identity the UUID is made from, error if the key is empty)."""
         if self.profile.key:
-            parts = [f"{k}={_plain(row.properties.get(k))}" for k in self.profile.key]
-            return f"key {', '.join(parts)}", f"key|{country}|{'|'.join(parts)}"
-        return row.locator, f"{self.source_file}|{row.locator}"
+            values = [_plain(row.properties.get(k)) for k in self.profile.key]
+            parts = [f"{k}={v}" for k, v in zip(self.profile.key, values)]
+            locator = f"{row.locator} (key {', '.join(parts)})"
+            empty = [k for k, v in zip(self.profile.key, values) if v is None or str(v).strip() == ""]
+            error = (f"key column(s) {empty} empty; expected a value that identifies the row"
+                     if empty else None)
+            return locator, f"key|{country}|{'|'.join(parts)}", error
+        return row.locator, f"{self.source_file}|{row.locator}", None
+
+    def row_country(self, row: SourceRow) -> str | None:
+        """The country a row names, if the profile maps one and it is a valid code."""
+        rule = self.profile.rules.get("country")
+        if rule is None:
+            return None
+        try:
+            value = rule.apply(row.properties)
+        except FieldError:
+            return None
+        return value if isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value) else None
 
     def map(self, row: SourceRow) -> tuple[dict[str, Any] | None, list[tuple[str | None, Any, str]]]:
         values: dict[str, Any] = {}
@@ -150,6 +176,10 @@ class _Mapper:
             except FieldError as exc:
                 errors.append((name, exc.value, str(exc)))
         country = values.pop("country", None)
+        if country and not re.fullmatch(r"[A-Z]{3}", str(country)):
+            errors.append(("country", country, f"field 'country': got {country!r}, expected an "
+                                                "ISO 3166-1 alpha-3 code such as COL"))
+            country = None
         if country and self.country and country != self.country:
             errors.append(("country", country, f"field 'country': the row says {country!r}, "
                                                 f"--country says {self.country!r}"))
@@ -193,6 +223,11 @@ class _Mapper:
                                                 f"MultiPolygon for layer {self.profile.layer!r}")
             if geom.is_empty:
                 return shapely.MultiPolygon(), GeometryStatus.EMPTY, None, None, None
+            minx, miny, maxx, maxy = geom.bounds
+            if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+                note = (f"coordinates reach ({minx:g}, {miny:g})–({maxx:g}, {maxy:g}): expected "
+                        "longitude in [-180, 180] and latitude in [-90, 90]; is the CRS right?")
+                return None, GeometryStatus.UNPARSEABLE, note, shapely.to_wkb(geom), None
             fixed, reason = repair_polygonal(geom)
             if reason is None:
                 return fixed, GeometryStatus.OK, None, None, None
@@ -210,6 +245,14 @@ class _Mapper:
         return self._checked_point(geom.x, geom.y, "x", "y")
 
     def _xy(self, row: SourceRow):
+        geom, status, note, original, error = self._xy_raw(row)
+        if geom is None or self.transformer is None:
+            return geom, status, note, original, error
+        x, y = self.transformer.transform(geom.x, geom.y)
+        return self._checked_point(x, y, self.profile.x, self.profile.y,
+                                   f" after transforming from {self.profile.crs}")
+
+    def _xy_raw(self, row: SourceRow):
         xcol, ycol = self.profile.x, self.profile.y
         raw_x, raw_y = row.properties.get(xcol), row.properties.get(ycol)
         sx = str(raw_x).strip() if raw_x is not None else ""
@@ -222,13 +265,15 @@ class _Mapper:
             note = (f"column {xcol!r} = {sx!r}, column {ycol!r} = {sy!r}: expected decimal "
                     "longitude and latitude")
             return None, GeometryStatus.UNPARSEABLE, note, None, None
+        if self.transformer is not None:
+            return Point(x, y), GeometryStatus.OK, None, None, None
         return self._checked_point(x, y, xcol, ycol)
 
     @staticmethod
-    def _checked_point(x, y, xcol, ycol):
+    def _checked_point(x, y, xcol, ycol, after=""):
         if not (math.isfinite(x) and math.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
-            note = (f"{xcol!r} = {x!r}, {ycol!r} = {y!r}: expected longitude in [-180, 180] and "
-                    "latitude in [-90, 90]")
+            note = (f"{xcol!r} = {x!r}, {ycol!r} = {y!r}{after}: expected longitude in "
+                    "[-180, 180] and latitude in [-90, 90]")
             return None, GeometryStatus.UNPARSEABLE, note, None, None
         return Point(x, y), GeometryStatus.OK, None, None, None
 
@@ -238,27 +283,30 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     started = dt.datetime.now(dt.timezone.utc)
     name = source_name(path)
     checksum = file_checksum(path)
-    columns, rows = read_source(path, fmt=profile.format, encoding=profile.encoding,
-                                crs=profile.crs, delimiter=profile.delimiter)
+    columns, rows, notes = read_source(path, fmt=profile.format, encoding=profile.encoding,
+                                       crs=profile.crs, delimiter=profile.delimiter)
     missing = sorted(profile.columns - set(columns))
-    if missing and rows:
+    if missing:
+        hint = ""
+        if len(columns) == 1 and any(d in columns[0] for d in ";\t|"):
+            hint = " (the header reads as one column: is the delimiter another? set read.delimiter)"
         raise ProfileError(f"{path}: profile {profile.name!r} reads column(s) {missing} that the "
-                           f"file does not have; its columns are {columns}")
+                           f"file does not have; its columns are {columns}{hint}")
     import_id = str(uuid.uuid4())
-    report = FileReport(import_id, name, profile.layer, rows_read=len(rows))
+    report = FileReport(import_id, name, profile.layer, rows_read=len(rows), notes=notes)
     mapper = _Mapper(profile, name, checksum, country)
     records: dict[str, dict[str, Any]] = {}
     first_seen: dict[str, str] = {}
     rejected: list[dict[str, Any]] = []
 
-    def reject(row: SourceRow, locator: str, errors) -> None:
+    def reject(row: SourceRow, locator: str, errors, row_country=None) -> None:
         field_name, value, _ = errors[0]
         reason = "; ".join(e[2] for e in errors)
         report.quarantined.append(QuarantinedRow(name, locator, field_name, value, reason))
         rejected.append({
             "uuid": _record_uuid("quarantine", f"{name}|{row.locator}"),
             "import_id": import_id,
-            "country": country or profile.country,
+            "country": row_country or country or profile.country,
             "layer": profile.layer,
             "profile": profile.name,
             "source_file": name,
@@ -274,19 +322,23 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     with show(f"{name}", len(rows)) as advance:
         for row in rows:
             record, errors = mapper.map(row)
+            if row.shape_error:
+                record, errors = None, [(None, None, row.shape_error)] + errors
             rec_country = (record or {}).get("country") or country or profile.country
-            locator, identity = mapper.identity(row, rec_country)
+            locator, identity, key_error = mapper.identity(row, rec_country)
+            if key_error:
+                errors = errors + [(",".join(profile.key or []), None, key_error)]
             if errors:
-                reject(row, locator, errors)
+                reject(row, locator, errors, mapper.row_country(row))
             else:
                 rid = _record_uuid(profile.layer, identity)
                 if rid in records:
                     reject(row, locator, [(",".join(profile.key or []), None,
-                                           f"key {locator[4:]} repeats {first_seen[rid]}; "
+                                           f"the key repeats {first_seen[rid]}; "
                                            "expected a unique key")])
                 else:
                     record["uuid"] = rid
-                    record["source_locator"] = locator if not profile.key else f"{row.locator}; {locator}"
+                    record["source_locator"] = locator
                     record["content_hash"] = _content_hash(
                         {k: v for k, v in record.items() if k != "source_checksum"})
                     records[rid] = record
@@ -305,8 +357,9 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     writer.insert(profile.layer, inserts, import_id=import_id, reason=f"import {name}")
     writer.update(profile.layer, updates, existing, import_id=import_id,
                   reason=f"re-import {name}: source changed")
-    held = writer.existing_quarantine(r["uuid"] for r in rejected)
-    writer.add_quarantine([r for r in rejected if r["uuid"] not in held])
+    writer.sync_quarantine(rejected, resolved=[
+        _record_uuid("quarantine", f"{name}|{r['source_locator'].split(' (key')[0]}")
+        for r in records.values()], import_id=import_id)
     writer.add_import({
         "import_id": import_id, "started_at": started,
         "finished_at": dt.datetime.now(dt.timezone.utc), "user_name": writer.user,
@@ -365,6 +418,9 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
         files = [path]
     else:
         raise SourceError(f"{path}: no such file or folder")
+    if country and profile.country and country != profile.country:
+        raise ProfileError(f"profile {profile.name!r} is for {profile.country}; --country says "
+                           f"{country}: drop --country, or use a profile for {country}")
     if not profile.country and "country" not in profile.rules and not country:
         raise ProfileError(f"profile {profile.name!r} gives no country: pass --country ISO3")
     user = user or _login()

@@ -81,6 +81,8 @@ def summary(store: Store, country: str) -> dict[str, Any]:
         The store holds no record of that country.
     """
     country = country.upper()
+    if len(country) != 3 or not country.isalpha() or not country.isascii():
+        raise QueryError(f"country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
     if country not in store.countries():
         known = ", ".join(store.countries()) or "none"
         raise QueryError(f"the store holds no records for country {country!r} (it has: {known})")
@@ -124,7 +126,8 @@ def summary(store: Store, country: str) -> dict[str, Any]:
         "cleared": clr,
         "victims": vic,
         "events": ev,
-        "quarantine": {"count": int(len(quarantine))},
+        "quarantine": {"count": int((quarantine["status"] == "open").sum()),
+                       "resolved": int((quarantine["status"] == "resolved").sum())},
         "admin": {
             "level": level,
             "areas": int(len(admin)),

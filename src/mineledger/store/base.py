@@ -41,12 +41,10 @@ class Writer(ABC):
         """Record that an import ran (even one that changed nothing)."""
 
     @abstractmethod
-    def existing_quarantine(self, uuids: Iterable[str]) -> set[str]:
-        """Which of these quarantine ids are already held."""
-
-    @abstractmethod
-    def add_quarantine(self, rows: list[dict[str, Any]]) -> None:
-        """Put rejected rows in quarantine."""
+    def sync_quarantine(self, rejected: list[dict[str, Any]], resolved: Iterable[str], *,
+                        import_id: str) -> None:
+        """Put rejected rows in quarantine (a row already there gets the latest reason), and
+        mark the entries in ``resolved`` (quarantine ids of rows now stored) resolved."""
 
 
 class Store(ABC):

@@ -114,6 +114,12 @@ class GeoPackageStore(SQLStore):
     def __init__(self, path: str | Path, *, create: bool = True):
         self.path = Path(path)
         self.location = str(self.path)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: a folder; expected a store file such as "
+                             f"{self.path / 'mineledger.gpkg'}")
+        if not self.path.parent.is_dir():
+            raise StoreError(f"{self.path}: the folder {self.path.parent} does not exist; "
+                             "create it first")
         exists = self.path.exists()
         if not exists and not create:
             raise StoreError(f"{self.path}: no store here; import into it first "
@@ -126,6 +132,9 @@ class GeoPackageStore(SQLStore):
         event.listen(self.engine, "begin", self._on_begin)
         try:
             if not exists or self._is_blank():
+                if not create:
+                    raise StoreError(f"{self.path}: an empty file, not a store; import into it "
+                                     "first (mineledger import …)")
                 self._create()
             else:
                 self._check_is_mineledger()

@@ -86,6 +86,8 @@ change_log = Table(
     Column("reason", Text),
     Column("before", JSONText()),
     Column("after", JSONText()),
+    Column("before_geom", LargeBinary),  # WKB, kept out of the JSON to halve its size
+    Column("after_geom", LargeBinary),
     sqlite_autoincrement=True,
 )
 Index("ix_change_log_record", change_log.c.record_uuid)
@@ -104,7 +106,10 @@ quarantine = Table(
     Column("value", Text),
     Column("reason", Text),
     Column("raw", JSONText()),
+    Column("status", Text, nullable=False),  # open | resolved (the row was stored later)
+    Column("resolved_import_id", Text),
     Column("created_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime()),
     sqlite_autoincrement=True,
 )
 

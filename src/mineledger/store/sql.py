@@ -23,11 +23,16 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _wkb(row: dict[str, Any] | None) -> bytes | None:
+    geom = (row or {}).get("geom")
+    return None if geom is None else shapely.to_wkb(geom, output_dimension=2)
+
+
 def _loggable(row: dict[str, Any]) -> dict[str, Any]:
-    """A record as the change log keeps it: geometry as WKB hex, everything JSON-able."""
+    """A record as the change log keeps it, JSON-able; its geometry goes to its own column."""
     out = {}
     for key, value in row.items():
-        if key in ("fid",):
+        if key in ("fid", "geom"):
             continue
         if isinstance(value, shapely.Geometry):
             value = shapely.to_wkb(value, hex=True)
@@ -92,6 +97,8 @@ class SQLWriter(Writer):
                 "reason": reason,
                 "before": _loggable(before[row["uuid"]]) if before else None,
                 "after": _loggable(row),
+                "before_geom": _wkb(before[row["uuid"]]) if before else None,
+                "after_geom": _wkb(row),
             }
             for row in rows
         ]
@@ -100,20 +107,30 @@ class SQLWriter(Writer):
     def add_import(self, row):
         self.conn.execute(schema.imports.insert(), [row])
 
-    def existing_quarantine(self, uuids):
-        uuids = list(uuids)
-        found: set[str] = set()
+    def sync_quarantine(self, rejected, resolved, *, import_id):
         q = schema.quarantine
+        held: dict[str, dict[str, Any]] = {}
+        uuids = [r["uuid"] for r in rejected]
         for i in range(0, len(uuids), _CHUNK):
-            found.update(self.conn.execute(
-                select(q.c.uuid).where(q.c.uuid.in_(uuids[i:i + _CHUNK]))).scalars())
-        return found
-
-    def add_quarantine(self, rows):
-        if rows:
-            for row in rows:
-                row.setdefault("created_at", self.now)
-            self.conn.execute(schema.quarantine.insert(), rows)
+            for row in self.conn.execute(select(q).where(q.c.uuid.in_(uuids[i:i + _CHUNK]))).mappings():
+                held[row["uuid"]] = dict(row)
+        new = []
+        for r in rejected:
+            old = held.get(r["uuid"])
+            if old is None:
+                new.append({**r, "status": "open", "created_at": self.now, "updated_at": self.now})
+            elif (old["reason"], old["value"], old["status"]) != (r["reason"], r["value"], "open"):
+                self.conn.execute(q.update().where(q.c.uuid == r["uuid"]).values(
+                    field=r["field"], value=r["value"], reason=r["reason"], raw=r["raw"],
+                    import_id=import_id, status="open", resolved_import_id=None,
+                    updated_at=self.now))
+        if new:
+            self.conn.execute(q.insert(), new)
+        resolved = list(resolved)
+        for i in range(0, len(resolved), _CHUNK):
+            self.conn.execute(q.update().where(q.c.uuid.in_(resolved[i:i + _CHUNK]),
+                                               q.c.status == "open").values(
+                status="resolved", resolved_import_id=import_id, updated_at=self.now))
 
 
 class SQLStore(Store):
