@@ -32,6 +32,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -204,7 +205,7 @@ class Profile:
     crs: str | None = None
     rules: dict[str, FieldRule] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def columns(self) -> set[str]:
         """Source columns the profile reads."""
         cols = {r.column for r in self.rules.values() if r.column}
