@@ -26,7 +26,7 @@ def test_report_is_self_contained(reports, country):
 
 def test_bih_report_charts_by_area_because_undated(reports):
     html = reports["BIH"].read_text()
-    assert re.findall(r'<img alt="([^"]+)"', html) == ["Map", "By area"]
+    assert re.findall(r'<img alt="([^"]+)"', html) == ["Map", "By area", "Land release"]
     assert "806.94 km²" in html
     assert "EUFOR BiH and BHMAC" in html and "no licence stated" in html
     assert "geoBoundaries" in html and "CC BY 4.0" in html

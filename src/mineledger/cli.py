@@ -193,6 +193,39 @@ def report(
     out.print(f"report written: {index}", highlight=False, markup=False)
 
 
+@app.command()
+def landrelease(
+    country: Annotated[str, typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
+    by: Annotated[str, typer.Option(metavar="GROUP", help="admin1, admin2, admin3, "
+                                                          "organisation, category or year.")] = "admin2",
+    format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
+    unit: Annotated[AreaUnit, typer.Option(help="Area unit of the table format.")] = AreaUnit.km2,
+):
+    """The land release ledger: suspected, cancelled, reduced, cleared, released, remaining
+    and both (released yet still suspected), per group and in total.
+
+    JSON and CSV areas are m² (geodesic, WGS 84); the table shows km², ha or m².
+    """
+    import pandas as pd
+
+    from mineledger.services.landrelease import COLUMNS, ledger
+
+    with open_store(state.store, create=False) as store:
+        rows = ledger(store, country, by)
+    if format != ListFormat.table:
+        _print_frame(pd.DataFrame(rows), format, "land release", empty="no land release")
+        return
+    div, label = _UNIT[unit.value]
+    table = Table(title=f"land release: {country.upper()} by {by} ({label})")
+    table.add_column("area" if by.startswith("admin") else by, no_wrap=True, max_width=32)
+    for col in COLUMNS:
+        table.add_column(col.removesuffix("_m2"), justify="right")
+    for r in rows:
+        table.add_row(r["area_name"] or str(r["area_code"]),
+                      *[f"{r[c] / div:,.2f}" for c in COLUMNS])
+    out.print(table)
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="Only this country.")] = None,

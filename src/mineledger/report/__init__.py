@@ -17,6 +17,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+import geopandas as gpd  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -130,6 +131,32 @@ def _area_chart(rows: list[dict[str, Any]], cleared_rows: list[dict[str, Any]], 
     return _png(fig)
 
 
+def _land_map(admin, sets, level, country) -> str:
+    """Remaining suspected land, released land and land that is both, over boundaries."""
+    fig, ax = plt.subplots(figsize=(9, 9))
+    layer = admin[admin["level"] == level]
+    layer.boundary.plot(ax=ax, color="#777777", linewidth=0.6, zorder=1)
+    colours = [("remaining", "#d62728", "remaining suspected"), ("cleared", "#2ca02c", "cleared"),
+               ("reduced", "#98df8a", "reduced"), ("cancelled", "#c5b0d5", "cancelled"),
+               ("both", "#1f1f1f", "released yet still suspected (both)")]
+    handles = []
+    for key, colour, label in colours:
+        geom = sets.get(key)
+        if geom is None or geom.is_empty:
+            continue
+        gpd.GeoSeries([geom], crs=4326).plot(ax=ax, color=colour, edgecolor=colour,
+                                             linewidth=0.4, zorder=3 if key == "both" else 2)
+        handles.append(plt.Rectangle((0, 0), 1, 1, color=colour, label=label))
+    if len(layer):
+        minx, miny, maxx, maxy = layer.total_bounds
+        ax.set_aspect(1 / np.cos(np.radians((miny + maxy) / 2)))
+    ax.set_title(f"{country}: land release over administrative level {level}")
+    ax.set_xlabel("longitude (°)")
+    ax.set_ylabel("latitude (°)")
+    ax.legend(handles=handles, loc="lower left", fontsize=8)
+    return _png(fig)
+
+
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     if not rows:
         rows = [{}]
@@ -235,6 +262,25 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
         lvl = fitting[-1] if fitting else levels[-1]
         haz_rows, clr_rows = area_levels[lvl]
         charts.append({"title": "By area", "png": _area_chart(haz_rows, clr_rows, lvl)})
+
+    # land release: the ledger by the charted level and by the finest level
+    if len(hazards) or len(cleared):
+        from mineledger.services.landrelease import COLUMNS, land_sets, rows_by_admin
+
+        sets = land_sets(store, country)
+        fitting = [lvl for lvl in levels if 1 < len(admin[admin["level"] == lvl]) <= 30]
+        release_levels = sorted({*(fitting[-1:] if fitting else []), *(levels[-1:] if levels else [])})
+        for lvl in release_levels:
+            rows = rows_by_admin(sets, admin[admin["level"] == lvl])
+            for r in rows:
+                for c in COLUMNS:
+                    r[c.replace("_m2", "_km2")] = round(r[c] / 1e6, 4)
+            add_table(f"landrelease_admin{lvl}",
+                      f"Land release by administrative level {lvl} (km²; the CSV also in m²)",
+                      rows, ["area_code", "area_name"] + [c.replace("_m2", "_km2") for c in COLUMNS])
+        if release_levels:
+            charts.append({"title": "Land release",
+                           "png": _land_map(admin, sets, release_levels[0], country)})
 
     flags = []
     for name, gdf in (("hazards", hazards), ("cleared areas", cleared), ("events", events),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mineledger.geo import geodesic_area
+from mineledger.geo import geodesic_area, polygonal_part
 
 UNASSIGNED = "unassigned"
 
@@ -61,29 +61,59 @@ def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[di
         claimed = shapely.union(claimed, piece)
     located = recs[recs["admin_code"].isna()] if "admin_code" in recs else recs
     remainder = shapely.difference(shapely.union_all(located.geometry.array), claimed)
-    parts = np.asarray(shapely.get_parts(remainder))
+    for code, area in partition(remainder, admin).items():
+        rows[code] = rows.get(code, 0.0) + area
+    unassigned = rows.pop(UNASSIGNED)
+    out = [{"code": c, "name": names.get(c), "area_m2": a} for c, a in sorted(rows.items())]
+    out.append({"code": UNASSIGNED, "name": "outside every administrative area",
+                "area_m2": unassigned})
+    return out
+
+
+def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
+    """Split the land of one polygonal geometry among administrative areas, in m².
+
+    Parameters
+    ----------
+    geometry : shapely geometry
+        Polygonal, longitude/latitude; may be empty.
+    admin : GeoDataFrame
+        Areas of one level with ``code``. Where two areas overlap (simplified boundaries),
+        the overlap goes to the one whose code sorts first, so no land is counted twice.
+
+    Returns
+    -------
+    dict
+        ``{code: area_m2}`` for every area with land in it, and always ``"unassigned"``
+        for land outside every area. The values add up to the geodesic area of
+        ``geometry`` (to floating-point rounding of the cut edges, about 1e-7).
+    """
+    out: dict[str, float] = {}
+    geometry = polygonal_part(geometry)
+    parts = np.asarray(shapely.get_parts(geometry)) if geometry is not None else np.zeros(0, object)
+    if len(parts) == 0:
+        return {UNASSIGNED: 0.0}
     tree = shapely.STRtree(parts)
     admin = admin.sort_values("code")
-    admin_geoms = admin.geometry.array
-    admin_tree = shapely.STRtree(np.asarray(admin_geoms))
+    admin_geoms = np.asarray(admin.geometry.array)
+    admin_tree = shapely.STRtree(admin_geoms)
     for i, (code, area_geom) in enumerate(zip(admin["code"], admin_geoms)):
         if area_geom is None or area_geom.is_empty:
             continue
         idx = tree.query(area_geom, predicate="intersects")
         if len(idx) == 0:
             continue
-        piece = shapely.intersection(shapely.union_all(parts[idx]), area_geom)
+        # the parts of a union are disjoint: a MultiPolygon of them needs no second union
+        piece = shapely.intersection(shapely.multipolygons(parts[idx]), area_geom)
         earlier = [j for j in admin_tree.query(area_geom, predicate="intersects") if j < i]
         if earlier:
-            piece = shapely.difference(piece, shapely.union_all(np.asarray(admin_geoms)[earlier]))
+            piece = shapely.difference(piece, shapely.union_all(admin_geoms[earlier]))
         area = float(geodesic_area(piece))
         if area > 0:
-            rows[code] = rows.get(code, 0.0) + area
-    outside = shapely.difference(remainder, shapely.union_all(np.asarray(admin_geoms))) \
-        if len(admin_geoms) else remainder
-    out = [{"code": c, "name": names.get(c), "area_m2": a} for c, a in sorted(rows.items())]
-    out.append({"code": UNASSIGNED, "name": "outside every administrative area",
-                "area_m2": float(geodesic_area(outside))})
+            out[code] = out.get(code, 0.0) + area
+    whole = shapely.multipolygons(parts)
+    outside = shapely.difference(whole, shapely.union_all(admin_geoms)) if len(admin_geoms) else whole
+    out[UNASSIGNED] = float(geodesic_area(outside))
     return out
 
 

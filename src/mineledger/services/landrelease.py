@@ -1,0 +1,246 @@
+"""The land release ledger: suspected, cancelled, reduced, cleared, released, remaining, in m².
+
+Definitions (issue 3, after IMAS 07.11 and the GICHD Minimum Data Requirements):
+
+- ``cleared``, ``reduced``, ``cancelled``: the distinct area of the outcome polygons of each
+  kind, overlaps counted once; where outcomes of different kinds overlap, cleared takes
+  precedence over reduced over cancelled.
+- ``released = cancelled + reduced + cleared``.
+- ``remaining``: the distinct area of open hazards (status open or worked on) less any land
+  released after the hazard's last date of information; where either date is unknown,
+  released land is not remaining.
+- ``suspected = remaining + released``.
+- ``both``: land recorded both as released and as still suspected (the open hazards'
+  intersection with released land), reported in its own column and never hidden.
+
+An outcome linked to a hazard (``hazard_uuid``) counts only inside that hazard; one with no
+known hazard counts where it lies. Rows by administrative area partition the land, with a row
+``unassigned`` for land outside every area, so rows add up to the ``total`` row exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from mineledger.errors import QueryError
+from mineledger.geo import geodesic_area, polygonal_part
+from mineledger.model.vocab import HazardStatus
+from mineledger.services.areas import UNASSIGNED, partition
+from mineledger.store.base import Store
+
+#: Outcome kinds, strongest first: an overlap goes to the first.
+OUTCOMES = ("cleared", "reduced", "cancelled")
+#: Hazard statuses whose land is still suspected.
+OPEN_STATUSES = (HazardStatus.OPEN.value, HazardStatus.WORKED_ON.value)
+#: Groupings the ledger offers besides administrative levels.
+GROUPINGS = ("organisation", "category", "year")
+UNKNOWN = "unknown"
+TOTAL = "total"
+COLUMNS = ("suspected_m2", "cancelled_m2", "reduced_m2", "cleared_m2", "released_m2",
+           "remaining_m2", "both_m2")
+
+_EMPTY = shapely.MultiPolygon()
+
+
+def _union(geoms) -> Any:
+    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    if not geoms:
+        return _EMPTY
+    return polygonal_part(shapely.union_all(geoms)) or _EMPTY
+
+
+def _date(value) -> dt.date | None:
+    """A date, or None for any spelling of "unknown" (None, NaN, NaT)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _where(gdf: gpd.GeoDataFrame, mask) -> gpd.GeoDataFrame:
+    """Rows of ``gdf`` where ``mask`` (a sequence of booleans) holds; an empty frame stays one."""
+    return gdf.loc[np.asarray(list(mask), dtype=bool)] if len(gdf) else gdf
+
+
+def _usable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return _where(gdf, [g is not None and not g.is_empty for g in gdf.geometry.array])
+
+
+def clip_to_hazards(outcomes: gpd.GeoDataFrame, hazards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Outcomes linked to a known hazard, cut to it (land outside it is not counted); others
+    as they are. Adds a boolean column ``outside_hazard`` (the flag of the overreach)."""
+    out = outcomes.copy()
+    out["outside_hazard"] = False
+    if "hazard_uuid" not in out or not len(out):
+        return out
+    shapes = dict(zip(hazards["uuid"], hazards.geometry.array))
+    geoms = list(out.geometry.array)
+    for i, (hid, geom) in enumerate(zip(out["hazard_uuid"], geoms)):
+        parent = shapes.get(hid) if hid else None
+        if parent is None or geom is None or geom.is_empty:
+            continue
+        inside = polygonal_part(shapely.intersection(geom, parent)) or _EMPTY
+        if geodesic_area(shapely.difference(geom, parent)) > 1e-6 * max(geodesic_area(geom), 1.0):
+            out.iloc[i, out.columns.get_loc("outside_hazard")] = True
+        geoms[i] = inside
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+
+
+def release_sets(outcomes: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The distinct land of each outcome kind, with cleared > reduced > cancelled precedence.
+
+    Returns
+    -------
+    dict
+        ``{"cleared": geom, "reduced": geom, "cancelled": geom, "released": geom}``; the first
+        three are disjoint and their union is ``released``.
+    """
+    sets: dict[str, Any] = {}
+    taken = _EMPTY
+    for kind in OUTCOMES:
+        own = _union(outcomes[outcomes["outcome"] == kind].geometry.array) if len(outcomes) else _EMPTY
+        sets[kind] = polygonal_part(shapely.difference(own, taken)) or _EMPTY
+        taken = _union([taken, own])
+    sets["released"] = taken
+    return sets
+
+
+def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame) -> Any:
+    """Open hazards' land less land released after each hazard's date of information (or
+    whenever a date is unknown)."""
+    open_h = _usable(hazards[hazards["status"].isin(OPEN_STATUSES)])
+    if not len(open_h):
+        return _EMPTY
+    released_dates = [_date(d) for d in outcomes["date_released"]] if len(outcomes) else []
+    dois = [_date(d) for d in open_h["date_of_information"]]
+    pieces = []
+    for doi in sorted(set(dois), key=lambda d: (d is None, d)):
+        land = _union(_where(open_h, [d == doi for d in dois]).geometry.array)
+        if doi is None:
+            later = outcomes  # date unknown: released land is not remaining
+        else:
+            later = _where(outcomes, [d is None or d > doi for d in released_dates])
+        pieces.append(shapely.difference(land, _union(later.geometry.array)))
+    return _union(pieces)
+
+
+def _measure(sets: dict[str, Any], admin: gpd.GeoDataFrame | None) -> dict[str, dict[str, float]]:
+    """``{set name: {code: m²}}``, by administrative area or (admin None) as one total."""
+    if admin is None:
+        return {k: {TOTAL: float(geodesic_area(g))} for k, g in sets.items()}
+    return {k: partition(g, admin) for k, g in sets.items()}
+
+
+def _row(code: str, name: str | None, area: dict[str, float]) -> dict[str, Any]:
+    cancelled, reduced, cleared = area.get("cancelled", 0.0), area.get("reduced", 0.0), area.get("cleared", 0.0)
+    released = cancelled + reduced + cleared
+    remaining = area.get("remaining", 0.0)
+    return {"area_code": code, "area_name": name, "suspected_m2": remaining + released,
+            "cancelled_m2": cancelled, "reduced_m2": reduced, "cleared_m2": cleared,
+            "released_m2": released, "remaining_m2": remaining, "both_m2": area.get("both", 0.0)}
+
+
+def _ledger_sets(hazards, outcomes) -> dict[str, Any]:
+    outcomes = clip_to_hazards(outcomes, hazards)
+    sets = release_sets(outcomes)
+    remaining = remaining_land(hazards, outcomes)
+    open_land = _union(_usable(hazards[hazards["status"].isin(OPEN_STATUSES)]).geometry.array)
+    both = polygonal_part(shapely.intersection(open_land, sets["released"])) or _EMPTY
+    return {"cleared": sets["cleared"], "reduced": sets["reduced"],
+            "cancelled": sets["cancelled"], "remaining": remaining, "both": both}
+
+
+def land_sets(store: Store, country: str) -> dict[str, Any]:
+    """The ledger's land of a country as geometries (``cleared``, ``reduced``, ``cancelled``,
+    ``remaining``, ``both``), to be measured by :func:`rows_by_admin` or drawn on a map."""
+    hazards = _usable(store.read_layer("hazards", country))
+    outcomes = _usable(store.read_layer("cleared_areas", country))
+    return _ledger_sets(hazards, outcomes)
+
+
+def rows_by_admin(sets: dict[str, Any], admin: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Ledger rows for the areas of one administrative level, ``unassigned`` and ``total``;
+    the rows add up to the total exactly."""
+    names = dict(zip(admin["code"], admin["name"]))
+    measured = _measure(sets, admin)
+    codes = sorted({c for m in measured.values() for c, a in m.items()
+                    if c != UNASSIGNED and a > 0})
+    rows = [_row(c, names.get(c), {k: m.get(c, 0.0) for k, m in measured.items()})
+            for c in codes]
+    rows.append(_row(UNASSIGNED, "outside every administrative area",
+                     {k: m.get(UNASSIGNED, 0.0) for k, m in measured.items()}))
+    rows.append(_row(TOTAL, None, {k: math.fsum(m.values()) for k, m in measured.items()}))
+    return rows
+
+
+def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any]]:
+    """The land release ledger of a country, one row per group and a ``total`` row.
+
+    Parameters
+    ----------
+    store : Store
+    country : str
+        ISO 3166-1 alpha-3.
+    by : str
+        ``admin1``, ``admin2``, ``admin3`` … (an administrative level loaded for the country),
+        ``organisation``, ``category`` (EO category) or ``year`` (of release; remaining land
+        by the year of the hazard's date of information; undated: ``unknown``).
+
+    Returns
+    -------
+    list of dict
+        Rows with ``area_code``, ``area_name`` and the columns of :data:`COLUMNS` in m².
+        In every row ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2`` and
+        ``suspected_m2 = remaining_m2 + released_m2``. By administrative level, the rows
+        (with ``unassigned``) add up to the ``total`` row; by other groupings a piece of land
+        can belong to several groups, and the total counts it once.
+
+    Raises
+    ------
+    QueryError
+        Unknown country, unknown grouping, or an administrative level not loaded.
+    """
+    country = country.upper()
+    if country not in store.countries():
+        raise QueryError(f"the store holds no records for country {country!r}")
+    hazards = _usable(store.read_layer("hazards", country))
+    outcomes = _usable(store.read_layer("cleared_areas", country))
+    if by.startswith("admin") and by[5:].isdigit():
+        level = int(by[5:])
+        admin = store.read_layer("admin_areas", country)
+        admin = admin[admin["level"] == level]
+        if not len(admin):
+            raise QueryError(f"--by {by}: no administrative areas of level {level} are loaded "
+                             f"for {country}")
+        return rows_by_admin(_ledger_sets(hazards, outcomes), admin)
+    if by not in GROUPINGS:
+        raise QueryError(f"--by {by!r}: expected admin1, admin2, admin3, organisation, category "
+                         "or year")
+    hz_key, oc_key = _group_keys(hazards, by), _group_keys(outcomes, by)
+    rows = []
+    for key in sorted(set(hz_key) | set(oc_key), key=lambda k: (k == UNKNOWN, k)):
+        sets = _ledger_sets(_where(hazards, [k == key for k in hz_key]) if by != "year" else hazards,
+                            _where(outcomes, [k == key for k in oc_key]))
+        if by == "year":  # remaining is a stock: count it in the year of the hazard's information
+            sets["remaining"] = remaining_land(_where(hazards, [k == key for k in hz_key]), outcomes)
+        rows.append(_row(key, None, {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
+    rows.append(_row(TOTAL, None, {k: v[TOTAL] for k, v in
+                                   _measure(_ledger_sets(hazards, outcomes), None).items()}))
+    return rows
+
+
+def _group_keys(gdf: gpd.GeoDataFrame, by: str) -> list[str]:
+    if not len(gdf):
+        return []
+    if by == "organisation":
+        return [o or UNKNOWN for o in gdf["organisation"]]
+    if by == "category":
+        return [(c.split(",")[0].strip() if c else UNKNOWN) for c in gdf["eo_categories"]]
+    dates = gdf["date_released"] if "date_released" in gdf else gdf["date_of_information"]
+    return [str(_date(d).year) if _date(d) is not None else UNKNOWN for d in dates]
