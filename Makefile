@@ -28,9 +28,11 @@ demo: $(BIN)/.installed
 	$(ML) import $(DATA)/bih/cleared_areas_simplyfied.geojson --profile bih-cleared-areas
 	$(ML) import $(DATA)/bih/incidents.geojson --profile bih-incidents
 	$(ML) import $(DATA)/bih/lifted_minefields.geojson --profile bih-lifted-minefields
+	$(ML) link --country BIH
 	$(ML) summary --country COL --format table
 	$(ML) summary --country BIH --format table
 	$(ML) report --country COL --out demo-report/COL
+	$(ML) landrelease --country BIH --by admin2
 	$(ML) report --country BIH --out demo-report/BIH
 	@echo
 	@echo "Explore the store:"

@@ -226,6 +226,25 @@ def landrelease(
     out.print(table)
 
 
+@app.command()
+def link(
+    country: Annotated[str, typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
+    within: Annotated[float, typer.Option(metavar="METRES", help="Link an event outside every "
+                                          "area to the nearest one within this distance.")] = 100.0,
+):
+    """Link events (incidents, lifted minefields …) to the hazardous or cleared area they fall
+    in, or the nearest within --within metres; changes go through the change log."""
+    from mineledger.services.links import link_events
+
+    with open_store(state.store, create=False) as store:
+        counts = link_events(store, country, within_m=within,
+                             command=" ".join(["mineledger", *sys.argv[1:]]))
+    out.print(f"{country.upper()}: {counts['events']:,} events: {counts['in_hazard']:,} in a "
+              f"hazardous area, {counts['in_cleared']:,} in a cleared area, {counts['near']:,} "
+              f"within {within:g} m of one, {counts['unlinked']:,} not linked "
+              f"({counts['changed']:,} links changed)", highlight=False, markup=False)
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="Only this country.")] = None,

@@ -201,6 +201,8 @@ class Profile:
     pattern: str = "*"
     key: list[str] | None = None
     x: str | None = None
+    wkt: str | None = None
+    layer_name: str | None = None
     y: str | None = None
     crs: str | None = None
     rules: dict[str, FieldRule] = field(default_factory=dict)
@@ -209,7 +211,7 @@ class Profile:
     def columns(self) -> set[str]:
         """Source columns the profile reads."""
         cols = {r.column for r in self.rules.values() if r.column}
-        cols |= {c for c in (self.x, self.y) if c}
+        cols |= {c for c in (self.x, self.y, self.wkt) if c}
         cols |= set(self.key or [])
         return cols
 
@@ -387,6 +389,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if read.get("format") not in (None, "csv", "vector"):
         raise ProfileError(f"{path}: read.format {read.get('format')!r}; expected csv or vector")
     delimiter = read.get("delimiter", ",")
+    if read.get("layer") is not None and not isinstance(read.get("layer"), str):
+        raise ProfileError(f"{path}: read.layer must be a layer name, got {read.get('layer')!r}")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ProfileError(f"{path}: read.delimiter must be one character, got {delimiter!r}")
     if geometry.get("crs") is not None:
@@ -400,13 +404,21 @@ def load_profile(name_or_path: str | Path) -> Profile:
                                "reference system pyproj knows (for example EPSG:4326)") from None
     if bool(geometry.get("x")) != bool(geometry.get("y")):
         raise ProfileError(f"{path}: geometry needs both x (longitude) and y (latitude) columns")
-    if geometry.get("x") and not geometry.get("crs"):
-        raise ProfileError(f"{path}: geometry.crs is required with x/y columns (for example EPSG:4326)")
+    if (geometry.get("x") or geometry.get("wkt")) and not geometry.get("crs"):
+        raise ProfileError(f"{path}: geometry.crs is required with x/y or wkt columns (for "
+                           "example EPSG:4326)")
+    if geometry.get("x") and geometry.get("wkt"):
+        raise ProfileError(f"{path}: geometry takes x/y columns or a wkt column, not both")
+    unknown_geom = set(geometry) - {"x", "y", "wkt", "crs"}
+    if unknown_geom:
+        raise ProfileError(f"{path}: geometry has unknown key(s) {sorted(unknown_geom)}; "
+                           "expected x, y, wkt, crs")
     return Profile(
         name=name, layer=layer.value, path=str(path), checksum=hashlib.sha256(text).hexdigest(),
         description=str(doc.get("description", "")), country=country,
         organisation=doc.get("organisation"), source=dict(doc.get("source") or {}),
         format=read.get("format"), encoding=encoding, delimiter=delimiter,
         pattern=read.get("pattern") or _default_pattern(read.get("format")), key=key,
-        x=geometry.get("x"), y=geometry.get("y"), crs=geometry.get("crs"), rules=rules,
+        x=geometry.get("x"), y=geometry.get("y"), wkt=geometry.get("wkt"),
+        crs=geometry.get("crs"), layer_name=read.get("layer"), rules=rules,
     )

@@ -48,7 +48,7 @@ def file_checksum(path: Path) -> str:
 
 
 def read_source(path: str | Path, *, fmt: str | None = None, encoding: str = "utf-8-sig",
-                crs: str | None = None, delimiter: str = ",") -> tuple[list[str], list[SourceRow], list[str]]:
+                crs: str | None = None, delimiter: str = ",", layer: str | None = None) -> tuple[list[str], list[SourceRow], list[str]]:
     """Read a source file into its column names and rows.
 
     Parameters
@@ -82,7 +82,7 @@ def read_source(path: str | Path, *, fmt: str | None = None, encoding: str = "ut
     if fmt == "csv":
         return _read_csv(path, encoding, delimiter)
     if fmt == "vector":
-        return _read_vector(path, crs)
+        return _read_vector(path, crs, layer)
     raise SourceError(f"{path}: unknown format {fmt!r}; expected csv or vector")
 
 
@@ -116,12 +116,18 @@ def _read_csv(path: Path, encoding: str, delimiter: str):
     return columns, rows, []
 
 
-def _read_vector(path: Path, declared_crs: str | None):
+def _read_vector(path: Path, declared_crs: str | None, layer: str | None = None):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            info = pyogrio.read_info(path)
-            gdf = pyogrio.read_dataframe(path, on_invalid="ignore")
+            if layer is not None:
+                names = [str(n) for n, _ in pyogrio.list_layers(path)]
+                if layer not in names:
+                    raise SourceError(f"{path}: no layer {layer!r}; its layers are {names}")
+            info = pyogrio.read_info(path, layer=layer)
+            gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore")
+    except SourceError:
+        raise
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, …
         raise SourceError(f"{path}: cannot read as a GIS file: {exc}") from None
     notes = sorted({f"{path.name}: {w.message}" for w in caught})

@@ -15,6 +15,8 @@ class Layer(StrEnum):
     ADMIN_AREAS = "admin_areas"
     HAZARDS = "hazards"
     CLEARED_AREAS = "cleared_areas"
+    ACTIVITIES = "activities"
+    DEVICES = "devices"
     EVENTS = "events"
     VICTIMS = "victims"
 
@@ -37,6 +39,33 @@ class HazardStatus(StrEnum):
     WORKED_ON = "worked_on"
     CLOSED = "closed"
     HANDED_OVER = "handed_over"
+    SUPERSEDED = "superseded"  # split or merged by survey into other hazards (see lineage)
+
+
+class ActivityType(StrEnum):
+    """Land release and EOD activities (IMAS 07.11, 08.10, 08.20, 09.10, 09.11)."""
+
+    NTS = "nts"
+    TS = "ts"
+    CLEARANCE = "clearance"
+    BAC = "bac"
+    EOD_SPOT_TASK = "eod_spot_task"
+
+
+class ReportType(StrEnum):
+    """Kinds of activity report."""
+
+    PROGRESS = "progress"
+    COMPLETION = "completion"
+    HANDOVER = "handover"
+
+
+class DeviceFate(StrEnum):
+    """What became of a device found."""
+
+    DESTROYED_IN_SITU = "destroyed_in_situ"
+    REMOVED = "removed"
+    UNKNOWN = "unknown"
 
 
 class EOCategory(StrEnum):

@@ -32,6 +32,7 @@ from mineledger.io.profiles import FieldError, Profile, load_profile
 from mineledger.io.readers import SourceRow, file_checksum, read_source
 from mineledger.model.records import LAYERS
 from mineledger.model.vocab import GeometryStatus
+from mineledger.services import lifecycle
 from mineledger.services.progress import ProgressFactory, no_progress
 from mineledger.store.base import Store, Writer
 
@@ -108,8 +109,6 @@ def _plain(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
     return value
 
 
@@ -131,7 +130,8 @@ def _content_hash(record: dict[str, Any]) -> str:
 class _Mapper:
     """Turns source rows into records or quarantine entries for one file."""
 
-    def __init__(self, profile: Profile, source_file: str, checksum: str, country: str | None):
+    def __init__(self, profile: Profile, source_file: str, checksum: str, country: str | None,
+                 use_columns: bool = True):
         self.profile = profile
         self.spec = LAYERS[profile.layer]
         self.polygonal = self.spec.geometry_type in ("POLYGON", "MULTIPOLYGON")
@@ -139,7 +139,10 @@ class _Mapper:
         self.checksum = checksum
         self.country = country
         self.transformer = None
-        if profile.x and profile.crs:
+        # geometry from x/y or WKT columns is for tables; a GIS file brings its own geometry
+        self.x = profile.x if use_columns else None
+        self.wkt = profile.wkt if use_columns else None
+        if (self.x or self.wkt) and profile.crs:
             crs = CRS.from_user_input(profile.crs)
             if not crs.equals(CRS.from_epsg(4326)):
                 self.transformer = Transformer.from_crs(crs, 4326, always_xy=True)
@@ -211,9 +214,22 @@ class _Mapper:
 
     def geometry(self, row: SourceRow):
         """(geometry, status, note, original WKB, error) for a row."""
-        if self.profile.x:
+        if self.x:
             return self._xy(row)
         geom = row.geometry
+        if self.wkt:
+            text = row.properties.get(self.wkt)
+            text = str(text).strip() if text is not None else ""
+            if not text:
+                return None, GeometryStatus.MISSING, None, None, None
+            try:
+                geom = shapely.from_wkt(text)
+            except shapely.errors.GEOSException as exc:
+                note = f"column {self.wkt!r}: not readable WKT ({str(exc).splitlines()[0]})"
+                return None, GeometryStatus.UNPARSEABLE, note, None, None
+            if self.transformer is not None and not geom.is_empty:
+                geom = shapely.transform(geom, lambda xy: np.column_stack(
+                    self.transformer.transform(xy[:, 0], xy[:, 1])))
         if geom is None:
             return None, GeometryStatus.MISSING, None, None, None
         kind = geom.geom_type
@@ -284,8 +300,13 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     name = source_name(path)
     checksum = file_checksum(path)
     columns, rows, notes = read_source(path, fmt=profile.format, encoding=profile.encoding,
-                                       crs=profile.crs, delimiter=profile.delimiter)
-    missing = sorted(profile.columns - set(columns))
+                                       crs=profile.crs, delimiter=profile.delimiter,
+                                       layer=profile.layer_name)
+    is_vector = bool(rows and rows[0].has_geometry_column) or (profile.format == "vector") or \
+        path.suffix.lower() not in (".csv", ".txt")
+    geometry_columns = {profile.x, profile.y, profile.wkt} if is_vector else set()
+    mapper_wants_columns = not is_vector
+    missing = sorted(profile.columns - geometry_columns - set(columns))
     if missing:
         hint = ""
         if len(columns) == 1 and any(d in columns[0] for d in ";\t|"):
@@ -294,9 +315,10 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                            f"file does not have; its columns are {columns}{hint}")
     import_id = str(uuid.uuid4())
     report = FileReport(import_id, name, profile.layer, rows_read=len(rows), notes=notes)
-    mapper = _Mapper(profile, name, checksum, country)
+    mapper = _Mapper(profile, name, checksum, country, use_columns=mapper_wants_columns)
     records: dict[str, dict[str, Any]] = {}
     first_seen: dict[str, str] = {}
+    sources: dict[str, tuple[SourceRow, str]] = {}
     rejected: list[dict[str, Any]] = []
 
     def reject(row: SourceRow, locator: str, errors, row_country=None) -> None:
@@ -339,16 +361,26 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                 else:
                     record["uuid"] = rid
                     record["source_locator"] = locator
-                    record["content_hash"] = _content_hash(
-                        {k: v for k, v in record.items() if k != "source_checksum"})
                     records[rid] = record
+                    sources[rid] = (row, locator)
                     first_seen[rid] = row.locator
                     status = record["geometry_status"]
                     if status != GeometryStatus.OK:
                         report.geometry_flags[status] = report.geometry_flags.get(status, 0) + 1
             advance(1)
 
+    report.notes += lifecycle.resolve_links(writer, list(records.values()))
+    for record in records.values():
+        record["content_hash"] = _content_hash(
+            {k: v for k, v in record.items() if k != "source_checksum"})
     existing = writer.existing(profile.layer, records)
+    if profile.layer == "activities":
+        def refuse(act, reason):
+            row, locator = sources[act["uuid"]]
+            del records[act["uuid"]]
+            reject(row, locator, [("report_type", act.get("report_type"), reason)])
+        lifecycle.apply_activities(writer, [r for rid, r in records.items() if rid not in existing],
+                                   import_id=import_id, reject=refuse)
     inserts = [r for rid, r in records.items() if rid not in existing]
     updates = [r for rid, r in records.items()
                if rid in existing and existing[rid]["content_hash"] != r["content_hash"]]
@@ -357,6 +389,11 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     writer.insert(profile.layer, inserts, import_id=import_id, reason=f"import {name}")
     writer.update(profile.layer, updates, existing, import_id=import_id,
                   reason=f"re-import {name}: source changed")
+    if profile.layer == "hazards":
+        report.notes += lifecycle.apply_lineage(writer, inserts, import_id=import_id)
+    if profile.layer == "cleared_areas":
+        lifecycle.apply_release(writer, {r["hazard_uuid"] for r in inserts + updates
+                                         if r.get("hazard_uuid")}, import_id=import_id)
     writer.sync_quarantine(rejected, resolved=[
         _record_uuid("quarantine", f"{name}|{r['source_locator'].split(' (key')[0]}")
         for r in records.values()], import_id=import_id)

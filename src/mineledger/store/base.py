@@ -27,6 +27,15 @@ class Writer(ABC):
         """The stored rows among ``uuids`` of ``layer``, as ``{uuid: row}`` (geometry included)."""
 
     @abstractmethod
+    def where(self, layer: str, field: str, values: Iterable[Any],
+              country: str | None = None) -> list[dict[str, Any]]:
+        """The stored rows of ``layer`` whose ``field`` is one of ``values`` (geometry included)."""
+
+    @abstractmethod
+    def add_lineage(self, rows: list[dict[str, Any]]) -> None:
+        """Record that hazards were split or merged (parent_uuid, child_uuid, kind, …)."""
+
+    @abstractmethod
     def insert(self, layer: str, rows: list[dict[str, Any]], *, import_id: str | None,
                reason: str | None = None) -> None:
         """Insert new records and log each as ``insert`` in the change log."""

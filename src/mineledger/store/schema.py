@@ -113,4 +113,17 @@ quarantine = Table(
     sqlite_autoincrement=True,
 )
 
-ATTRIBUTE_TABLES = {"imports": imports, "change_log": change_log, "quarantine": quarantine}
+lineage = Table(
+    "hazard_lineage", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("parent_uuid", Text, nullable=False),
+    Column("child_uuid", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # split | merge
+    Column("date_of_information", Date()),
+    Column("import_id", Text),
+    Column("created_at", UTCDateTime()),
+    sqlite_autoincrement=True,
+)
+
+ATTRIBUTE_TABLES = {"imports": imports, "change_log": change_log, "quarantine": quarantine,
+                    "hazard_lineage": lineage}

@@ -61,6 +61,21 @@ class SQLWriter(Writer):
                 found[row["uuid"]] = dict(row)
         return found
 
+    def where(self, layer, field, values, country=None):
+        table = schema.layer_tables[Layer(layer)]
+        values = [v for v in dict.fromkeys(values) if v is not None]
+        found = []
+        for i in range(0, len(values), _CHUNK):
+            stmt = select(table).where(table.c[field].in_(values[i:i + _CHUNK]))
+            if country:
+                stmt = stmt.where(table.c.country == country)
+            found += [dict(r) for r in self.conn.execute(stmt).mappings()]
+        return found
+
+    def add_lineage(self, rows):
+        if rows:
+            self.conn.execute(schema.lineage.insert(), [{**r, "created_at": self.now} for r in rows])
+
     def insert(self, layer, rows, *, import_id, reason=None):
         if not rows:
             return

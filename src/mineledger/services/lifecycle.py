@@ -1,0 +1,174 @@
+"""What an import does to the hazards it touches: links, lineage and the life cycle.
+
+- **Links**: records that name a hazard or activity by the source's id (``hazard_local_id``,
+  ``activity_local_id``) get its UUID, looked up in the store (same country).
+- **Lineage**: a hazard that names its parents (``parent_local_ids``: "HZ-1;HZ-2") records
+  a split (one parent, several children) or a merge (several parents), and its parents become
+  ``superseded``, so the baseline is never counted twice.
+- **Activities**: a progress report puts a hazard to work (``worked_on``), a completion report
+  closes it, a handover report hands it over, direct evidence makes an SHA a CHA — each only
+  if the report's date of information is later than the hazard's (:func:`rules.applies`);
+  an earlier report enters the history only. A transition the life cycle refuses sends the
+  activity to quarantine with the reason.
+- **Release**: once outcomes are stored, a linked hazard whose remaining area reaches zero is
+  closed, one with land released and land left is worked on.
+
+Every change to a hazard goes through the store's writer, so it is in the change log with the
+reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable
+
+import geopandas as gpd
+
+from mineledger.geo import geodesic_area
+from mineledger.model import rules
+from mineledger.model.vocab import HazardStatus
+from mineledger.store.base import Writer
+
+_REPORT_STATUS = {"progress": HazardStatus.WORKED_ON, "completion": HazardStatus.CLOSED,
+                  "handover": HazardStatus.HANDED_OVER}
+
+
+def resolve_links(writer: Writer, records: list[dict[str, Any]]) -> list[str]:
+    """Fill ``hazard_uuid`` / ``activity_uuid`` from the source's ids; return notes on the ids
+    that name nothing in the store."""
+    notes = []
+    for target, field in (("hazards", "hazard"), ("activities", "activity")):
+        local, uuid_field = f"{field}_local_id", f"{field}_uuid"
+        wanted = [r for r in records if r.get(local) and not r.get(uuid_field)]
+        if not wanted:
+            continue
+        by_country: dict[tuple[str, str], str] = {}
+        for row in writer.where(target, "local_id", [r[local] for r in wanted]):
+            by_country[(row["country"], row["local_id"])] = row["uuid"]
+        missing = set()
+        for r in wanted:
+            found = by_country.get((r["country"], r[local]))
+            if found:
+                r[uuid_field] = found
+            else:
+                missing.add(r[local])
+        if missing:
+            shown = ", ".join(sorted(missing)[:5]) + (" …" if len(missing) > 5 else "")
+            notes.append(f"{len(missing)} {field} id(s) name no {field} in the store ({shown}); "
+                         "stored without the link")
+    return notes
+
+
+def _update_hazard(writer: Writer, hazard: dict[str, Any], changes: dict[str, Any], *,
+                   import_id: str, reason: str) -> None:
+    before = {hazard["uuid"]: dict(hazard)}
+    after = {k: v for k, v in hazard.items() if k not in ("fid", "created_at", "updated_at")}
+    after.update(changes)
+    writer.update("hazards", [after], before, import_id=import_id, reason=reason)
+    hazard.update(changes)
+
+
+def apply_lineage(writer: Writer, hazards: list[dict[str, Any]], *, import_id: str) -> list[str]:
+    """Record splits and merges named by new hazards and supersede their parents."""
+    notes = []
+    naming = [h for h in hazards if h.get("parent_local_ids")]
+    if not naming:
+        return notes
+    wanted = {p.strip() for h in naming for p in str(h["parent_local_ids"]).split(";") if p.strip()}
+    parents = {(p["country"], p["local_id"]): p for p in writer.where("hazards", "local_id", wanted)}
+    children_of: dict[str, int] = {}
+    for h in naming:
+        for pid in {p.strip() for p in str(h["parent_local_ids"]).split(";") if p.strip()}:
+            if (h["country"], pid) in parents:
+                key = parents[(h["country"], pid)]["uuid"]
+                children_of[key] = children_of.get(key, 0) + 1
+    rows = []
+    for h in naming:
+        ids = [p.strip() for p in str(h["parent_local_ids"]).split(";") if p.strip()]
+        found = [parents[(h["country"], i)] for i in ids if (h["country"], i) in parents]
+        if len(found) < len(ids):
+            notes.append(f"hazard {h.get('local_id') or h['uuid']}: parent(s) "
+                         f"{sorted(set(ids) - {p['local_id'] for p in found})} not in the store")
+        kind = "merge" if len(ids) > 1 else "split"
+        for parent in found:
+            rows.append({"parent_uuid": parent["uuid"], "child_uuid": h["uuid"], "kind": kind,
+                         "date_of_information": h.get("date_of_information"),
+                         "import_id": import_id})
+            if parent["status"] != HazardStatus.SUPERSEDED:
+                rules.check_transition(parent["status"], HazardStatus.SUPERSEDED,
+                                       hazard=f"hazard {parent['local_id']}")
+                _update_hazard(writer, parent, {"status": HazardStatus.SUPERSEDED.value},
+                               import_id=import_id,
+                               reason=f"{kind} by survey into {h.get('local_id') or h['uuid']}")
+    writer.add_lineage(rows)
+    return notes
+
+
+def apply_activities(writer: Writer, activities: list[dict[str, Any]], *, import_id: str,
+                     reject: Callable[[dict[str, Any], str], None]) -> list[dict[str, Any]]:
+    """Apply new activity reports to their hazards in date order; return the activities to
+    store (those refused by the life cycle are passed to ``reject`` with the reason)."""
+    linked = [a for a in activities if a.get("hazard_uuid")]
+    hazards = writer.existing("hazards", {a["hazard_uuid"] for a in linked})
+    keep = [a for a in activities if not a.get("hazard_uuid")]
+
+    def when(a):
+        d = a.get("date_of_information") or a.get("end_date") or a.get("start_date")
+        return (d is None, d or dt.date.min)
+
+    for act in sorted(linked, key=when):
+        hazard = hazards.get(act["hazard_uuid"])
+        if hazard is None:
+            keep.append(act)
+            continue
+        doi = act.get("date_of_information") or act.get("end_date")
+        name = f"hazard {hazard.get('local_id') or hazard['uuid']}"
+        if not rules.applies(doi, hazard.get("date_of_information")):
+            keep.append(act)  # an earlier report: history only
+            continue
+        changes: dict[str, Any] = {}
+        target = _REPORT_STATUS.get(act.get("report_type") or "progress")
+        try:
+            if hazard["status"] == HazardStatus.OPEN and target in (HazardStatus.HANDED_OVER,):
+                raise rules.TransitionError(f"{name}: cannot go from open to handed_over; "
+                                            "close it with a completion report first")
+            status = rules.check_transition(hazard["status"], target, hazard=name,
+                                            record=act.get("report_type"))
+        except rules.TransitionError as exc:
+            reject(act, str(exc))
+            continue
+        if status != hazard["status"]:
+            changes["status"] = status
+        new_type = rules.hazard_type_after_evidence(hazard.get("hazard_type") or "SHA",
+                                                    act.get("evidence"))
+        if new_type != hazard.get("hazard_type"):
+            changes["hazard_type"] = new_type
+            changes["evidence"] = "direct"
+        if doi is not None:
+            changes["date_of_information"] = doi
+        if changes:
+            _update_hazard(writer, hazard, changes, import_id=import_id,
+                           reason=f"{act.get('report_type') or 'progress'} report "
+                                  f"{act.get('local_id') or act['uuid']} of {doi or 'unknown date'}")
+        keep.append(act)
+    return keep
+
+
+def apply_release(writer: Writer, hazard_uuids: set[str], *, import_id: str) -> None:
+    """Close linked hazards whose remaining area reached zero; put to work those with land
+    released and land left."""
+    from mineledger.services.landrelease import clip_to_hazards, remaining_land
+
+    for hazard in writer.existing("hazards", hazard_uuids).values():
+        if hazard["status"] not in (HazardStatus.OPEN, HazardStatus.WORKED_ON) or hazard["geom"] is None:
+            continue
+        outs = writer.where("cleared_areas", "hazard_uuid", [hazard["uuid"]])
+        hz = gpd.GeoDataFrame([hazard], geometry=[hazard["geom"]], crs=4326)
+        oc = gpd.GeoDataFrame(outs, geometry=[o["geom"] for o in outs], crs=4326)
+        oc = clip_to_hazards(oc, hz)
+        left = float(geodesic_area(remaining_land(hz, oc)))
+        total = float(geodesic_area(hazard["geom"]))
+        status = rules.status_after_release(hazard["status"], 0.0 if left <= 1e-9 * total else left)
+        if status != hazard["status"]:
+            _update_hazard(writer, hazard, {"status": status}, import_id=import_id,
+                           reason=f"land released: {left:,.0f} m² remaining")
