@@ -119,6 +119,12 @@ def summary(store: Store, country: str) -> dict[str, Any]:
         "by_admin": count_by_admin(events, admin) if len(events) else [],
         "without_geometry": _without_geometry(events),
         "unusable_geometry": _unusable(events),
+        "linked": {
+            "in_hazard": int(((events["link_layer"] == "hazards") & (events["link_distance_m"] == 0)).sum()),
+            "in_cleared": int(((events["link_layer"] == "cleared_areas") & (events["link_distance_m"] == 0)).sum()),
+            "near": int((events["link_distance_m"] > 0).sum()),
+            "unlinked": int(events["link_layer"].isna().sum()),
+        },
     }
     return {
         "country": country,
