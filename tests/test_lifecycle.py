@@ -135,6 +135,11 @@ def test_release_of_the_whole_hazard_closes_it(store, tmp_path):
     assert total["reduced_m2"] == pytest.approx(5_000, rel=2e-3)  # the overreach is cut off
     flags = store.read_layer("cleared_areas").set_index("local_id")
     assert flags.loc["O-2", "hazard_uuid"] == store.read_layer("hazards").uuid[0]
+    assert (flags.loc["O-1", "outside_hazard"], flags.loc["O-2", "outside_hazard"]) == (False, True)
+    by_hazard = ledger(store, "XKX", "hazard")
+    assert [r["area_name"] for r in by_hazard] == ["HZ-1", None]
+    assert by_hazard[0]["released_m2"] == pytest.approx(10_000, rel=2e-3)
+    assert by_hazard[0]["remaining_m2"] == 0.0
 
 
 def test_unknown_hazard_id_is_kept_unlinked_with_a_note(store, tmp_path):
@@ -144,6 +149,9 @@ def test_unknown_hazard_id_is_kept_unlinked_with_a_note(store, tmp_path):
     assert report.total("inserted") == 1
     assert any("HZ-404" in n for n in report.files[0].notes)
     assert store.read_layer("cleared_areas").hazard_uuid[0] is None
+    rows = ledger(store, "XKX", "hazard")
+    assert [r["area_code"] for r in rows] == ["unknown", "total"]  # released with no known hazard
+    assert rows[0]["cleared_m2"] == pytest.approx(10_000, rel=1e-3)
 
 
 def test_split_supersedes_the_parent_and_is_not_counted_twice(store, tmp_path):

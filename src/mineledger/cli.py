@@ -196,7 +196,7 @@ def report(
 @app.command()
 def landrelease(
     country: Annotated[str, typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
-    by: Annotated[str, typer.Option(metavar="GROUP", help="admin1, admin2, admin3, "
+    by: Annotated[str, typer.Option(metavar="GROUP", help="admin1, admin2, admin3, hazard, "
                                                           "organisation, category or year.")] = "admin2",
     format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
     unit: Annotated[AreaUnit, typer.Option(help="Area unit of the table format.")] = AreaUnit.km2,

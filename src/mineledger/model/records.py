@@ -112,6 +112,7 @@ LAYERS: dict[str, LayerSpec] = {
             "activity_local_id": Field("text", None, "the source's id of that activity"),
             "activity_type": Field("text", _vocab(ActivityType), "the kind of activity that released it"),
             "clearance_depth_m": Field("real", None, "clearance depth, m"),
+            "outside_hazard": Field("boolean", None, "reaches outside its hazard (counted only inside)"),
             "eo_categories": Field("text", None, "comma-separated EOCategory values"),
             "local_id": Field("text"),
             "map_sheet": Field("text"),

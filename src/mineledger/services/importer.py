@@ -370,6 +370,11 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
             advance(1)
 
     report.notes += lifecycle.resolve_links(writer, list(records.values()))
+    if profile.layer == "cleared_areas":
+        beyond = lifecycle.flag_outside_hazard(writer, list(records.values()))
+        if beyond:
+            report.notes.append(f"{beyond} outcome(s) reach outside their hazard: flagged "
+                                "(outside_hazard), counted only inside")
     for record in records.values():
         record["content_hash"] = _content_hash(
             {k: v for k, v in record.items() if k != "source_checksum"})

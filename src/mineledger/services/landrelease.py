@@ -40,7 +40,7 @@ OUTCOMES = ("cleared", "reduced", "cancelled")
 #: Hazard statuses whose land is still suspected.
 OPEN_STATUSES = (HazardStatus.OPEN.value, HazardStatus.WORKED_ON.value)
 #: Groupings the ledger offers besides administrative levels.
-GROUPINGS = ("organisation", "category", "year")
+GROUPINGS = ("hazard", "organisation", "category", "year")
 UNKNOWN = "unknown"
 TOTAL = "total"
 COLUMNS = ("suspected_m2", "cancelled_m2", "reduced_m2", "cleared_m2", "released_m2",
@@ -189,7 +189,7 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
         ISO 3166-1 alpha-3.
     by : str
         ``admin1``, ``admin2``, ``admin3`` … (an administrative level loaded for the country),
-        ``organisation``, ``category`` (EO category) or ``year`` (of release; remaining land
+        ``hazard`` (outcomes with no known hazard under ``unknown``), ``organisation``, ``category`` (EO category) or ``year`` (of release; remaining land
         by the year of the hazard's date of information; undated: ``unknown``).
 
     Returns
@@ -220,16 +220,20 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
                              f"for {country}")
         return rows_by_admin(_ledger_sets(hazards, outcomes), admin)
     if by not in GROUPINGS:
-        raise QueryError(f"--by {by!r}: expected admin1, admin2, admin3, organisation, category "
-                         "or year")
+        raise QueryError(f"--by {by!r}: expected admin1, admin2, admin3, hazard, organisation, "
+                         "category or year")
     hz_key, oc_key = _group_keys(hazards, by), _group_keys(outcomes, by)
+    names = dict(zip(hazards["uuid"], hazards["local_id"])) if by == "hazard" else {}
     rows = []
     for key in sorted(set(hz_key) | set(oc_key), key=lambda k: (k == UNKNOWN, k)):
-        sets = _ledger_sets(_where(hazards, [k == key for k in hz_key]) if by != "year" else hazards,
+        own_hazards = _where(hazards, [k == key for k in hz_key])
+        sets = _ledger_sets(own_hazards if by != "year" else hazards,
                             _where(outcomes, [k == key for k in oc_key]))
-        if by == "year":  # remaining is a stock: count it in the year of the hazard's information
-            sets["remaining"] = remaining_land(_where(hazards, [k == key for k in hz_key]), outcomes)
-        rows.append(_row(key, None, {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
+        if by in ("year", "hazard"):
+            # remaining is a stock: by year, in the year of the hazard's information; by
+            # hazard, less every later release on it, whoever reported it
+            sets["remaining"] = remaining_land(own_hazards, clip_to_hazards(outcomes, hazards))
+        rows.append(_row(key, names.get(key), {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
     rows.append(_row(TOTAL, None, {k: v[TOTAL] for k, v in
                                    _measure(_ledger_sets(hazards, outcomes), None).items()}))
     return rows
@@ -238,6 +242,9 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
 def _group_keys(gdf: gpd.GeoDataFrame, by: str) -> list[str]:
     if not len(gdf):
         return []
+    if by == "hazard":  # hazards by their own id; outcomes by the hazard they released
+        ids = gdf["hazard_uuid"] if "hazard_uuid" in gdf else gdf["uuid"]
+        return [i or UNKNOWN for i in ids]
     if by == "organisation":
         return [o or UNKNOWN for o in gdf["organisation"]]
     if by == "category":

@@ -59,6 +59,25 @@ def resolve_links(writer: Writer, records: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def flag_outside_hazard(writer: Writer, outcomes: list[dict[str, Any]]) -> int:
+    """Set ``outside_hazard`` on outcomes that reach outside the hazard they are linked to
+    (by more than 1e-6 of their area); return how many do."""
+    import shapely
+
+    linked = [o for o in outcomes if o.get("hazard_uuid") and o.get("geom") is not None]
+    shapes = {h["uuid"]: h["geom"] for h in writer.existing("hazards", {o["hazard_uuid"] for o in linked}).values()}
+    n = 0
+    for o in outcomes:
+        parent = shapes.get(o.get("hazard_uuid"))
+        if parent is None or o.get("geom") is None or o["geom"].is_empty:
+            o["outside_hazard"] = None if parent is None else False
+            continue
+        beyond = float(geodesic_area(shapely.difference(o["geom"], parent)))
+        o["outside_hazard"] = beyond > 1e-6 * max(float(geodesic_area(o["geom"])), 1.0)
+        n += o["outside_hazard"]
+    return n
+
+
 def _update_hazard(writer: Writer, hazard: dict[str, Any], changes: dict[str, Any], *,
                    import_id: str, reason: str) -> None:
     before = {hazard["uuid"]: dict(hazard)}
