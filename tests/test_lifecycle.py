@@ -110,13 +110,113 @@ def test_refused_transition_goes_to_quarantine_with_the_reason(store, tmp_path):
     assert status_of(store, "HZ-2")[0] == "open"
 
 
-def test_completion_then_handover(store, tmp_path):
+def test_completion_closes_once_the_land_is_released_then_handover(store, tmp_path):
     d = tmp_path / "rep"
     import_source(store, write(d, "hazards.csv", HAZARD_COLS, [hazard("HZ-1")]), "completion-hazards")
-    import_source(store, write(d, "activities.csv", ACTIVITY_COLS, [
-        activity("A-1", "HZ-1", "completion", "2023-05-01", type="Clearance"),
+    report = import_source(store, write(d, "activities.csv", ACTIVITY_COLS, [
+        activity("A-1", "HZ-1", "completion", "2023-05-01", type="Clearance")]), "completion-activities")
+    assert status_of(store, "HZ-1")[0] == "worked_on"  # nothing released yet: not closed
+    assert any("10,000 m² not yet released" in n for n in report.files[0].notes)
+    import_source(store, write(d, "outcomes.csv", OUTCOME_COLS,
+                               [outcome("O-1", "HZ-1", "cleared", SQ.buffer(1e-6))]), "completion-outcomes")
+    assert status_of(store, "HZ-1")[0] == "closed"
+    import_source(store, write(d, "handover.csv", ACTIVITY_COLS, [
         activity("A-2", "HZ-1", "handover", "2023-07-01", type="Clearance")]), "completion-activities")
     assert status_of(store, "HZ-1")[0] == "handed_over"
+
+
+def test_same_day_reports_apply_in_life_cycle_order(store, tmp_path):
+    d = tmp_path / "rep"
+    import_source(store, write(d, "hazards.csv", HAZARD_COLS, [hazard("HZ-1")]), "completion-hazards")
+    import_source(store, write(d, "outcomes.csv", OUTCOME_COLS,
+                               [outcome("O-1", "HZ-1", "cleared", WEST)]), "completion-outcomes")
+    import_source(store, write(d, "activities.csv", ACTIVITY_COLS, [
+        activity("A-2", "HZ-1", "completion", "2023-05-01"),
+        activity("A-1", "HZ-1", "progress", "2023-05-01")]), "completion-activities")
+    log = store.read_table("change_log")
+    reasons = [r for r in log.reason if r and "report" in r]
+    assert reasons[0].startswith("progress report A-1")
+
+
+def test_reimporting_a_corrected_hazard_keeps_its_life_cycle(store, tmp_path):
+    d = tmp_path / "rep"
+    path = write(d, "hazards.csv", HAZARD_COLS, [hazard("HZ-1")])
+    import_source(store, path, "completion-hazards")
+    import_source(store, write(d, "activities.csv", ACTIVITY_COLS,
+                               [activity("A-1", "HZ-1", "progress", "2023-03-01", evidence="direct")]),
+                  "completion-activities")
+    write(d, "hazards.csv", HAZARD_COLS, [hazard("HZ-1", organisation="NMAA2")])  # same date
+    report = import_source(store, path, "completion-hazards")
+    assert report.total("updated") == 1
+    status, htype, doi = status_of(store, "HZ-1")
+    assert (status, htype, str(doi)) == ("worked_on", "CHA", "2023-03-01")
+    assert store.read_layer("hazards").organisation[0] == "NMAA2"
+    again = import_source(store, path, "completion-hazards")
+    assert again.total("unchanged") == 1
+
+
+def test_files_mixing_linked_and_unlinked_rows(store, tmp_path):
+    d = tmp_path / "rep"
+    import_source(store, write(d, "hazards.csv", HAZARD_COLS, [hazard("HZ-1")]), "completion-hazards")
+    for order in ([outcome("O-1", "HZ-1", "cleared", WEST), outcome("O-2", "", "cleared", FAR)],
+                  [outcome("O-3", "", "cleared", FAR), outcome("O-4", "HZ-1", "cleared", EAST)]):
+        import_source(store, write(d, f"{order[0]['outcome_id']}.csv", OUTCOME_COLS, order),
+                      "completion-outcomes")
+    linked = store.read_layer("cleared_areas").set_index("local_id").hazard_uuid
+    assert linked["O-1"] and linked["O-4"] and linked["O-2"] is None and linked["O-3"] is None
+    assert status_of(store, "HZ-1")[0] == "closed"
+
+
+def test_groupings_clip_against_every_hazard(store, tmp_path):
+    d = tmp_path / "rep"
+    import_source(store, write(d, "hazards.csv", HAZARD_COLS, [hazard("HZ-1")]), "completion-hazards")
+    big = metric_square(17.0, 44.0, 200.0)
+    import_source(store, write(d, "outcomes.csv", OUTCOME_COLS, [outcome("O-1", "HZ-1", "cleared", big)]),
+                  "completion-outcomes")
+    rows = {r["area_code"]: r for r in ledger(store, "XKX", "organisation")}
+    assert rows["OpA"]["cleared_m2"] == pytest.approx(rows["total"]["cleared_m2"]) == pytest.approx(10_000, rel=1e-3)
+    assert rows["NMAA"]["remaining_m2"] == rows["total"]["remaining_m2"] == 0.0
+
+
+def test_a_progress_report_does_not_bring_cleared_land_back(store, tmp_path):
+    d = tmp_path / "rep"
+    import_source(store, write(d, "hazards.csv", HAZARD_COLS, [hazard("HZ-1")]), "completion-hazards")
+    import_source(store, write(d, "outcomes.csv", OUTCOME_COLS, [outcome("O-1", "HZ-1", "cleared", WEST)]),
+                  "completion-outcomes")
+    import_source(store, write(d, "activities.csv", ACTIVITY_COLS,
+                               [activity("A-1", "HZ-1", "progress", "2023-06-01")]), "completion-activities")
+    total = ledger(store, "XKX", "organisation")[-1]
+    assert total["remaining_m2"] == pytest.approx(5_000, rel=2e-3)
+    assert total["suspected_m2"] == pytest.approx(10_000, rel=2e-3)
+
+
+@pytest.mark.parametrize("rows,message", [
+    ([hazard("S1", parent_ids="S1")], "new in this same import"),
+    ([hazard("CA", parent_ids="CB"), hazard("CB", FAR, parent_ids="CA")], "new in this same import"),
+])
+def test_self_and_circular_parents_supersede_nothing(store, tmp_path, rows, message):
+    report = import_source(store, write(tmp_path / "rep", "h.csv", HAZARD_COLS, rows), "completion-hazards")
+    assert any(message in n for n in report.files[0].notes)
+    assert set(store.read_layer("hazards").status) == {"open"}
+
+
+def test_an_older_split_does_not_supersede_a_newer_parent(store, tmp_path):
+    d = tmp_path / "rep"
+    import_source(store, write(d, "h.csv", HAZARD_COLS, [hazard("PO", doi="2024-01-01")]), "completion-hazards")
+    report = import_source(store, write(d, "s.csv", HAZARD_COLS,
+                                        [hazard("PO1", WEST, doi="2022-01-01", parent_ids="PO")]),
+                           "completion-hazards")
+    assert status_of(store, "PO")[0] == "open"
+    assert any("not later than its parent PO" in n for n in report.files[0].notes)
+
+
+def test_splitting_a_closed_hazard_is_a_note_not_a_failure(store, tmp_path):
+    d = tmp_path / "rep"
+    import_source(store, write(d, "h.csv", HAZARD_COLS, [hazard("PC", status="closed")]), "completion-hazards")
+    report = import_source(store, write(d, "s.csv", HAZARD_COLS, [
+        hazard("PC1", WEST, doi="2024-01-01", parent_ids="PC"), hazard("OK1", FAR)]), "completion-hazards")
+    assert report.total("inserted") == 2
+    assert any("cannot go from closed to superseded" in n for n in report.files[0].notes)
 
 
 def test_release_of_the_whole_hazard_closes_it(store, tmp_path):

@@ -54,3 +54,11 @@ def test_bih_links_against_a_spatial_join(real_store):
     assert again["changed"] == 0
     log = real_store.read_table("change_log")
     assert (log.reason.str.startswith("linked to the area")).sum() == counts["changed"]
+
+
+@pytest.mark.parametrize("within", [0, -5, float("nan"), float("inf")])
+def test_link_distance_must_be_positive_and_finite(real_store, within):
+    from mineledger import QueryError
+
+    with pytest.raises(QueryError, match="expected a distance in metres greater than 0"):
+        link_events(real_store, "BIH", within_m=within)

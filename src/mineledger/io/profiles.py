@@ -199,6 +199,7 @@ class Profile:
     encoding: str = "utf-8-sig"
     delimiter: str = ","
     pattern: str = "*"
+    pattern_declared: bool = False
     key: list[str] | None = None
     x: str | None = None
     wkt: str | None = None
@@ -419,6 +420,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
         organisation=doc.get("organisation"), source=dict(doc.get("source") or {}),
         format=read.get("format"), encoding=encoding, delimiter=delimiter,
         pattern=read.get("pattern") or _default_pattern(read.get("format")), key=key,
+        pattern_declared=bool(read.get("pattern")),
         x=geometry.get("x"), y=geometry.get("y"), wkt=geometry.get("wkt"),
         crs=geometry.get("crs"), layer_name=read.get("layer"), rules=rules,
     )

@@ -91,6 +91,7 @@ LAYERS: dict[str, LayerSpec] = {
             "status": Field("text", _vocab(HazardStatus)),
             "evidence": Field("text", ("direct", "indirect"), "type of evidence of contamination"),
             "beneficiaries": Field("integer", None, "expected or confirmed beneficiaries of release"),
+            "perimeter_date": Field("date", None, "date of information of the perimeter as surveyed; reports that do not redraw it leave it"),
             "parent_local_ids": Field("text", None, "ids of the hazards this one was split from or merged from, ';'-separated"),
             "eo_categories": Field("text", None, "comma-separated EOCategory values suspected or confirmed"),
             "local_id": Field("text", None, "the source's own id for the hazard"),

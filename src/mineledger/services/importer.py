@@ -30,6 +30,7 @@ from mineledger.errors import ProfileError, SourceError, StrictImportError
 from mineledger.geo import geodesic_area, repair_polygonal
 from mineledger.io.profiles import FieldError, Profile, load_profile
 from mineledger.io.readers import SourceRow, file_checksum, read_source
+from mineledger.model import rules
 from mineledger.model.records import LAYERS
 from mineledger.model.vocab import GeometryStatus
 from mineledger.services import lifecycle
@@ -38,8 +39,13 @@ from mineledger.store.base import Store, Writer
 
 #: Namespace of mineledger record UUIDs (UUID 5 of the source identity).
 NAMESPACE = uuid.UUID("6b1f8e1e-3c2a-5d0e-9a57-4d1e2f6c9b10")
+#: Fields of a hazard's summary that reports maintain after import (the life cycle); a
+#: re-imported source row overwrites them only if its date of information is later.
+SUMMARY_FIELDS = ("status", "hazard_type", "evidence", "date_of_information", "perimeter_date")
 #: Imports with more rows than this show a progress bar.
 PROGRESS_THRESHOLD = 2000
+#: Files a folder import takes when the profile declares no pattern.
+DATA_SUFFIXES = {".csv", ".txt", ".geojson", ".json", ".gpkg", ".shp", ".kml", ".fgb", ".zip"}
 #: A folder holding this file is a data folder: source names are relative to it.
 DATA_FOLDER_MARKER = "SOURCES.md"
 
@@ -367,9 +373,16 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                     status = record["geometry_status"]
                     if status != GeometryStatus.OK:
                         report.geometry_flags[status] = report.geometry_flags.get(status, 0) + 1
+                        if status in (GeometryStatus.UNPARSEABLE, GeometryStatus.UNREPAIRABLE) \
+                                and report.geometry_flags[status] <= 5:
+                            report.notes.append(f"{name}, {locator}: geometry {status}: "
+                                                f"{record['geometry_note']}")
             advance(1)
 
     report.notes += lifecycle.resolve_links(writer, list(records.values()))
+    if profile.layer == "hazards":
+        for r in records.values():  # the perimeter is as of the record's own information
+            r["perimeter_date"] = r.get("date_of_information")
     if profile.layer == "cleared_areas":
         beyond = lifecycle.flag_outside_hazard(writer, list(records.values()))
         if beyond:
@@ -383,9 +396,19 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
         def refuse(act, reason):
             row, locator = sources[act["uuid"]]
             del records[act["uuid"]]
-            reject(row, locator, [("report_type", act.get("report_type"), reason)])
+            reject(row, locator, [("report_type", act.get("report_type"), reason)],
+                   act.get("country"))
         lifecycle.apply_activities(writer, [r for rid, r in records.items() if rid not in existing],
-                                   import_id=import_id, reject=refuse)
+                                   import_id=import_id, reject=refuse, notes=report.notes)
+    if profile.layer == "hazards":
+        # a re-imported row changes the summary fields only if its date of information is
+        # later than the one applied (a report may have moved the hazard on since)
+        for rid, r in records.items():
+            old = existing.get(rid)
+            if old is not None and not rules.applies(r.get("date_of_information"),
+                                                     old.get("date_of_information")):
+                for f in SUMMARY_FIELDS:  # content_hash stays the source's, so the next
+                    r[f] = old.get(f)     # re-import of this source is no change
     inserts = [r for rid, r in records.items() if rid not in existing]
     updates = [r for rid, r in records.items()
                if rid in existing and existing[rid]["content_hash"] != r["content_hash"]]
@@ -453,7 +476,8 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
         raise ProfileError(f"--country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.glob(profile.pattern) if p.is_file())
+        files = sorted(p for p in path.glob(profile.pattern) if p.is_file()
+                       and (profile.pattern_declared or p.suffix.lower() in DATA_SUFFIXES))
         if not files:
             raise SourceError(f"{path}: no files matching {profile.pattern!r} (profile {profile.name!r})")
     elif path.is_file():

@@ -118,7 +118,10 @@ def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame) -> Any
     if not len(open_h):
         return _EMPTY
     released_dates = [_date(d) for d in outcomes["date_released"]] if len(outcomes) else []
-    dois = [_date(d) for d in open_h["date_of_information"]]
+    # the date of the perimeter as surveyed: a progress report that moves the hazard's date of
+    # information on does not redraw it, so it must not bring released land back
+    perimeter = open_h["perimeter_date"] if "perimeter_date" in open_h else open_h["date_of_information"]
+    dois = [_date(d) for d in perimeter]
     pieces = []
     for doi in sorted(set(dois), key=lambda d: (d is None, d)):
         land = _union(_where(open_h, [d == doi for d in dois]).geometry.array)
@@ -224,15 +227,19 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
                          "category or year")
     hz_key, oc_key = _group_keys(hazards, by), _group_keys(outcomes, by)
     names = dict(zip(hazards["uuid"], hazards["local_id"])) if by == "hazard" else {}
+    clipped = clip_to_hazards(outcomes, hazards)  # against every hazard, not the group's only
+    released_all = release_sets(clipped)["released"]
     rows = []
     for key in sorted(set(hz_key) | set(oc_key), key=lambda k: (k == UNKNOWN, k)):
         own_hazards = _where(hazards, [k == key for k in hz_key])
-        sets = _ledger_sets(own_hazards if by != "year" else hazards,
-                            _where(outcomes, [k == key for k in oc_key]))
-        if by in ("year", "hazard"):
-            # remaining is a stock: by year, in the year of the hazard's information; by
-            # hazard, less every later release on it, whoever reported it
-            sets["remaining"] = remaining_land(own_hazards, clip_to_hazards(outcomes, hazards))
+        sets = release_sets(_where(clipped, [k == key for k in oc_key]))
+        # remaining is a stock: the group's hazards (by year: those of that year's
+        # information) less every later release on them, whoever reported it
+        sets["remaining"] = remaining_land(own_hazards, clipped)
+        open_land = _union(_usable(own_hazards[own_hazards["status"].isin(OPEN_STATUSES)]).geometry.array) \
+            if len(own_hazards) else _EMPTY
+        sets["both"] = polygonal_part(shapely.intersection(open_land, released_all)) or _EMPTY
+        sets.pop("released")
         rows.append(_row(key, names.get(key), {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
     rows.append(_row(TOTAL, None, {k: v[TOTAL] for k, v in
                                    _measure(_ledger_sets(hazards, outcomes), None).items()}))

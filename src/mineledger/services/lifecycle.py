@@ -102,38 +102,58 @@ def apply_lineage(writer: Writer, hazards: list[dict[str, Any]], *, import_id: s
                 key = parents[(h["country"], pid)]["uuid"]
                 children_of[key] = children_of.get(key, 0) + 1
     rows = []
+    new_ids = {(h["country"], h.get("local_id")) for h in hazards}
     for h in naming:
-        ids = [p.strip() for p in str(h["parent_local_ids"]).split(";") if p.strip()]
+        child = h.get("local_id") or h["uuid"]
+        ids = list(dict.fromkeys(p.strip() for p in str(h["parent_local_ids"]).split(";") if p.strip()))
+        same_file = [i for i in ids if (h["country"], i) in new_ids]
+        if same_file:
+            notes.append(f"hazard {child}: parent(s) {same_file} are new in this same import "
+                         "(itself, or a cycle); no lineage recorded, nothing superseded")
+            ids = [i for i in ids if i not in same_file]
         found = [parents[(h["country"], i)] for i in ids if (h["country"], i) in parents]
         if len(found) < len(ids):
-            notes.append(f"hazard {h.get('local_id') or h['uuid']}: parent(s) "
+            notes.append(f"hazard {child}: parent(s) "
                          f"{sorted(set(ids) - {p['local_id'] for p in found})} not in the store")
         kind = "merge" if len(ids) > 1 else "split"
         for parent in found:
+            if not rules.applies(h.get("date_of_information"), parent.get("date_of_information")):
+                notes.append(f"hazard {child}: its date of information is not later than its "
+                             f"parent {parent['local_id']}'s; the parent is left as it is")
+                continue
             rows.append({"parent_uuid": parent["uuid"], "child_uuid": h["uuid"], "kind": kind,
                          "date_of_information": h.get("date_of_information"),
                          "import_id": import_id})
             if parent["status"] != HazardStatus.SUPERSEDED:
-                rules.check_transition(parent["status"], HazardStatus.SUPERSEDED,
-                                       hazard=f"hazard {parent['local_id']}")
+                try:
+                    rules.check_transition(parent["status"], HazardStatus.SUPERSEDED,
+                                           hazard=f"hazard {parent['local_id']}")
+                except rules.TransitionError as exc:
+                    notes.append(f"hazard {child}: {exc}; lineage recorded, parent left as it is")
+                    continue
                 _update_hazard(writer, parent, {"status": HazardStatus.SUPERSEDED.value},
-                               import_id=import_id,
-                               reason=f"{kind} by survey into {h.get('local_id') or h['uuid']}")
+                               import_id=import_id, reason=f"{kind} by survey into {child}")
     writer.add_lineage(rows)
     return notes
 
 
 def apply_activities(writer: Writer, activities: list[dict[str, Any]], *, import_id: str,
-                     reject: Callable[[dict[str, Any], str], None]) -> list[dict[str, Any]]:
+                     reject: Callable[[dict[str, Any], str], None],
+                     notes: list[str] | None = None) -> list[dict[str, Any]]:
     """Apply new activity reports to their hazards in date order; return the activities to
     store (those refused by the life cycle are passed to ``reject`` with the reason)."""
+    notes = notes if notes is not None else []
     linked = [a for a in activities if a.get("hazard_uuid")]
     hazards = writer.existing("hazards", {a["hazard_uuid"] for a in linked})
     keep = [a for a in activities if not a.get("hazard_uuid")]
 
-    def when(a):
+    rank = {"progress": 0, "completion": 1, "handover": 2}
+
+    def when(a):  # date order; on one date, progress before completion before handover
         d = a.get("date_of_information") or a.get("end_date") or a.get("start_date")
-        return (d is None, d or dt.date.min)
+        return (d is None, d or dt.date.min, rank.get(a.get("report_type") or "progress", 0))
+
+    order = [HazardStatus.OPEN, HazardStatus.WORKED_ON, HazardStatus.CLOSED, HazardStatus.HANDED_OVER]
 
     for act in sorted(linked, key=when):
         hazard = hazards.get(act["hazard_uuid"])
@@ -142,11 +162,21 @@ def apply_activities(writer: Writer, activities: list[dict[str, Any]], *, import
             continue
         doi = act.get("date_of_information") or act.get("end_date")
         name = f"hazard {hazard.get('local_id') or hazard['uuid']}"
-        if not rules.applies(doi, hazard.get("date_of_information")):
+        target = _REPORT_STATUS.get(act.get("report_type") or "progress")
+        same_day_step = (doi is not None and doi == hazard.get("date_of_information")
+                         and hazard["status"] in order and target in order
+                         and order.index(target) > order.index(HazardStatus(hazard["status"])))
+        if not (rules.applies(doi, hazard.get("date_of_information")) or same_day_step):
             keep.append(act)  # an earlier report: history only
             continue
         changes: dict[str, Any] = {}
-        target = _REPORT_STATUS.get(act.get("report_type") or "progress")
+        if target == HazardStatus.CLOSED and hazard["status"] in (HazardStatus.OPEN, HazardStatus.WORKED_ON):
+            left = remaining_of(writer, hazard)
+            if left > 0:  # closes when its outcomes are imported and nothing remains
+                target = HazardStatus.WORKED_ON
+                notes.append(f"{name}: completion report {act.get('local_id') or act['uuid']} "
+                             f"with {left:,.0f} m² not yet released; it closes when outcomes "
+                             "covering it are imported")
         try:
             if hazard["status"] == HazardStatus.OPEN and target in (HazardStatus.HANDED_OVER,):
                 raise rules.TransitionError(f"{name}: cannot go from open to handed_over; "
@@ -173,20 +203,30 @@ def apply_activities(writer: Writer, activities: list[dict[str, Any]], *, import
     return keep
 
 
+def remaining_of(writer: Writer, hazard: dict[str, Any]) -> float:
+    """The remaining area of one hazard in m², by the ledger's rule, from the outcomes linked
+    to it in the store."""
+    from mineledger.services.landrelease import clip_to_hazards, remaining_land
+
+    if hazard.get("geom") is None or hazard["geom"].is_empty:
+        return 0.0
+    outs = writer.where("cleared_areas", "hazard_uuid", [hazard["uuid"]])
+    hz = gpd.GeoDataFrame([hazard], geometry=[hazard["geom"]], crs=4326)
+    oc = gpd.GeoDataFrame(outs, geometry=[o["geom"] for o in outs], crs=4326)
+    oc = clip_to_hazards(oc, hz)
+    return float(geodesic_area(remaining_land(hz, oc)))
+
+
 def apply_release(writer: Writer, hazard_uuids: set[str], *, import_id: str) -> None:
     """Close linked hazards whose remaining area reached zero; put to work those with land
     released and land left."""
-    from mineledger.services.landrelease import clip_to_hazards, remaining_land
-
     for hazard in writer.existing("hazards", hazard_uuids).values():
         if hazard["status"] not in (HazardStatus.OPEN, HazardStatus.WORKED_ON) or hazard["geom"] is None:
             continue
-        outs = writer.where("cleared_areas", "hazard_uuid", [hazard["uuid"]])
-        hz = gpd.GeoDataFrame([hazard], geometry=[hazard["geom"]], crs=4326)
-        oc = gpd.GeoDataFrame(outs, geometry=[o["geom"] for o in outs], crs=4326)
-        oc = clip_to_hazards(oc, hz)
-        left = float(geodesic_area(remaining_land(hz, oc)))
+        left = remaining_of(writer, hazard)
         total = float(geodesic_area(hazard["geom"]))
+        if left >= total * (1 - 1e-9):
+            continue  # nothing of it released (yet): its status stays
         status = rules.status_after_release(hazard["status"], 0.0 if left <= 1e-9 * total else left)
         if status != hazard["status"]:
             _update_hazard(writer, hazard, {"status": status}, import_id=import_id,

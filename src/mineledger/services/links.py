@@ -66,7 +66,15 @@ def link_events(store: Store, country: str, *, within_m: float = LINK_DISTANCE_M
     """Link a country's events to hazardous or cleared areas; write changed links through the
     change log. Returns counts: ``{"events", "in_hazard", "in_cleared", "near", "unlinked",
     "changed"}``."""
+    import math
+
+    from mineledger.errors import QueryError
+
+    if not (isinstance(within_m, (int, float)) and math.isfinite(within_m) and within_m > 0):
+        raise QueryError(f"--within {within_m!r}: expected a distance in metres greater than 0")
     country = country.upper()
+    if country not in store.countries():
+        raise QueryError(f"the store holds no records for country {country!r}")
     events = store.read_layer("events", country)
     links = compute_links(events, store.read_layer("hazards", country),
                           store.read_layer("cleared_areas", country), within_m)

@@ -27,7 +27,7 @@ APPLICATION_ID = 0x47504B47
 #: ``PRAGMA user_version`` of GeoPackage 1.3.0.
 USER_VERSION = 10300
 #: Version of mineledger's own schema, kept in ``mineledger_meta``.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 #: Seconds a writer waits for another writer's lock before giving up with a clear error.
 LOCK_TIMEOUT_S = 60.0
 
@@ -184,7 +184,8 @@ class GeoPackageStore(SQLStore):
                 "SELECT value FROM mineledger_meta WHERE key='schema_version'").scalar()
         if version != SCHEMA_VERSION:
             raise StoreError(f"{self.path}: store schema version {version}, this mineledger "
-                             f"reads version {SCHEMA_VERSION}")
+                             f"reads version {SCHEMA_VERSION}; import the sources again into a "
+                             "new store (no migration exists for development versions)")
 
     def _create(self):
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")

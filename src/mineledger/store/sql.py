@@ -44,6 +44,16 @@ def _loggable(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _frame(rows, columns) -> pd.DataFrame:
+    """Rows as a DataFrame in which a missing text value is ``None``, never NaN (pandas 3
+    infers a string dtype whose missing value is NaN, and NaN is truthy)."""
+    df = pd.DataFrame([dict(r) for r in rows], columns=columns)
+    for col in df.columns:
+        if not pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            df[col] = df[col].astype(object).where(df[col].notna(), None)
+    return df
+
+
 class SQLWriter(Writer):
     def __init__(self, conn: Connection, user: str, command: str):
         self.conn = conn
@@ -80,7 +90,10 @@ class SQLWriter(Writer):
         if not rows:
             return
         table = schema.layer_tables[Layer(layer)]
+        keys = set().union(*rows)  # executemany needs every row to name the same columns
         for row in rows:
+            for key in keys:
+                row.setdefault(key, None)
             row.setdefault("created_at", self.now)
             row.setdefault("updated_at", self.now)
             row["import_id"] = import_id
@@ -173,7 +186,7 @@ class SQLStore(Store):
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
         columns = [c.name for c in table.columns]
-        df = pd.DataFrame([dict(r) for r in rows], columns=columns)
+        df = _frame(rows, columns)
         geoms = df.pop("geom")
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(list(geoms), crs="EPSG:4326"))
 
@@ -186,7 +199,7 @@ class SQLStore(Store):
             stmt = stmt.where(table.c.country == country)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
-        return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in table.columns])
+        return _frame(rows, [c.name for c in table.columns])
 
     def countries(self):
         found: set[str] = set()
