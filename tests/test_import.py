@@ -307,6 +307,18 @@ def test_unknown_profile_lists_the_built_in_ones():
     ("layer: hazards\nfields: {status: {column: s, value: open}}\n", "exactly one of"),
     ("layer: hazards\n  bad: [\n", "not valid YAML"),
     ("layer: victims\ngeometry: {x: lon, y: lat}\n", "geometry.crs is required"),
+    # values of the wrong kind, refused on load rather than written into the store
+    ("layer: victims\nread: {encoding: klingon}\n", "not a known text encoding"),
+    ("layer: victims\nfields: {month: {column: mes, min: one}}\n", "min must be a number"),
+    ("layer: victims\nfields: {month: {column: [mes]}}\n", "column must be a column name"),
+    ("layer: victims\nfields: {site: {column: s, null_values: 13}}\n", "null_values must be a list"),
+    ("layer: victims\nfields: {year: {column: ano, thousands: 5}}\n", "thousands must be one character"),
+    ("layer: victims\nfields: {year: {column: ano, parse: text}}\n", "does not give a integer"),
+    ("layer: victims\nfields: {month: {value: notanumber}}\n", "not a integer"),
+    ("layer: victims\nfields: {date_of_information: {column: ano, parse: integer}}\n", "does not give a date"),
+    ("layer: victims\nfields: {outcome: {column: g, map: {M: killed}, default: zombie}}\n", "gives 'zombie'"),
+    ("layer: victims\nfields: {civilian: {column: c, map: {Civil: yes please}}}\n", "not a boolean"),
+    ("layer: victims\ngeometry: {x: a, y: b, crs: 'EPSG:99999'}\n", "not a coordinate reference system"),
 ])
 def test_malformed_profiles_are_refused_with_the_reason(tmp_path, text, message):
     path = tmp_path / "p.yaml"
@@ -416,26 +428,6 @@ def test_empty_declared_key_goes_to_quarantine(store, tmp_path):
     import_source(store, feature_collection(tmp_path, [f]), "geoboundaries")
     q = store.read_table("quarantine").iloc[0]
     assert q.source_locator == "feature 1 (key shapeID=None)" and "empty" in q.reason
-
-
-@pytest.mark.parametrize("text,message", [
-    ("layer: victims\nread: {encoding: klingon}\n", "not a known text encoding"),
-    ("layer: victims\nfields: {month: {column: mes, min: one}}\n", "min must be a number"),
-    ("layer: victims\nfields: {month: {column: [mes]}}\n", "column must be a column name"),
-    ("layer: victims\nfields: {site: {column: s, null_values: 13}}\n", "null_values must be a list"),
-    ("layer: victims\nfields: {year: {column: ano, thousands: 5}}\n", "thousands must be one character"),
-    ("layer: victims\nfields: {year: {column: ano, parse: text}}\n", "does not give a integer"),
-    ("layer: victims\nfields: {month: {value: notanumber}}\n", "not a integer"),
-    ("layer: victims\nfields: {date_of_information: {column: ano, parse: integer}}\n", "does not give a date"),
-    ("layer: victims\nfields: {outcome: {column: g, map: {M: killed}, default: zombie}}\n", "gives 'zombie'"),
-    ("layer: victims\nfields: {civilian: {column: c, map: {Civil: yes please}}}\n", "not a boolean"),
-    ("layer: victims\ngeometry: {x: a, y: b, crs: 'EPSG:99999'}\n", "not a coordinate reference system"),
-])
-def test_profile_values_of_the_wrong_kind_are_refused_on_load(tmp_path, text, message):
-    path = tmp_path / "p.yaml"
-    path.write_text(text)
-    with pytest.raises(ProfileError, match=message):
-        load_profile(path)
 
 
 def test_row_with_too_many_or_too_few_fields_goes_to_quarantine(store, tmp_path):
