@@ -315,3 +315,17 @@ def test_closing_with_land_remaining_is_refused():
     with pytest.raises(TransitionError, match="cannot close with 1,250 m² remaining"):
         check_transition("worked_on", "closed", remaining_m2=1250.0)
     assert check_transition("worked_on", "closed", remaining_m2=0.0) == "closed"
+
+
+def test_by_category_counts_a_record_in_each_of_its_categories(store, tmp_path):
+    d = tmp_path / "rep"
+    import_source(store, write(d, "hazards.csv", HAZARD_COLS, [hazard("HZ-1", eo_categories="ap_mine,at_mine")]),
+                  "completion-hazards")
+    o = outcome("O-1", "HZ-1", "cleared", WEST)
+    o["eo_categories"] = "ap_mine,at_mine"
+    import_source(store, write(d, "outcomes.csv", OUTCOME_COLS, [o]), "completion-outcomes")
+    rows = {r["area_code"]: r for r in ledger(store, "XKX", "category")}
+    assert set(rows) == {"ap_mine", "at_mine", "total"}
+    for key in ("ap_mine", "at_mine", "total"):
+        assert rows[key]["cleared_m2"] == pytest.approx(5_000, rel=2e-3)
+        assert rows[key]["remaining_m2"] == pytest.approx(5_000, rel=2e-3)

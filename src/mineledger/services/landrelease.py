@@ -230,9 +230,10 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
     clipped = clip_to_hazards(outcomes, hazards)  # against every hazard, not the group's only
     released_all = release_sets(clipped)["released"]
     rows = []
-    for key in sorted(set(hz_key) | set(oc_key), key=lambda k: (k == UNKNOWN, k)):
-        own_hazards = _where(hazards, [k == key for k in hz_key])
-        sets = release_sets(_where(clipped, [k == key for k in oc_key]))
+    keys = {k for ks in hz_key + oc_key for k in ks}
+    for key in sorted(keys, key=lambda k: (k == UNKNOWN, k)):
+        own_hazards = _where(hazards, [key in ks for ks in hz_key])
+        sets = release_sets(_where(clipped, [key in ks for ks in oc_key]))
         # remaining is a stock: the group's hazards (by year: those of that year's
         # information) less every later release on them, whoever reported it
         sets["remaining"] = remaining_land(own_hazards, clipped)
@@ -246,15 +247,17 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
     return rows
 
 
-def _group_keys(gdf: gpd.GeoDataFrame, by: str) -> list[str]:
+def _group_keys(gdf: gpd.GeoDataFrame, by: str) -> list[tuple[str, ...]]:
+    """The groups each record belongs to (a record with several EO categories is in each)."""
     if not len(gdf):
         return []
     if by == "hazard":  # hazards by their own id; outcomes by the hazard they released
         ids = gdf["hazard_uuid"] if "hazard_uuid" in gdf else gdf["uuid"]
-        return [i or UNKNOWN for i in ids]
+        return [(i or UNKNOWN,) for i in ids]
     if by == "organisation":
-        return [o or UNKNOWN for o in gdf["organisation"]]
+        return [(o or UNKNOWN,) for o in gdf["organisation"]]
     if by == "category":
-        return [(c.split(",")[0].strip() if c else UNKNOWN) for c in gdf["eo_categories"]]
+        return [tuple(sorted({c.strip() for c in (cats or "").split(",") if c.strip()})) or (UNKNOWN,)
+                for cats in gdf["eo_categories"]]
     dates = gdf["date_released"] if "date_released" in gdf else gdf["date_of_information"]
-    return [str(_date(d).year) if _date(d) is not None else UNKNOWN for d in dates]
+    return [(str(_date(d).year) if _date(d) is not None else UNKNOWN,) for d in dates]
