@@ -29,6 +29,8 @@ demo: $(BIN)/.installed
 	$(ML) import $(DATA)/bih/incidents.geojson --profile bih-incidents
 	$(ML) import $(DATA)/bih/lifted_minefields.geojson --profile bih-lifted-minefields
 	$(ML) link --country BIH
+	$(ML) check --country COL
+	$(ML) check --country BIH
 	$(ML) summary --country COL --format table
 	$(ML) summary --country BIH --format table
 	$(ML) report --country COL --out demo-report/COL

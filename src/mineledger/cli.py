@@ -31,8 +31,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                        "events, victims) in a GeoPackage store.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Rows that were not stored, and why.")
 app.add_typer(quarantine_app, name="quarantine")
+check_app = typer.Typer(help="Data quality: run the rule catalogue, list it, mark findings.",
+                        invoke_without_command=True)
+app.add_typer(check_app, name="check")
 
-out = Console(soft_wrap=True)
+# Piped or captured output is not squeezed into 80 columns: tables of figures stay whole.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -243,6 +247,89 @@ def link(
               f"hazardous area, {counts['in_cleared']:,} in a cleared area, {counts['near']:,} "
               f"within {within:g} m of one, {counts['unlinked']:,} not linked "
               f"({counts['changed']:,} links changed)", highlight=False, markup=False)
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+@check_app.callback()
+def check(
+    ctx: typer.Context,
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")] = None,
+    rule: Annotated[Optional[list[str]], typer.Option("--rule", metavar="ID",
+                                                      help="Run only this rule (repeatable).")] = None,
+    format: Annotated[CheckFormat, typer.Option(help="table, json or html.")] = CheckFormat.table,
+    list_: Annotated[bool, typer.Option("--list", help="List the rules and exit.")] = False,
+):
+    """Run the data quality catalogue on a country and store the findings.
+
+    Findings keep the status a person gave them (`mineledger check mark`) on later runs.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from mineledger.services.quality import CATALOGUE
+
+    if list_:
+        table = Table(title="data quality rules")
+        for col in ("id", "severity", "description"):
+            table.add_column(col)
+        for r in CATALOGUE:
+            table.add_row(r.id, r.severity, r.description)
+        out.print(table)
+        return
+    if not country:
+        raise QueryError("--country is required (or --list)")
+    from mineledger.services.quality import run_checks
+
+    with open_store(state.store, create=False) as store:
+        findings = run_checks(store, country, rule or None,
+                              command=" ".join(["mineledger", *sys.argv[1:]]))
+    cols = ["fingerprint", "rule_id", "severity", "layer", "record_uuid", "reason",
+            "suggested_fix", "status", "status_reason"]
+    rows = [{c: f.get(c) for c in cols} for f in findings]
+    if format == CheckFormat.json:
+        out.print_json(json.dumps(rows, ensure_ascii=False, default=str))
+    elif format == CheckFormat.html:
+        from jinja2 import Environment
+
+        env = Environment(autoescape=True)
+        page = env.from_string(
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>mineledger check {{ c }}"
+            "</title></head><body><h1>Data quality: {{ c }} ({{ rows|length }} findings)</h1>"
+            "<table border='1' cellspacing='0'><tr>{% for k in cols %}<th>{{ k }}</th>{% endfor %}</tr>"
+            "{% for r in rows %}<tr>{% for k in cols %}<td>{{ r[k] or '' }}</td>{% endfor %}</tr>"
+            "{% endfor %}</table></body></html>")
+        sys.stdout.write(page.render(c=country.upper(), rows=rows, cols=cols))
+    else:
+        counts: dict[tuple[str, str], int] = {}
+        for f in findings:
+            counts[(f["rule_id"], f["status"])] = counts.get((f["rule_id"], f["status"]), 0) + 1
+        table = Table(title=f"data quality: {country.upper()} ({len(findings):,} findings)")
+        for col in ("rule", "status", "findings", "example"):
+            table.add_column(col)
+        for (rid, status), n in sorted(counts.items()):
+            example = next(f for f in findings if f["rule_id"] == rid and f["status"] == status)
+            table.add_row(rid, status, f"{n:,}", example["reason"][:90])
+        out.print(table)
+
+
+@check_app.command("mark")
+def check_mark(
+    fingerprint: Annotated[str, typer.Argument(metavar="FINGERPRINT",
+                                               help="The finding (its fingerprint or a prefix).")],
+    status: Annotated[str, typer.Option(metavar="STATUS", help="resolved, accepted or open.")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why.")],
+):
+    """Mark a finding resolved or accepted (or open again), with a reason; later runs keep it."""
+    from mineledger.services.quality import mark_finding
+
+    with open_store(state.store, create=False) as store:
+        row = mark_finding(store, fingerprint, status, reason)
+    out.print(f"{row['rule_id']} on {row['layer']} {row['record_uuid']}: {status} ({reason})",
+              highlight=False, markup=False)
 
 
 @quarantine_app.command("list")

@@ -290,6 +290,13 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
             for status, n in counts.items():
                 if status != "ok":
                     flags.append({"layer": name, "flag": status, "count": int(n)})
+    findings = store.read_table("quality_findings", country)
+    quality = []
+    if len(findings):
+        live = findings[findings["status"] != "gone"]
+        for (rid, sev, status), group in live.groupby(["rule_id", "severity", "status"]):
+            quality.append({"rule": rid, "severity": sev, "status": status, "count": int(len(group)),
+                            "example": group["reason"].iloc[0]})
     sources = (imports[(imports["country"] == country) | imports["country"].isna()]
                if len(imports) else imports)
     seen, credits = set(), []
@@ -311,7 +318,7 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
     env = Environment(loader=PackageLoader("mineledger", "report/templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
-        f=figures, charts=charts, tables=tables, flags=flags, credits=credits,
+        f=figures, charts=charts, tables=tables, flags=flags, credits=credits, quality=quality,
         km2=lambda m2: f"{m2 / 1e6:,.2f}", cell=cell)
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")

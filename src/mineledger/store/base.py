@@ -32,6 +32,18 @@ class Writer(ABC):
         """The stored rows of ``layer`` whose ``field`` is one of ``values`` (geometry included)."""
 
     @abstractmethod
+    def sync_findings(self, country: str, rule_ids: list[str],
+                      findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store a run's findings of these rules: new ones open, known ones keep the status a
+        person gave them, open ones no longer found become ``gone``. Returns the findings of
+        these rules that are not gone."""
+
+    @abstractmethod
+    def mark_finding(self, fingerprint: str, status: str, reason: str, user: str,
+                     at: Any) -> dict[str, Any]:
+        """Set a finding's status with the reason; raises QueryError if there is none such."""
+
+    @abstractmethod
     def add_lineage(self, rows: list[dict[str, Any]]) -> None:
         """Record that hazards were split or merged (parent_uuid, child_uuid, kind, …)."""
 

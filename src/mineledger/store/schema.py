@@ -125,5 +125,26 @@ lineage = Table(
     sqlite_autoincrement=True,
 )
 
+quality_findings = Table(
+    "quality_findings", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", Text, nullable=False, unique=True),
+    Column("rule_id", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("country", Text),
+    Column("layer", Text),
+    Column("record_uuid", Text),
+    Column("other_uuid", Text),
+    Column("reason", Text),
+    Column("suggested_fix", Text),
+    Column("status", Text, nullable=False),  # open | resolved | accepted | gone
+    Column("status_reason", Text),
+    Column("status_by", Text),
+    Column("status_at", UTCDateTime()),
+    Column("first_seen_at", UTCDateTime()),
+    Column("last_seen_at", UTCDateTime()),
+    sqlite_autoincrement=True,
+)
+
 ATTRIBUTE_TABLES = {"imports": imports, "change_log": change_log, "quarantine": quarantine,
-                    "hazard_lineage": lineage}
+                    "hazard_lineage": lineage, "quality_findings": quality_findings}

@@ -82,6 +82,48 @@ class SQLWriter(Writer):
             found += [dict(r) for r in self.conn.execute(stmt).mappings()]
         return found
 
+    def sync_findings(self, country, rule_ids, findings):
+        q = schema.quality_findings
+        held = {r["fingerprint"]: dict(r) for r in self.conn.execute(
+            select(q).where(q.c.country == country, q.c.rule_id.in_(rule_ids))).mappings()}
+        seen = set()
+        new = []
+        for f in findings:
+            if f["fingerprint"] in seen:
+                continue
+            seen.add(f["fingerprint"])
+            old = held.get(f["fingerprint"])
+            if old is None:
+                new.append({**f, "status": "open", "first_seen_at": self.now, "last_seen_at": self.now})
+            else:
+                values = {"reason": f["reason"], "suggested_fix": f["suggested_fix"],
+                          "last_seen_at": self.now}
+                if old["status"] == "gone":
+                    values.update(status="open", status_reason="found again", status_at=self.now)
+                self.conn.execute(q.update().where(q.c.fingerprint == f["fingerprint"]).values(**values))
+        if new:
+            self.conn.execute(q.insert(), new)
+        for fp, old in held.items():
+            if fp not in seen and old["status"] == "open":
+                self.conn.execute(q.update().where(q.c.fingerprint == fp).values(
+                    status="gone", status_reason="no longer found", status_at=self.now))
+        rows = self.conn.execute(select(q).where(
+            q.c.country == country, q.c.rule_id.in_(rule_ids), q.c.status != "gone")
+            .order_by(q.c.rule_id, q.c.fid)).mappings()
+        return [dict(r) for r in rows]
+
+    def mark_finding(self, fingerprint, status, reason, user, at):
+        from mineledger.errors import QueryError
+
+        q = schema.quality_findings
+        rows = self.conn.execute(select(q).where(q.c.fingerprint.like(f"{fingerprint}%"))).mappings().all()
+        if len(rows) != 1:
+            raise QueryError(f"finding {fingerprint!r}: " + ("no such finding" if not rows else
+                             f"{len(rows)} findings start so; give more of the fingerprint"))
+        self.conn.execute(q.update().where(q.c.fid == rows[0]["fid"]).values(
+            status=status, status_reason=reason, status_by=user, status_at=at))
+        return {**dict(rows[0]), "status": status, "status_reason": reason}
+
     def add_lineage(self, rows):
         if rows:
             self.conn.execute(schema.lineage.insert(), [{**r, "created_at": self.now} for r in rows])

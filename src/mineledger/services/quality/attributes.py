@@ -1,0 +1,167 @@
+"""Attribute and consistency rules: dates, years, codes, land release consistency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from mineledger.geo import geodesic_area
+from mineledger.services.quality.engine import Context, Finding, rule
+
+DATE_FIELDS = {
+    "hazards": ("date_of_information",),
+    "cleared_areas": ("date_released",),
+    "activities": ("start_date", "end_date"),
+    "devices": ("found_date",),
+    "victims": ("date_of_information",),
+    "events": ("event_date",),
+}
+
+
+def _d(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+@rule("ATTR-DATE-RANGE", "error", "a date in the future, before 1900, or an end before its start")
+def date_range(ctx: Context) -> Iterable[Finding]:
+    today = dt.date.today()
+    floor = dt.date(ctx.params["min_year"], 1, 1)
+    for layer, fields in DATE_FIELDS.items():
+        gdf = ctx.layer(layer)
+        for row in gdf.to_dict("records"):
+            for f in fields:
+                d = _d(row.get(f))
+                if d is not None and (d > today or d < floor):
+                    yield Finding("ATTR-DATE-RANGE", layer, row["uuid"],
+                                  f"{f} {d.isoformat()} is {'in the future' if d > today else 'before ' + str(floor.year)}",
+                                  "correct the date (day and month swapped? a two-digit year?)")
+            start, end = _d(row.get("start_date")), _d(row.get("end_date"))
+            if start and end and end < start:
+                yield Finding("ATTR-DATE-RANGE", layer, row["uuid"],
+                              f"end_date {end} is before start_date {start}",
+                              "swap or correct the dates")
+
+
+@rule("ATTR-YEAR-OUTLIER", "warning", "a year with no other record of its source within five years")
+def year_outliers(ctx: Context) -> Iterable[Finding]:
+    gap = ctx.params["year_outlier_gap"]
+    for layer in ("victims", "events"):
+        gdf = ctx.layer(layer)
+        if not len(gdf):
+            continue
+        # a folder of yearly files is one source: group files by their folder when the
+        # layer has several files there, else by the file itself
+        folder = gdf["source_file"].map(lambda s: s.rsplit("/", 1)[0] if s and "/" in s else s)
+        files_in = gdf.groupby(folder)["source_file"].nunique()
+        source = pd.Series([f if files_in[f] > 1 else s for f, s in zip(folder, gdf["source_file"])],
+                           index=gdf.index)
+        for src, group in gdf[gdf["year"].notna()].groupby(source[gdf["year"].notna()]):
+            years = np.asarray(group["year"], dtype=int)
+            counts = {y: int((years == y).sum()) for y in set(years.tolist())}
+            if len(counts) < 3:
+                continue
+            for y in counts:
+                if not any(abs(o - y) <= gap for o in counts if o != y):
+                    for uid in group.loc[years == y, "uuid"]:
+                        yield Finding("ATTR-YEAR-OUTLIER", layer, uid,
+                                      f"year {y}: no other record of {src} within {gap} years "
+                                      f"(it covers {min(counts)}–{max(counts)})",
+                                      "check the year against the source; it may be a typing error")
+
+
+@rule("ATTR-CODE-UNKNOWN", "warning", "an administrative code that does not join to the gazetteer")
+def unknown_codes(ctx: Context) -> Iterable[Finding]:
+    admin = ctx.layer("admin_areas")
+    if not len(admin):
+        return
+    known = set(admin["code"])
+    for layer in ("hazards", "cleared_areas", "events", "victims"):
+        gdf = ctx.layer(layer)
+        if not len(gdf) or "admin_code" not in gdf:
+            continue
+        for r in gdf[gdf["admin_code"].notna() & ~gdf["admin_code"].isin(known)].itertuples():
+            yield Finding("ATTR-CODE-UNKNOWN", layer, r.uuid,
+                          f"admin code {r.admin_code} is not in the gazetteer of {ctx.country}",
+                          "correct the code, or load the edition of the boundaries the source used")
+
+
+def _linked(ctx):
+    hazards = ctx.layer("hazards")
+    outcomes = ctx.layer("cleared_areas")
+    if not len(hazards) or not len(outcomes) or "hazard_uuid" not in outcomes:
+        return hazards, {}
+    by_hazard: dict[str, list] = {}
+    for uid, g in zip(outcomes["hazard_uuid"], outcomes.geometry.array):
+        if uid and g is not None and not g.is_empty:
+            by_hazard.setdefault(uid, []).append(g)
+    return hazards, by_hazard
+
+
+@rule("LR-RELEASED-GT-SUSPECTED", "warning", "land released from a hazard greater than the hazard itself")
+def released_gt_suspected(ctx: Context) -> Iterable[Finding]:
+    hazards, by_hazard = _linked(ctx)
+    for r in hazards.itertuples():
+        outs = by_hazard.get(r.uuid)
+        if not outs or r.geometry is None or r.geometry.is_empty:
+            continue
+        released = float(geodesic_area(shapely.union_all(outs)))
+        if released > (r.area_m2 or 0.0) * 1.001:
+            yield Finding("LR-RELEASED-GT-SUSPECTED", "hazards", r.uuid,
+                          f"{released:,.0f} m² released from a hazard of {r.area_m2 or 0:,.0f} m²",
+                          "check the outcome polygons (drawn too large, or linked to the wrong hazard)")
+
+
+@rule("LR-STATUS-REMAINING", "error", "a status that contradicts the remaining area (closed with land left, or open with none)")
+def status_remaining(ctx: Context) -> Iterable[Finding]:
+    from mineledger.services.landrelease import clip_to_hazards, remaining_land
+    import geopandas as gpd
+
+    hazards, by_hazard = _linked(ctx)
+    outcomes = ctx.layer("cleared_areas")
+    for row in hazards.to_dict("records"):
+        if row["uuid"] not in by_hazard or row.get("geometry") is None or row["geometry"].is_empty:
+            continue
+        hz = gpd.GeoDataFrame([row], geometry=[row["geometry"]], crs=4326)
+        hz["status"] = "open"  # measure what would remain if it were open
+        oc = outcomes[outcomes["hazard_uuid"] == row["uuid"]]
+        left = float(geodesic_area(remaining_land(hz, clip_to_hazards(oc, hz))))
+        total = row.get("area_m2") or 0.0
+        if row["status"] in ("closed", "handed_over") and left > 1e-6 * total:
+            yield Finding("LR-STATUS-REMAINING", "hazards", row["uuid"],
+                          f"status {row['status']} with {left:,.0f} m² not released",
+                          "import the missing outcomes, or reopen the hazard")
+        elif row["status"] in ("open", "worked_on") and left <= 1e-6 * total:
+            yield Finding("LR-STATUS-REMAINING", "hazards", row["uuid"],
+                          f"status {row['status']} with all its land released",
+                          "close the hazard with a completion report")
+
+
+@rule("LR-BOTH", "info", "land recorded both as released and as still suspected")
+def both(ctx: Context) -> Iterable[Finding]:
+    hazards = ctx.layer("hazards")
+    outcomes = ctx.layer("cleared_areas")
+    if not len(hazards) or not len(outcomes):
+        return
+    hz = hazards[hazards["status"].isin(["open", "worked_on"])]
+    hz = hz[[g is not None and not g.is_empty for g in hz.geometry.array]]
+    oc = outcomes[[g is not None and not g.is_empty for g in outcomes.geometry.array]]
+    if not len(hz) or not len(oc):
+        return
+    og = np.asarray(oc.geometry.array)
+    tree = shapely.STRtree(og)
+    for r in hz.itertuples():
+        idx = tree.query(r.geometry, predicate="intersects")
+        if not len(idx):
+            continue
+        shared = float(geodesic_area(shapely.intersection(r.geometry, shapely.union_all(og[idx]))))
+        if shared > 0.01:
+            yield Finding("LR-BOTH", "hazards", r.uuid,
+                          f"{shared:,.0f} m² of it are also recorded as released",
+                          "cut the hazard by the released land if the release is current, or "
+                          "reopen the release if the hazard is")

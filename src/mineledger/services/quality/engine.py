@@ -1,0 +1,133 @@
+"""The rule catalogue and the runner that stores findings with their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import geopandas as gpd
+
+from mineledger.errors import QueryError
+from mineledger.store.base import Store
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a rule found on one record (or a pair of records)."""
+
+    rule_id: str
+    layer: str
+    record_uuid: str
+    reason: str
+    suggested_fix: str
+    other_uuid: str | None = None  # the second record of a pair (overlap, duplicate)
+
+    @property
+    def fingerprint(self) -> str:
+        key = f"{self.rule_id}|{self.layer}|{self.record_uuid}|{self.other_uuid or ''}"
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Context:
+    """What rules read: a country's layers, loaded once per run, and the thresholds."""
+
+    store: Store
+    country: str
+    params: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        if name not in self._cache:
+            self._cache[name] = self.store.read_layer(name, self.country)
+        return self._cache[name]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A data quality rule of the catalogue."""
+
+    id: str
+    severity: str  # error | warning | info
+    description: str
+    check: Callable[[Context], Iterable[Finding]]
+
+
+#: Default thresholds; override with ``run_checks(params=…)``.
+DEFAULTS = {
+    "duplicate_vertex_deg": 1e-6,       # geocheck: consecutive vertices closer are duplicates
+    "long_edge_m": 5000.0,              # geocheck: consecutive vertices farther are suspicious
+    "overlap_share": 0.009,             # geocheck: overlap above 0.9 % of the smaller
+    "min_area_m2": 25.0,                # smaller than a 5 m × 5 m square
+    "max_area_m2": 100e6,               # larger than 100 km² for one hazard
+    "min_year": 1900,
+    "year_outlier_gap": 5,              # years this far below/above the rest of the source
+}
+
+CATALOGUE: list[Rule] = []
+
+
+def rule(id: str, severity: str, description: str):
+    """Register a rule function in the catalogue."""
+
+    def wrap(fn):
+        CATALOGUE.append(Rule(id, severity, description, fn))
+        return fn
+
+    return wrap
+
+
+def rule_ids() -> list[str]:
+    return [r.id for r in CATALOGUE]
+
+
+def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
+               params: dict[str, Any] | None = None, user: str = "mineledger",
+               command: str = "check") -> list[dict[str, Any]]:
+    """Run rules on a country and store their findings; return the current findings.
+
+    Returns
+    -------
+    list of dict
+        One per finding: ``rule_id``, ``severity``, ``layer``, ``record_uuid``,
+        ``other_uuid``, ``reason``, ``suggested_fix``, ``status`` (``open``, or as a person
+        marked it: ``resolved``, ``accepted``), ``status_reason``, ``fingerprint``.
+
+    Raises
+    ------
+    QueryError
+        Unknown country or rule id.
+    """
+    country = country.upper()
+    if country not in store.countries():
+        raise QueryError(f"the store holds no records for country {country!r}")
+    chosen = CATALOGUE if not rules else [r for r in CATALOGUE if r.id in rules]
+    unknown = sorted(set(rules or []) - {r.id for r in CATALOGUE})
+    if unknown:
+        raise QueryError(f"unknown rule(s) {unknown}; `mineledger check --list` lists them")
+    ctx = Context(store, country, {**DEFAULTS, **(params or {})})
+    found: list[Finding] = []
+    for r in chosen:
+        found.extend(r.check(ctx))
+    severity = {r.id: r.severity for r in CATALOGUE}
+    with store.writer(user=user, command=command) as writer:
+        held = writer.sync_findings(country, [r.id for r in chosen], [
+            {"fingerprint": f.fingerprint, "rule_id": f.rule_id, "severity": severity[f.rule_id],
+             "layer": f.layer, "record_uuid": f.record_uuid, "other_uuid": f.other_uuid,
+             "reason": f.reason, "suggested_fix": f.suggested_fix, "country": country}
+            for f in found])
+    return held
+
+
+def mark_finding(store: Store, fingerprint: str, status: str, reason: str, *,
+                 user: str = "mineledger") -> dict[str, Any]:
+    """Mark a finding ``resolved`` or ``accepted`` (or ``open`` again), with a reason."""
+    if status not in ("resolved", "accepted", "open"):
+        raise QueryError(f"status {status!r}: expected resolved, accepted or open")
+    if not reason or not reason.strip():
+        raise QueryError("a reason is required when marking a finding")
+    with store.writer(user=user, command=f"check mark {fingerprint}") as writer:
+        return writer.mark_finding(fingerprint, status, reason.strip(), user,
+                                   dt.datetime.now(dt.timezone.utc))

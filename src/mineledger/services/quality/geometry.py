@@ -1,0 +1,230 @@
+"""Geometry rules: missing, invalid, degenerate, implausible, misplaced, overlapping, duplicated."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import shapely
+from pyproj import Geod
+
+from mineledger.geo import geodesic_area
+from mineledger.services.quality.engine import Context, Finding, rule
+
+GEOD = Geod(ellps="WGS84")
+#: Layers whose records carry a location.
+LOCATED = ("hazards", "cleared_areas", "activities", "devices", "events", "victims")
+POLYGONAL = ("hazards", "cleared_areas")
+
+
+def _present(gdf):
+    return gdf[[g is not None and not g.is_empty for g in gdf.geometry.array]] if len(gdf) else gdf
+
+
+def _source_geometry(row):
+    """The geometry as the source gave it (before repair) if kept, else the stored one."""
+    if row.get("source_geometry") is not None:
+        try:
+            return shapely.from_wkb(bytes(row["source_geometry"]))
+        except shapely.errors.GEOSException:
+            return None
+    return row.get("geometry")
+
+
+def _rings(geom) -> list[np.ndarray]:
+    out = []
+    for poly in getattr(geom, "geoms", [geom]):
+        if poly is None or poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        out.append(np.asarray(poly.exterior.coords)[:, :2])
+        out += [np.asarray(r.coords)[:, :2] for r in poly.interiors]
+    return out
+
+
+@rule("GEOM-MISSING", "warning", "a record without a location: geometry missing or empty")
+def missing(ctx: Context) -> Iterable[Finding]:
+    for layer in LOCATED:
+        gdf = ctx.layer(layer)
+        for r in gdf[gdf["geometry_status"].isin(["missing", "empty"])].itertuples():
+            yield Finding("GEOM-MISSING", layer, r.uuid,
+                          f"{r.source_file}, {r.source_locator}: geometry {r.geometry_status}",
+                          "obtain the perimeter or point from the reporting organisation or the map sheet")
+
+
+@rule("GEOM-INVALID", "warning", "the source geometry was invalid (repaired, or beyond repair), with the reason")
+def invalid(ctx: Context) -> Iterable[Finding]:
+    for layer in LOCATED:
+        gdf = ctx.layer(layer)
+        bad = gdf[gdf["geometry_status"].isin(["repaired", "unrepairable", "unparseable"])]
+        for r in bad.itertuples():
+            fix = ("check that the repaired polygon means what was drawn; redraw it if not"
+                   if r.geometry_status == "repaired" else "redraw the geometry from the source")
+            yield Finding("GEOM-INVALID", layer, r.uuid,
+                          f"{r.source_file}, {r.source_locator}: {r.geometry_note}", fix)
+
+
+@rule("GEOM-FEW-VERTICES", "error", "a polygon ring with fewer than three distinct vertices")
+def few_vertices(ctx: Context) -> Iterable[Finding]:
+    for layer in POLYGONAL:
+        for row in ctx.layer(layer).to_dict("records"):
+            geom = _source_geometry(row)
+            if geom is None or geom.is_empty:
+                continue
+            for ring in _rings(geom):
+                distinct = len({(round(x, 9), round(y, 9)) for x, y in ring})
+                if distinct < 3:
+                    yield Finding("GEOM-FEW-VERTICES", layer, row["uuid"],
+                                  f"a ring has {distinct} distinct vertices; a polygon needs 3",
+                                  "redraw the perimeter, or record the location as a point")
+                    break
+
+
+@rule("GEOM-DUP-VERTEX", "info", "consecutive vertices closer than 1e-6° (duplicates)")
+def duplicate_vertices(ctx: Context) -> Iterable[Finding]:
+    tol = ctx.params["duplicate_vertex_deg"]
+    for layer in POLYGONAL:
+        for row in ctx.layer(layer).to_dict("records"):
+            geom = _source_geometry(row)
+            if geom is None or geom.is_empty:
+                continue
+            n = sum(int((np.hypot(*np.diff(ring, axis=0).T) < tol).sum()) for ring in _rings(geom))
+            if n:
+                yield Finding("GEOM-DUP-VERTEX", layer, row["uuid"],
+                              f"{n} pair(s) of consecutive vertices closer than {tol:g}°",
+                              "remove the repeated vertices (harmless for area, a sign of hand digitising)")
+
+
+@rule("GEOM-LONG-EDGE", "warning", "consecutive vertices more than 5,000 m apart")
+def long_edges(ctx: Context) -> Iterable[Finding]:
+    limit = ctx.params["long_edge_m"]
+    for layer in POLYGONAL:
+        gdf = _present(ctx.layer(layer))
+        for r in gdf.itertuples():
+            longest = 0.0
+            for ring in _rings(r.geometry):
+                _, _, dist = GEOD.inv(ring[:-1, 0], ring[:-1, 1], ring[1:, 0], ring[1:, 1])
+                longest = max(longest, float(np.max(dist)) if len(dist) else 0.0)
+            if longest > limit:
+                yield Finding("GEOM-LONG-EDGE", layer, r.uuid,
+                              f"an edge of {longest:,.0f} m (more than {limit:,.0f} m)",
+                              "check for a mistyped vertex; a hazard perimeter rarely runs straight that far")
+
+
+@rule("GEOM-AREA", "warning", "an implausibly small or large area (below 25 m² or above 100 km²)")
+def implausible_area(ctx: Context) -> Iterable[Finding]:
+    lo, hi = ctx.params["min_area_m2"], ctx.params["max_area_m2"]
+    for layer in POLYGONAL:
+        gdf = _present(ctx.layer(layer))
+        for r in gdf.itertuples():
+            a = r.area_m2 or 0.0
+            if a < lo or a > hi:
+                yield Finding("GEOM-AREA", layer, r.uuid,
+                              f"area {a:,.3g} m² is {'below' if a < lo else 'above'} "
+                              f"{(lo if a < lo else hi):,.0f} m²",
+                              "check the units and the vertices; a sliver or a whole district is rarely one hazard")
+
+
+def _outline(ctx: Context):
+    admin = ctx.layer("admin_areas")
+    if not len(admin):
+        return None
+    level = int(admin["level"].min())
+    return shapely.union_all(_present(admin[admin["level"] == level]).geometry.array)
+
+
+def _flip(geom, how):
+    if how == "sign":
+        return shapely.transform(geom, lambda xy: xy * np.array([-1.0, 1.0]))
+    return shapely.transform(geom, lambda xy: xy[:, ::-1])
+
+
+@rule("GEOM-OUTSIDE-COUNTRY", "error", "a record outside its country's boundary (the suggested fix names a sign flip or swapped axes when that lands it inside)")
+def outside_country(ctx: Context) -> Iterable[Finding]:
+    outline = _outline(ctx)
+    if outline is None:
+        return
+    prepared = shapely.prepare(outline) or outline
+    for layer in LOCATED:
+        gdf = _present(ctx.layer(layer))
+        if not len(gdf):
+            continue
+        inside = shapely.intersects(outline, np.asarray(gdf.geometry.array))
+        for r, ok in zip(gdf.itertuples(), inside):
+            if ok:
+                continue
+            fix = "check the coordinates and the country of the record"
+            for how, words in (("sign", "with the longitude's sign flipped"),
+                               ("swap", "with latitude and longitude swapped")):
+                if shapely.intersects(outline, _flip(r.geometry, how)):
+                    fix = f"it lies inside the country {words}: correct the source"
+                    break
+            c = r.geometry.representative_point()
+            yield Finding("GEOM-OUTSIDE-COUNTRY", layer, r.uuid,
+                          f"{r.source_file}, {r.source_locator}: at ({c.x:.5f}, {c.y:.5f}), "
+                          f"outside {ctx.country}", fix)
+    del prepared
+
+
+@rule("GEOM-ADMIN-MISMATCH", "warning", "a record whose location lies in another administrative area than its code says")
+def admin_mismatch(ctx: Context) -> Iterable[Finding]:
+    admin = ctx.layer("admin_areas")
+    if not len(admin):
+        return
+    by_code = dict(zip(admin["code"], admin.geometry.array))
+    names = dict(zip(admin["code"], admin["name"]))
+    level_of = dict(zip(admin["code"], admin["level"]))
+    for layer in LOCATED:
+        gdf = _present(ctx.layer(layer))
+        if "admin_code" not in gdf or not len(gdf):
+            continue
+        coded = gdf[gdf["admin_code"].notna()]
+        for r in coded.itertuples():
+            area = by_code.get(r.admin_code)
+            if area is None or area.intersects(r.geometry):
+                continue
+            here = r.geometry.representative_point()
+            where = [c for c, g in by_code.items()
+                     if level_of[c] == level_of[r.admin_code] and g.intersects(here)]
+            yield Finding("GEOM-ADMIN-MISMATCH", layer, r.uuid,
+                          f"coded {r.admin_code} ({names.get(r.admin_code)}) but lies in "
+                          f"{', '.join(f'{c} ({names.get(c)})' for c in where) or 'no area'}",
+                          "correct the code or the coordinates (simplified boundaries can cause near misses)")
+
+
+@rule("GEOM-OVERLAP", "warning", "hazards that overlap each other by more than 0.9 % of the smaller")
+def overlaps(ctx: Context) -> Iterable[Finding]:
+    share = ctx.params["overlap_share"]
+    gdf = _present(ctx.layer("hazards"))
+    gdf = gdf[gdf["status"].isin(["open", "worked_on"])]
+    geoms = np.asarray(gdf.geometry.array)
+    uuids = list(gdf["uuid"])
+    areas = np.asarray(gdf["area_m2"], dtype=float)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    for i, j in zip(left, right):
+        if i >= j:
+            continue
+        inter = float(geodesic_area(shapely.intersection(geoms[i], geoms[j])))
+        smaller = min(areas[i], areas[j])
+        if smaller > 0 and inter > share * smaller and not shapely.equals(geoms[i], geoms[j]):
+            yield Finding("GEOM-OVERLAP", "hazards", uuids[i],
+                          f"overlaps hazard {uuids[j]} by {inter:,.0f} m² "
+                          f"({100 * inter / smaller:.1f} % of the smaller)",
+                          "merge the two, or cut one by the other, after checking which is current",
+                          other_uuid=uuids[j])
+
+
+@rule("GEOM-DUPLICATE", "info", "records of one layer with the same geometry (flagged, never deleted: real duplicates exist)")
+def duplicates(ctx: Context) -> Iterable[Finding]:
+    for layer in POLYGONAL + ("events", "devices"):
+        gdf = _present(ctx.layer(layer))
+        if not len(gdf):
+            continue
+        keys = shapely.to_wkb(shapely.normalize(np.asarray(gdf.geometry.array)), hex=True)
+        first: dict[str, str] = {}
+        for uid, key in zip(gdf["uuid"], keys):
+            if key in first:
+                yield Finding("GEOM-DUPLICATE", layer, uid, f"same geometry as {first[key]}",
+                              "check whether both are real (two accidents at one place) or one "
+                              "record entered twice", other_uuid=first[key])
+            else:
+                first[key] = uid
