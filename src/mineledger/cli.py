@@ -128,6 +128,15 @@ def import_command(
         out.print("  stored with flagged geometry: " +
                   ", ".join(f"{k} {v}" for k, v in sorted(flags.items())), highlight=False,
                   markup=False)
+    if report.total("inserted") + report.total("updated"):
+        from mineledger.services.quality import import_warnings
+
+        with open_store(state.store, create=False) as store:
+            countries = store.countries()
+            warnings_found = import_warnings(store, {f.import_id for f in report.files}, countries)
+        if warnings_found:
+            err.print("quality: " + ", ".join(f"{k} {v:,}" for k, v in sorted(warnings_found.items()))
+                      + " (details: mineledger check --country …)", highlight=False, markup=False)
     if report.total("quarantined"):
         err.print(f"warning: {report.total('quarantined')} row(s) went to quarantine "
                   f"(see `mineledger quarantine list`):", highlight=False, markup=False)
@@ -330,6 +339,42 @@ def check_mark(
         row = mark_finding(store, fingerprint, status, reason)
     out.print(f"{row['rule_id']} on {row['layer']} {row['record_uuid']}: {status} ({reason})",
               highlight=False, markup=False)
+
+
+@app.command()
+def fix(
+    rule: Annotated[Optional[str], typer.Argument(metavar="RULE", help="The rule whose findings to fix.")] = None,
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Apply the fix (default: show what it would do).")] = False,
+    revert: Annotated[Optional[str], typer.Option(metavar="FIX_ID", help="Undo an applied fix.")] = None,
+):
+    """Fix a rule's findings: a dry run unless --apply; each fix is in the change log under a
+    fix id that --revert undoes."""
+    from mineledger.services.quality.fixes import apply_fix, plan_fix, revert_fix
+
+    with open_store(state.store, create=False) as store:
+        if revert:
+            n = revert_fix(store, revert, command=" ".join(["mineledger", *sys.argv[1:]]))
+            out.print(f"{revert}: {n} record(s) restored", highlight=False, markup=False)
+            return
+        if not rule or not country:
+            raise QueryError("give a RULE and --country (or --revert FIX_ID)")
+        plan = plan_fix(store, country, rule)
+        for p in plan[:20]:
+            out.print(f"{p['layer']} {p['uuid']} ({p['locator']}): {p['change']}", highlight=False,
+                      markup=False)
+        if len(plan) > 20:
+            out.print(f"… and {len(plan) - 20:,} more", highlight=False)
+        if not plan:
+            out.print(f"nothing to fix for {rule} in {country.upper()}", highlight=False)
+            return
+        if not apply:
+            out.print(f"dry run: {len(plan):,} record(s) would change; add --apply to apply",
+                      highlight=False)
+            return
+        fix_id = apply_fix(store, rule, plan, command=" ".join(["mineledger", *sys.argv[1:]]))
+    out.print(f"applied to {len(plan):,} record(s) as {fix_id}; undo with: mineledger fix "
+              f"--revert {fix_id}", highlight=False, markup=False)
 
 
 @quarantine_app.command("list")

@@ -14,10 +14,12 @@ from mineledger.services.quality.engine import (
     CATALOGUE,
     Finding,
     Rule,
+    import_warnings,
     mark_finding,
     rule_ids,
     run_checks,
 )
 from mineledger.services.quality import geometry, attributes  # noqa: E402,F401 (register the rules)
 
-__all__ = ["CATALOGUE", "Finding", "Rule", "mark_finding", "rule_ids", "run_checks"]
+__all__ = ["CATALOGUE", "Finding", "Rule", "import_warnings", "mark_finding", "rule_ids",
+           "run_checks"]

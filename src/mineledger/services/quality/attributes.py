@@ -28,7 +28,7 @@ def _d(value):
     return value
 
 
-@rule("ATTR-DATE-RANGE", "error", "a date in the future, before 1900, or an end before its start")
+@rule("ATTR-DATE-RANGE", "error", "a date in the future, before 1900, or an end before its start", per_record=True)
 def date_range(ctx: Context) -> Iterable[Finding]:
     today = dt.date.today()
     floor = dt.date(ctx.params["min_year"], 1, 1)

@@ -37,11 +37,15 @@ class Context:
     store: Store
     country: str
     params: dict[str, Any] = field(default_factory=dict)
+    import_ids: set[str] | None = None  # only records last written by these imports
     _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         if name not in self._cache:
-            self._cache[name] = self.store.read_layer(name, self.country)
+            gdf = self.store.read_layer(name, self.country)
+            if self.import_ids is not None:
+                gdf = gdf[gdf["import_id"].isin(self.import_ids)]
+            self._cache[name] = gdf
         return self._cache[name]
 
 
@@ -53,6 +57,7 @@ class Rule:
     severity: str  # error | warning | info
     description: str
     check: Callable[[Context], Iterable[Finding]]
+    per_record: bool = False  # looks at one record at a time: cheap, run on every import
 
 
 #: Default thresholds; override with ``run_checks(params=…)``.
@@ -69,11 +74,11 @@ DEFAULTS = {
 CATALOGUE: list[Rule] = []
 
 
-def rule(id: str, severity: str, description: str):
+def rule(id: str, severity: str, description: str, per_record: bool = False):
     """Register a rule function in the catalogue."""
 
     def wrap(fn):
-        CATALOGUE.append(Rule(id, severity, description, fn))
+        CATALOGUE.append(Rule(id, severity, description, fn, per_record))
         return fn
 
     return wrap
@@ -119,6 +124,20 @@ def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
              "reason": f.reason, "suggested_fix": f.suggested_fix, "country": country}
             for f in found])
     return held
+
+
+def import_warnings(store: Store, import_ids: set[str], countries: Iterable[str]) -> dict[str, int]:
+    """Run the per-record rules on the records an import wrote; nothing is stored. Returns
+    ``{rule id: findings}`` for the import summary."""
+    counts: dict[str, int] = {}
+    for country in countries:
+        ctx = Context(store, country, dict(DEFAULTS), import_ids=set(import_ids))
+        for r in CATALOGUE:
+            if r.per_record:
+                n = sum(1 for _ in r.check(ctx))
+                if n:
+                    counts[r.id] = counts.get(r.id, 0) + n
+    return counts
 
 
 def mark_finding(store: Store, fingerprint: str, status: str, reason: str, *,

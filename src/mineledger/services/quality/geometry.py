@@ -41,7 +41,7 @@ def _rings(geom) -> list[np.ndarray]:
     return out
 
 
-@rule("GEOM-MISSING", "warning", "a record without a location: geometry missing or empty")
+@rule("GEOM-MISSING", "warning", "a record without a location: geometry missing or empty", per_record=True)
 def missing(ctx: Context) -> Iterable[Finding]:
     for layer in LOCATED:
         gdf = ctx.layer(layer)
@@ -51,7 +51,7 @@ def missing(ctx: Context) -> Iterable[Finding]:
                           "obtain the perimeter or point from the reporting organisation or the map sheet")
 
 
-@rule("GEOM-INVALID", "warning", "the source geometry was invalid (repaired, or beyond repair), with the reason")
+@rule("GEOM-INVALID", "warning", "the source geometry was invalid (repaired, or beyond repair), with the reason", per_record=True)
 def invalid(ctx: Context) -> Iterable[Finding]:
     for layer in LOCATED:
         gdf = ctx.layer(layer)
@@ -63,7 +63,7 @@ def invalid(ctx: Context) -> Iterable[Finding]:
                           f"{r.source_file}, {r.source_locator}: {r.geometry_note}", fix)
 
 
-@rule("GEOM-FEW-VERTICES", "error", "a polygon ring with fewer than three distinct vertices")
+@rule("GEOM-FEW-VERTICES", "error", "a polygon ring with fewer than three distinct vertices", per_record=True)
 def few_vertices(ctx: Context) -> Iterable[Finding]:
     for layer in POLYGONAL:
         for row in ctx.layer(layer).to_dict("records"):
@@ -79,7 +79,7 @@ def few_vertices(ctx: Context) -> Iterable[Finding]:
                     break
 
 
-@rule("GEOM-DUP-VERTEX", "info", "consecutive vertices closer than 1e-6° (duplicates)")
+@rule("GEOM-DUP-VERTEX", "info", "consecutive vertices closer than 1e-6° (duplicates)", per_record=True)
 def duplicate_vertices(ctx: Context) -> Iterable[Finding]:
     tol = ctx.params["duplicate_vertex_deg"]
     for layer in POLYGONAL:
@@ -94,7 +94,7 @@ def duplicate_vertices(ctx: Context) -> Iterable[Finding]:
                               "remove the repeated vertices (harmless for area, a sign of hand digitising)")
 
 
-@rule("GEOM-LONG-EDGE", "warning", "consecutive vertices more than 5,000 m apart")
+@rule("GEOM-LONG-EDGE", "warning", "consecutive vertices more than 5,000 m apart", per_record=True)
 def long_edges(ctx: Context) -> Iterable[Finding]:
     limit = ctx.params["long_edge_m"]
     for layer in POLYGONAL:
@@ -110,7 +110,7 @@ def long_edges(ctx: Context) -> Iterable[Finding]:
                               "check for a mistyped vertex; a hazard perimeter rarely runs straight that far")
 
 
-@rule("GEOM-AREA", "warning", "an implausibly small or large area (below 25 m² or above 100 km²)")
+@rule("GEOM-AREA", "warning", "an implausibly small or large area (below 25 m² or above 100 km²)", per_record=True)
 def implausible_area(ctx: Context) -> Iterable[Finding]:
     lo, hi = ctx.params["min_area_m2"], ctx.params["max_area_m2"]
     for layer in POLYGONAL:

@@ -1,0 +1,106 @@
+"""Fixes for findings: planned as a dry run, applied only on request, each through the change
+log under one fix id, and reversible by that id.
+
+Fixes exist for rules whose correction is mechanical:
+
+- ``GEOM-DUP-VERTEX``: remove consecutive vertices closer than 1e-6° (area unchanged).
+- ``GEOM-OUTSIDE-COUNTRY``: flip the longitude's sign, or swap latitude and longitude, where
+  the finding found that this puts the record inside its country.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from typing import Any
+
+import numpy as np
+import shapely
+
+from mineledger.errors import QueryError
+from mineledger.geo import geodesic_area
+from mineledger.services.quality.engine import DEFAULTS, Context
+from mineledger.services.quality.geometry import _flip, _outline, _present, outside_country
+from mineledger.store.base import Store
+
+FIXABLE = ("GEOM-DUP-VERTEX", "GEOM-OUTSIDE-COUNTRY")
+
+
+def plan_fix(store: Store, country: str, rule_id: str) -> list[dict[str, Any]]:
+    """What a fix would change: ``[{"layer", "uuid", "locator", "change", "geom"}]``."""
+    if rule_id not in FIXABLE:
+        raise QueryError(f"no automatic fix for {rule_id!r}; fixable: {', '.join(FIXABLE)}")
+    country = country.upper()
+    if country not in store.countries():
+        raise QueryError(f"the store holds no records for country {country!r}")
+    ctx = Context(store, country, dict(DEFAULTS))
+    plan = []
+    if rule_id == "GEOM-DUP-VERTEX":
+        tol = ctx.params["duplicate_vertex_deg"]
+        for layer in ("hazards", "cleared_areas"):
+            for r in _present(ctx.layer(layer)).itertuples():
+                try:
+                    fixed = shapely.remove_repeated_points(r.geometry, tolerance=tol)
+                except shapely.errors.GEOSException:
+                    continue  # removing them would collapse a ring: leave it to a person
+                if shapely.get_num_coordinates(fixed) < shapely.get_num_coordinates(r.geometry) \
+                        and fixed.is_valid:
+                    n = shapely.get_num_coordinates(r.geometry) - shapely.get_num_coordinates(fixed)
+                    plan.append({"layer": layer, "uuid": r.uuid, "locator": f"{r.source_file}, {r.source_locator}",
+                                 "change": f"remove {n} repeated vertices", "geom": fixed})
+    else:
+        outline = _outline(ctx)
+        for f in outside_country(ctx):
+            how = "sign" if "sign flipped" in f.suggested_fix else "swap" if "swapped" in f.suggested_fix else None
+            if how is None:
+                continue
+            gdf = ctx.layer(f.layer)
+            geom = gdf.loc[gdf["uuid"] == f.record_uuid].geometry.iloc[0]
+            fixed = _flip(geom, how)
+            if shapely.intersects(outline, fixed):
+                plan.append({"layer": f.layer, "uuid": f.record_uuid, "locator": f.reason.split(": at")[0],
+                             "change": "flip the longitude's sign" if how == "sign" else "swap latitude and longitude",
+                             "geom": fixed})
+    return plan
+
+
+def apply_fix(store: Store, rule_id: str, plan: list[dict[str, Any]], *, user: str = "mineledger",
+              command: str = "fix") -> str:
+    """Apply a planned fix; every change is in the change log under the returned fix id."""
+    fix_id = f"fix-{uuidlib.uuid4()}"
+    with store.writer(user=user, command=command) as writer:
+        for layer in {p["layer"] for p in plan}:
+            items = [p for p in plan if p["layer"] == layer]
+            current = writer.existing(layer, [p["uuid"] for p in items])
+            rows = []
+            for p in items:
+                after = {k: v for k, v in current[p["uuid"]].items()
+                         if k not in ("fid", "created_at", "updated_at")}
+                after["geom"] = p["geom"]
+                if "area_m2" in after:
+                    after["area_m2"] = float(geodesic_area(p["geom"]))
+                rows.append(after)
+            writer.update(layer, rows, current, import_id=fix_id,
+                          reason=f"fix {rule_id}: " + "; ".join(sorted({p["change"] for p in items})))
+    return fix_id
+
+
+def revert_fix(store: Store, fix_id: str, *, user: str = "mineledger", command: str = "fix --revert") -> int:
+    """Put back what a fix changed (geometry and area), through the change log; returns the
+    number of records restored."""
+    log = store.read_table("change_log")
+    entries = log[(log["import_id"] == fix_id) & (log["action"] == "update")]
+    if not len(entries):
+        raise QueryError(f"no fix {fix_id!r} in the change log")
+    with store.writer(user=user, command=command) as writer:
+        for layer, group in entries.groupby("layer"):
+            current = writer.existing(layer, list(group["record_uuid"]))
+            rows = []
+            for e in group.itertuples():
+                after = {k: v for k, v in current[e.record_uuid].items()
+                         if k not in ("fid", "created_at", "updated_at")}
+                after["geom"] = shapely.from_wkb(bytes(e.before_geom)) if e.before_geom is not None else None
+                if "area_m2" in after:
+                    after["area_m2"] = (e.before or {}).get("area_m2")
+                rows.append(after)
+            writer.update(layer, rows, current, import_id=f"revert-{fix_id}", reason=f"revert {fix_id}")
+    return len(entries)
