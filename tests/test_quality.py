@@ -258,3 +258,16 @@ def test_import_warns_with_per_record_rules(tmp_path):
     result = run_cli("--store", str(tmp_path / "w.gpkg"), "import", str(path), "--profile", "completion-hazards")
     assert result.returncode == 0, result.stderr
     assert "quality: GEOM-AREA 1, GEOM-MISSING 1" in result.stderr
+
+
+def test_reported_area_in_the_wrong_unit(store, tmp_path):
+    path = tmp_path / "data" / "areas.csv"
+    path.write_text(f'id,ha,wkt\nA1,1.0,"{SQ.wkt}"\nA2,10000,"{NEAR.wkt}"\n')
+    prof = tmp_path / "a.yaml"
+    prof.write_text("layer: hazards\ncountry: XKX\nkey: id\ngeometry: {wkt: wkt, crs: 'EPSG:4326'}\n"
+                    "fields:\n  local_id: {column: id}\n  status: {value: open}\n"
+                    "  reported_area_m2: {column: ha, parse: real, unit: ha}\n")
+    import_source(store, path, str(prof))
+    found = findings(store, "ATTR-AREA-UNITS")
+    assert len(found) == 1 and "(× 1e+04)" in found[0]["reason"]
+    assert "m² given where hectares were expected" in found[0]["suggested_fix"]

@@ -50,7 +50,9 @@ _DIGITS = re.compile(r"\d+", re.ASCII)
 _PARSE_FOR_TYPE = {"integer": {"integer"}, "real": {"real", "integer"}, "boolean": {"boolean"},
                    "date": {"date"}, "text": {"text", "code"}}
 _RULE_KEYS = {"column", "value", "parse", "regex", "map", "default", "null_values", "required",
-              "min", "max", "thousands", "decimal", "width", "upper", "note"}
+              "min", "max", "thousands", "decimal", "width", "upper", "note", "unit"}
+#: Area units a profile may declare; values are converted to m² on input.
+AREA_UNITS = {"m2": 1.0, "ha": 1e4, "km2": 1e6}
 _TOP_KEYS = {"name", "description", "layer", "country", "organisation", "source", "read", "key",
              "geometry", "fields", "version"}
 _MAPPABLE_COMMON = {"country", "organisation", "date_of_information"}
@@ -87,6 +89,7 @@ class FieldRule:
     decimal: str = "."
     width: int | None = None
     upper: bool = False
+    scale: float = 1.0
 
     def apply(self, props: dict[str, Any]) -> Any:
         """The stored value for a row's properties; raises :class:`FieldError`."""
@@ -180,7 +183,7 @@ class FieldRule:
             raise FieldError(self.name, self.column, raw, f"a value from {lo:g} to {hi:g}"
                              if lo is not None and hi is not None else
                              (f"at least {lo:g}" if lo is not None else f"at most {hi:g}"))
-        return number
+        return number * self.scale if self.scale != 1.0 else number
 
 
 @dataclass
@@ -253,6 +256,10 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
     if "width" in spec and (isinstance(spec["width"], bool) or not isinstance(spec["width"], int)
                             or spec["width"] < 1):
         raise ProfileError(f"{where}: width must be a positive whole number, got {spec['width']!r}")
+    if "unit" in spec and spec["unit"] not in AREA_UNITS:
+        raise ProfileError(f"{where}: unit {spec['unit']!r}; expected one of {', '.join(AREA_UNITS)}")
+    if "unit" in spec and ftype != "real":
+        raise ProfileError(f"{where}: unit applies to area fields (real), not to a {ftype}")
     nulls = spec.get("null_values", [])
     if not isinstance(nulls, list):
         raise ProfileError(f"{where}: null_values must be a list such as [\"n/a\", \"-\"], got {nulls!r}")
@@ -288,6 +295,7 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
         required=bool(spec.get("required", False)), min=spec.get("min"),
         max=_max_value(spec.get("max")), thousands=spec.get("thousands"),
         decimal=spec.get("decimal", "."), width=spec.get("width"), upper=bool(spec.get("upper")),
+        scale=AREA_UNITS.get(spec.get("unit", "m2"), 1.0),
     )
 
 

@@ -165,3 +165,27 @@ def both(ctx: Context) -> Iterable[Finding]:
                           f"{shared:,.0f} m² of it are also recorded as released",
                           "cut the hazard by the released land if the release is current, or "
                           "reopen the release if the hazard is")
+
+
+_UNITS = {1e4: "hectares", 1e6: "km²", 1e-4: "m² given where hectares were expected",
+          1e-6: "m² given where km² were expected", 1e2: "hectares taken for km²",
+          1e-2: "km² taken for hectares"}
+
+
+@rule("ATTR-AREA-UNITS", "warning", "a reported area that disagrees with the geometry's (unit mix-ups between m², ha and km²)", per_record=True)
+def area_units(ctx: Context) -> Iterable[Finding]:
+    for layer in ("admin_areas", "hazards", "cleared_areas"):
+        gdf = ctx.layer(layer)
+        if not len(gdf) or "reported_area_m2" not in gdf:
+            continue
+        for r in gdf[gdf["reported_area_m2"].notna() & (gdf["area_m2"].fillna(0) > 0)].itertuples():
+            ratio = r.reported_area_m2 / r.area_m2
+            if 0.8 <= ratio <= 1.25:
+                continue
+            mixup = next((words for factor, words in _UNITS.items()
+                          if 0.8 <= ratio / factor <= 1.25), None)
+            reason = (f"reported {r.reported_area_m2:,.0f} m², the geometry measures "
+                      f"{r.area_m2:,.0f} m² (× {ratio:.3g})")
+            fix = (f"the reported figure looks like {mixup}: correct the unit in the source or "
+                   "the profile" if mixup else "check the perimeter and the reported figure")
+            yield Finding("ATTR-AREA-UNITS", layer, r.uuid, reason, fix)
