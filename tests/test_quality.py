@@ -270,4 +270,4 @@ def test_reported_area_in_the_wrong_unit(store, tmp_path):
     import_source(store, path, str(prof))
     found = findings(store, "ATTR-AREA-UNITS")
     assert len(found) == 1 and "(× 1e+04)" in found[0]["reason"]
-    assert "m² given where hectares were expected" in found[0]["suggested_fix"]
+    assert "m² given where hectares were declared" in found[0]["suggested_fix"]

@@ -167,9 +167,10 @@ def both(ctx: Context) -> Iterable[Finding]:
                           "reopen the release if the hazard is")
 
 
-_UNITS = {1e4: "hectares", 1e6: "km²", 1e-4: "m² given where hectares were expected",
-          1e-6: "m² given where km² were expected", 1e2: "hectares taken for km²",
-          1e-2: "km² taken for hectares"}
+#: reported / measured ≈ factor → what probably happened to the unit
+_UNITS = {1e4: "m² given where hectares were declared", 1e6: "m² given where km² were declared",
+          1e-4: "hectares given where m² were declared", 1e-6: "km² given where m² were declared",
+          1e2: "hectares given where km² were declared", 1e-2: "km² given where hectares were declared"}
 
 
 @rule("ATTR-AREA-UNITS", "warning", "a reported area that disagrees with the geometry's (unit mix-ups between m², ha and km²)", per_record=True)
