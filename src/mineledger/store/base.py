@@ -84,8 +84,10 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def read_layer(self, layer: str, country: str | None = None) -> gpd.GeoDataFrame:
-        """All records of a layer (optionally of one country) in EPSG:4326."""
+    def read_layer(self, layer: str, country: str | None = None,
+                   import_ids: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+        """All records of a layer (optionally of one country, or last written by some
+        imports) in EPSG:4326."""
 
     @abstractmethod
     def read_table(self, name: str, country: str | None = None) -> pd.DataFrame:

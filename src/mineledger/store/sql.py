@@ -220,11 +220,13 @@ class SQLStore(Store):
             with conn.begin():
                 yield SQLWriter(conn, user, command)
 
-    def read_layer(self, layer, country=None):
+    def read_layer(self, layer, country=None, import_ids=None):
         table = schema.layer_tables[Layer(layer)]
         stmt = select(table).order_by(table.c.fid)
         if country:
             stmt = stmt.where(table.c.country == country)
+        if import_ids is not None:
+            stmt = stmt.where(table.c.import_id.in_(list(import_ids)))
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
         columns = [c.name for c in table.columns]

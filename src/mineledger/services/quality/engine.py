@@ -42,10 +42,7 @@ class Context:
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         if name not in self._cache:
-            gdf = self.store.read_layer(name, self.country)
-            if self.import_ids is not None:
-                gdf = gdf[gdf["import_id"].isin(self.import_ids)]
-            self._cache[name] = gdf
+            self._cache[name] = self.store.read_layer(name, self.country, self.import_ids)
         return self._cache[name]
 
 
