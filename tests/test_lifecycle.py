@@ -24,7 +24,8 @@ HAZARD_COLS = ["country", "hazard_id", "hazard_type", "status", "evidence", "eo_
                "organisation", "date_of_information", "parent_ids", "wkt"]
 ACTIVITY_COLS = ["country", "activity_id", "hazard_id", "activity_type", "report_type",
                  "organisation", "method", "assets", "start_date", "end_date", "evidence",
-                 "eo_categories", "lon", "lat"]
+                 "eo_categories", "cancelled_m2", "reduced_m2", "cleared_m2", "released_m2",
+                 "lon", "lat"]
 OUTCOME_COLS = ["country", "outcome_id", "hazard_id", "activity_id", "activity_type", "outcome",
                 "date_released", "clearance_depth_m", "eo_categories", "organisation", "wkt"]
 DEVICE_COLS = ["country", "device_id", "activity_id", "hazard_id", "eo_category", "model",

@@ -10,7 +10,8 @@ import shapely
 from mineledger import QueryError, import_source, open_store
 from mineledger.services.quality import CATALOGUE, mark_finding, run_checks
 from tests.test_geo import metric_square
-from tests.test_lifecycle import (DEVICE_COLS, HAZARD_COLS, OUTCOME_COLS, hazard, outcome, write)
+from tests.test_lifecycle import (ACTIVITY_COLS, DEVICE_COLS, HAZARD_COLS, OUTCOME_COLS, activity,
+                                  hazard, outcome, write)
 
 SQ = metric_square(17.0, 44.0, 100.0)
 NEAR = shapely.affinity.translate(SQ, xoff=0.01)
@@ -271,3 +272,24 @@ def test_reported_area_in_the_wrong_unit(store, tmp_path):
     found = findings(store, "ATTR-AREA-UNITS")
     assert len(found) == 1 and "(× 1e+04)" in found[0]["reason"]
     assert "m² given where hectares were declared" in found[0]["suggested_fix"]
+
+
+def test_report_figures_that_break_the_identity_or_the_polygons(store, tmp_path):
+    hazards_of(store, tmp_path, hazard("H1"), hazard("H2", NEAR))
+    import_source(store, write(tmp_path / "data", "a.csv", ACTIVITY_COLS, [
+        activity("A1", "H1", "progress", "2023-03-01", cancelled_m2="0", reduced_m2="2000",
+                 cleared_m2="5000", released_m2="8000"),
+        activity("A2", "H2", "progress", "2023-03-01", cancelled_m2="0", reduced_m2="0",
+                 cleared_m2="10000", released_m2="10000"),
+        activity("A3", "H2", "progress", "2023-03-02", cancelled_m2="0", reduced_m2="0",
+                 cleared_m2="1", released_m2="1")]), "completion-activities")
+    rows = []
+    for oid, aid in (("O2", "A2"), ("O3", "A3")):
+        o = outcome(oid, "H2", "cleared", NEAR)
+        o["activity_id"] = aid
+        rows.append(o)
+    import_source(store, write(tmp_path / "data", "o.csv", OUTCOME_COLS, rows), "completion-outcomes")
+    reasons = sorted(f["reason"] for f in findings(store, "LR-IDENTITY"))
+    # A2's cleared figure agrees with its polygon (10,000 m² within 1 %): the near miss
+    assert reasons == ["released 8,000 m² but cancelled + reduced + cleared = 7,000 m²",
+                       "reports 1 m² cleared, its cleared polygons measure 10,000 m²"]

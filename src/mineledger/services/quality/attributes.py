@@ -190,3 +190,35 @@ def area_units(ctx: Context) -> Iterable[Finding]:
             fix = (f"the reported figure looks like {mixup}: correct the unit in the source or "
                    "the profile" if mixup else "check the perimeter and the reported figure")
             yield Finding("ATTR-AREA-UNITS", layer, r.uuid, reason, fix)
+
+
+@rule("LR-IDENTITY", "error", "an activity report whose figures break released = cancelled + reduced + cleared, or disagree with its outcome polygons by more than 1 %")
+def identities(ctx: Context) -> Iterable[Finding]:
+    acts = ctx.layer("activities")
+    if not len(acts):
+        return
+    outcomes = ctx.layer("cleared_areas")
+    drawn: dict[tuple[str, str], list] = {}
+    if len(outcomes) and "activity_uuid" in outcomes:
+        for uid, kind, g in zip(outcomes["activity_uuid"], outcomes["outcome"], outcomes.geometry.array):
+            if uid and g is not None and not g.is_empty:
+                drawn.setdefault((uid, kind), []).append(g)
+    for row in acts.to_dict("records"):
+        parts = {k: row.get(f"reported_{k}_m2") for k in ("cancelled", "reduced", "cleared")}
+        total = row.get("reported_released_m2")
+        known = {k: v for k, v in parts.items() if v is not None and v == v}
+        if total is not None and total == total and len(known) == 3:
+            s = sum(known.values())
+            if abs(s - total) > max(1.0, 1e-6 * total):
+                yield Finding("LR-IDENTITY", "activities", row["uuid"],
+                              f"released {total:,.0f} m² but cancelled + reduced + cleared = {s:,.0f} m²",
+                              "correct the report's figures; released is their sum (IMAS 07.11)")
+        for kind, value in known.items():
+            geoms = drawn.get((row["uuid"], kind))
+            if not geoms:
+                continue
+            measured = float(geodesic_area(shapely.union_all(geoms)))
+            if abs(measured - value) > max(1.0, 0.01 * max(measured, value)):
+                yield Finding("LR-IDENTITY", "activities", row["uuid"],
+                              f"reports {value:,.0f} m² {kind}, its {kind} polygons measure {measured:,.0f} m²",
+                              "check the polygons and the figure (unit? a missing polygon?)")
