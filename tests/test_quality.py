@@ -293,3 +293,17 @@ def test_report_figures_that_break_the_identity_or_the_polygons(store, tmp_path)
     # A2's cleared figure agrees with its polygon (10,000 m² within 1 %): the near miss
     assert reasons == ["released 8,000 m² but cancelled + reduced + cleared = 7,000 m²",
                        "reports 1 m² cleared, its cleared polygons measure 10,000 m²"]
+
+
+def test_thresholds_are_configurable_from_the_command_line(tmp_path):
+    from tests.conftest import run_cli
+
+    store = str(tmp_path / "c.gpkg")
+    path = write(tmp_path / "data", "h.csv", HAZARD_COLS, [hazard("H1", metric_square(17.0, 44.0, 4.0))])
+    run_cli("--store", store, "import", str(path), "--profile", "completion-hazards")
+    default = run_cli("--store", store, "check", "--country", "XKX", "--rule", "GEOM-AREA", "--format", "json")
+    lowered = run_cli("--store", store, "check", "--country", "XKX", "--rule", "GEOM-AREA",
+                      "--set", "min_area_m2=10", "--format", "json")
+    assert len(json.loads(default.stdout)) == 1 and json.loads(lowered.stdout) == []
+    bad = run_cli("--store", store, "check", "--country", "XKX", "--set", "colour=3")
+    assert bad.returncode == 2 and "unknown threshold" in bad.stderr

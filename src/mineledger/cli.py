@@ -272,6 +272,8 @@ def check(
                                                       help="Run only this rule (repeatable).")] = None,
     format: Annotated[CheckFormat, typer.Option(help="table, json or html.")] = CheckFormat.table,
     list_: Annotated[bool, typer.Option("--list", help="List the rules and exit.")] = False,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE",
+                    help="Override a threshold, e.g. --set min_area_m2=10 (see --list).")] = None,
 ):
     """Run the data quality catalogue on a country and store the findings.
 
@@ -281,6 +283,8 @@ def check(
         return
     from mineledger.services.quality import CATALOGUE
 
+    from mineledger.services.quality.engine import DEFAULTS
+
     if list_:
         table = Table(title="data quality rules")
         for col in ("id", "severity", "description"):
@@ -288,13 +292,24 @@ def check(
         for r in CATALOGUE:
             table.add_row(r.id, r.severity, r.description)
         out.print(table)
+        out.print("thresholds (--set NAME=VALUE): " + ", ".join(f"{k}={v:g}" for k, v in DEFAULTS.items()),
+                  highlight=False)
         return
+    params = {}
+    for item in set_ or []:
+        name, _, value = item.partition("=")
+        if name not in DEFAULTS:
+            raise QueryError(f"--set {item!r}: unknown threshold; expected one of {', '.join(DEFAULTS)}")
+        try:
+            params[name] = float(value)
+        except ValueError:
+            raise QueryError(f"--set {item!r}: expected a number after '='") from None
     if not country:
         raise QueryError("--country is required (or --list)")
     from mineledger.services.quality import run_checks
 
     with open_store(state.store, create=False) as store:
-        findings = run_checks(store, country, rule or None,
+        findings = run_checks(store, country, rule or None, params=params,
                               command=" ".join(["mineledger", *sys.argv[1:]]))
     cols = ["fingerprint", "rule_id", "severity", "layer", "record_uuid", "reason",
             "suggested_fix", "status", "status_reason"]
