@@ -111,13 +111,34 @@ def release_sets(outcomes: gpd.GeoDataFrame) -> dict[str, Any]:
     return sets
 
 
-def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame) -> Any:
+class OutcomeIndex:
+    """Outcome polygons with their release dates and a spatial index, built once and used
+    for many hazards."""
+
+    def __init__(self, outcomes: gpd.GeoDataFrame):
+        keep = [g is not None and not g.is_empty for g in outcomes.geometry.array] if len(outcomes) else []
+        self.geoms = np.asarray([g for g, k in zip(outcomes.geometry.array, keep) if k], dtype=object) \
+            if len(outcomes) else np.zeros(0, dtype=object)
+        self.dates = [_date(d) for d, k in zip(outcomes["date_released"], keep) if k] if len(outcomes) else []
+        self.tree = shapely.STRtree(self.geoms) if len(self.geoms) else None
+
+    def released_after(self, land, doi: dt.date | None):
+        """Union of the outcomes touching ``land`` released after ``doi`` (all if unknown)."""
+        if self.tree is None or land is None or land.is_empty:
+            return _EMPTY
+        idx = self.tree.query(land, predicate="intersects")
+        if doi is not None:
+            idx = [i for i in idx if self.dates[i] is None or self.dates[i] > doi]
+        return _union(self.geoms[list(idx)]) if len(idx) else _EMPTY
+
+
+def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame | OutcomeIndex) -> Any:
     """Open hazards' land less land released after each hazard's date of information (or
     whenever a date is unknown)."""
     open_h = _usable(hazards[hazards["status"].isin(OPEN_STATUSES)])
     if not len(open_h):
         return _EMPTY
-    released_dates = [_date(d) for d in outcomes["date_released"]] if len(outcomes) else []
+    index = outcomes if isinstance(outcomes, OutcomeIndex) else OutcomeIndex(outcomes)
     # the date of the perimeter as surveyed: a progress report that moves the hazard's date of
     # information on does not redraw it, so it must not bring released land back
     perimeter = open_h["perimeter_date"] if "perimeter_date" in open_h else open_h["date_of_information"]
@@ -125,11 +146,7 @@ def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame) -> Any
     pieces = []
     for doi in sorted(set(dois), key=lambda d: (d is None, d)):
         land = _union(_where(open_h, [d == doi for d in dois]).geometry.array)
-        if doi is None:
-            later = outcomes  # date unknown: released land is not remaining
-        else:
-            later = _where(outcomes, [d is None or d > doi for d in released_dates])
-        pieces.append(shapely.difference(land, _union(later.geometry.array)))
+        pieces.append(shapely.difference(land, index.released_after(land, doi)))
     return _union(pieces)
 
 
@@ -229,17 +246,28 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
     names = dict(zip(hazards["uuid"], hazards["local_id"])) if by == "hazard" else {}
     clipped = clip_to_hazards(outcomes, hazards)  # against every hazard, not the group's only
     released_all = release_sets(clipped)["released"]
+    released_parts = np.asarray(shapely.get_parts(released_all))
+    released_tree = shapely.STRtree(released_parts) if len(released_parts) else None
+    index = OutcomeIndex(clipped)
     rows = []
-    keys = {k for ks in hz_key + oc_key for k in ks}
-    for key in sorted(keys, key=lambda k: (k == UNKNOWN, k)):
-        own_hazards = _where(hazards, [key in ks for ks in hz_key])
-        sets = release_sets(_where(clipped, [key in ks for ks in oc_key]))
+    hz_rows: dict[str, list[int]] = {}
+    oc_rows: dict[str, list[int]] = {}
+    for rows_of, keys_of in ((hz_rows, hz_key), (oc_rows, oc_key)):
+        for i, ks in enumerate(keys_of):
+            for k in ks:
+                rows_of.setdefault(k, []).append(i)
+    for key in sorted(set(hz_rows) | set(oc_rows), key=lambda k: (k == UNKNOWN, k)):
+        own_hazards = hazards.iloc[hz_rows.get(key, [])]
+        sets = release_sets(clipped.iloc[oc_rows.get(key, [])])
         # remaining is a stock: the group's hazards (by year: those of that year's
         # information) less every later release on them, whoever reported it
-        sets["remaining"] = remaining_land(own_hazards, clipped)
+        sets["remaining"] = remaining_land(own_hazards, index)
         open_land = _union(_usable(own_hazards[own_hazards["status"].isin(OPEN_STATUSES)]).geometry.array) \
             if len(own_hazards) else _EMPTY
-        sets["both"] = polygonal_part(shapely.intersection(open_land, released_all)) or _EMPTY
+        near = (released_parts[released_tree.query(open_land, predicate="intersects")]
+                if released_tree is not None and not open_land.is_empty else [])
+        sets["both"] = (polygonal_part(shapely.intersection(open_land, shapely.multipolygons(near)))
+                        or _EMPTY) if len(near) else _EMPTY
         sets.pop("released")
         rows.append(_row(key, names.get(key), {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
     rows.append(_row(TOTAL, None, {k: v[TOTAL] for k, v in
