@@ -201,6 +201,9 @@ def test_marks_survive_later_runs_and_gone_findings_close(store, tmp_path):
     hazards_of(store, tmp_path, hazard("H1", wkt=""), hazard("H2", wkt=""))
     first = findings(store, "GEOM-MISSING")
     mark_finding(store, first[0]["fingerprint"][:12], "accepted", "map sheet lost")
+    log = store.read_table("change_log")
+    marked = log[log.layer == "quality_findings"].iloc[0]
+    assert (marked.before["status"], marked.after["status"], marked.reason) == ("open", "accepted", "map sheet lost")
     again = {f["fingerprint"]: f for f in findings(store, "GEOM-MISSING")}
     assert again[first[0]["fingerprint"]]["status"] == "accepted"
     assert again[first[0]["fingerprint"]]["status_reason"] == "map sheet lost"

@@ -122,7 +122,13 @@ class SQLWriter(Writer):
                              f"{len(rows)} findings start so; give more of the fingerprint"))
         self.conn.execute(q.update().where(q.c.fid == rows[0]["fid"]).values(
             status=status, status_reason=reason, status_by=user, status_at=at))
-        return {**dict(rows[0]), "status": status, "status_reason": reason}
+        old = rows[0]
+        self.conn.execute(schema.change_log.insert(), [{
+            "at": self.now, "user_name": user, "import_id": None, "command": self.command,
+            "layer": "quality_findings", "record_uuid": old["fingerprint"], "action": "update",
+            "reason": reason, "before": {"status": old["status"], "status_reason": old["status_reason"]},
+            "after": {"status": status, "status_reason": reason}}])
+        return {**dict(old), "status": status, "status_reason": reason}
 
     def add_lineage(self, rows):
         if rows:
