@@ -80,10 +80,7 @@ def flag_outside_hazard(writer: Writer, outcomes: list[dict[str, Any]]) -> int:
 
 def _update_hazard(writer: Writer, hazard: dict[str, Any], changes: dict[str, Any], *,
                    import_id: str, reason: str) -> None:
-    before = {hazard["uuid"]: dict(hazard)}
-    after = {k: v for k, v in hazard.items() if k not in ("fid", "created_at", "updated_at")}
-    after.update(changes)
-    writer.update("hazards", [after], before, import_id=import_id, reason=reason)
+    writer.amend("hazards", hazard, changes, import_id=import_id, reason=reason)
     hazard.update(changes)
 
 

@@ -89,15 +89,14 @@ def link_events(store: Store, country: str, *, within_m: float = LINK_DISTANCE_M
             counts["near"] += 1
     with store.writer(user=user, command=command) as writer:
         current = writer.existing("events", list(links))
-        changed = []
+        changed = 0
+        reason = f"linked to the area it lies in, or the nearest within {within_m:g} m"
         for uid, (layer, area, d) in links.items():
             row = current[uid]
             if (row["link_layer"], row["link_uuid"], row["link_distance_m"]) == (layer, area, d):
                 continue
-            after = {k: v for k, v in row.items() if k not in ("fid", "created_at", "updated_at")}
-            after.update(link_layer=layer, link_uuid=area, link_distance_m=d)
-            changed.append(after)
-        writer.update("events", changed, current, import_id=None,
-                      reason=f"linked to the area it lies in, or the nearest within {within_m:g} m")
-        counts["changed"] = len(changed)
+            writer.amend("events", row, {"link_layer": layer, "link_uuid": area,
+                                         "link_distance_m": d}, import_id=None, reason=reason)
+            changed += 1
+        counts["changed"] = changed
     return counts

@@ -57,6 +57,16 @@ class Writer(ABC):
                *, import_id: str | None, reason: str | None = None) -> None:
         """Update records by uuid; log each with its state before and after."""
 
+    def amend(self, layer: str, current: dict[str, Any], changes: dict[str, Any], *,
+              import_id: str | None, reason: str) -> dict[str, Any]:
+        """Change some fields of one stored record (as read with :meth:`existing`), logging
+        its state before and after; returns the new state."""
+        after = {k: v for k, v in current.items() if k not in ("fid", "created_at", "updated_at")}
+        after.update(changes)
+        self.update(layer, [after], {current["uuid"]: dict(current)}, import_id=import_id,
+                    reason=reason)
+        return after
+
     @abstractmethod
     def add_import(self, row: dict[str, Any]) -> None:
         """Record that an import ran (even one that changed nothing)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-import numpy as np
 import shapely
 
 from mineledger.errors import QueryError
@@ -68,19 +67,15 @@ def apply_fix(store: Store, rule_id: str, plan: list[dict[str, Any]], *, user: s
     """Apply a planned fix; every change is in the change log under the returned fix id."""
     fix_id = f"fix-{uuidlib.uuid4()}"
     with store.writer(user=user, command=command) as writer:
+        current = {}
         for layer in {p["layer"] for p in plan}:
-            items = [p for p in plan if p["layer"] == layer]
-            current = writer.existing(layer, [p["uuid"] for p in items])
-            rows = []
-            for p in items:
-                after = {k: v for k, v in current[p["uuid"]].items()
-                         if k not in ("fid", "created_at", "updated_at")}
-                after["geom"] = p["geom"]
-                if "area_m2" in after:
-                    after["area_m2"] = float(geodesic_area(p["geom"]))
-                rows.append(after)
-            writer.update(layer, rows, current, import_id=fix_id,
-                          reason=f"fix {rule_id}: " + "; ".join(sorted({p["change"] for p in items})))
+            current.update(writer.existing(layer, [p["uuid"] for p in plan if p["layer"] == layer]))
+        for p in plan:
+            changes = {"geom": p["geom"]}
+            if "area_m2" in current[p["uuid"]]:
+                changes["area_m2"] = float(geodesic_area(p["geom"]))
+            writer.amend(p["layer"], current[p["uuid"]], changes, import_id=fix_id,
+                         reason=f"fix {rule_id}: {p['change']}")
     return fix_id
 
 
@@ -94,13 +89,10 @@ def revert_fix(store: Store, fix_id: str, *, user: str = "mineledger", command: 
     with store.writer(user=user, command=command) as writer:
         for layer, group in entries.groupby("layer"):
             current = writer.existing(layer, list(group["record_uuid"]))
-            rows = []
             for e in group.itertuples():
-                after = {k: v for k, v in current[e.record_uuid].items()
-                         if k not in ("fid", "created_at", "updated_at")}
-                after["geom"] = shapely.from_wkb(bytes(e.before_geom)) if e.before_geom is not None else None
-                if "area_m2" in after:
-                    after["area_m2"] = (e.before or {}).get("area_m2")
-                rows.append(after)
-            writer.update(layer, rows, current, import_id=f"revert-{fix_id}", reason=f"revert {fix_id}")
+                changes = {"geom": shapely.from_wkb(bytes(e.before_geom)) if e.before_geom is not None else None}
+                if "area_m2" in current[e.record_uuid]:
+                    changes["area_m2"] = (e.before or {}).get("area_m2")
+                writer.amend(layer, current[e.record_uuid], changes, import_id=f"revert-{fix_id}",
+                             reason=f"revert {fix_id}")
     return len(entries)
