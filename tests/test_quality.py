@@ -10,7 +10,7 @@ import shapely
 from mineledger import QueryError, import_source, open_store
 from mineledger.services.quality import CATALOGUE, mark_finding, run_checks
 from tests.test_geo import metric_square
-from tests.test_lifecycle import (ACTIVITY_COLS, DEVICE_COLS, HAZARD_COLS, OUTCOME_COLS, activity,
+from tests.test_lifecycle import (ACTIVITY_COLS, HAZARD_COLS, OUTCOME_COLS, activity,
                                   hazard, outcome, write)
 
 SQ = metric_square(17.0, 44.0, 100.0)
@@ -42,6 +42,18 @@ def findings(store, rule_id):
 
 def hazards_of(store, tmp_path, *rows, name="h.csv"):
     import_source(store, write(tmp_path / "data", name, HAZARD_COLS, list(rows)), "completion-hazards")
+
+
+def victims_of(store, tmp_path, csv_text, fields):
+    """Import a small victims CSV (lon, lat and the given columns) with a profile mapping
+    ``fields`` (stored field → column); returns the CSV path and the profile path."""
+    path = tmp_path / "data" / "v.csv"
+    path.write_text(csv_text)
+    prof = tmp_path / "v.yaml"
+    prof.write_text("layer: victims\ncountry: XKX\ngeometry: {x: lon, y: lat, crs: 'EPSG:4326'}\n"
+                    "fields:\n" + "".join(f"  {f}: {{column: {c}}}\n" for f, c in fields.items()))
+    import_source(store, path, str(prof))
+    return path, prof
 
 
 def test_every_rule_is_listed_with_id_severity_and_description():
@@ -107,14 +119,8 @@ def test_outside_country_with_sign_flip_and_swap_suggested(store, tmp_path):
 
 
 def test_admin_code_that_disagrees_with_the_location(store, tmp_path):
-    import_source(store, write(tmp_path / "data", "d.csv", DEVICE_COLS, []), "completion-devices")
-    # victims carry admin codes: use a small victims-like profile on a CSV
-    path = tmp_path / "data" / "v.csv"
-    path.write_text("code,lon,lat,year\nXA,17.01,44.0,2020\nXA,17.10,44.0,2020\n")
-    prof = tmp_path / "v.yaml"
-    prof.write_text("layer: victims\ncountry: XKX\ngeometry: {x: lon, y: lat, crs: 'EPSG:4326'}\n"
-                    "fields:\n  admin_code: {column: code}\n  year: {column: year}\n")
-    import_source(store, path, str(prof))
+    victims_of(store, tmp_path, "code,lon,lat,year\nXA,17.01,44.0,2020\nXA,17.10,44.0,2020\n",
+               {"admin_code": "code", "year": "year"})
     found = findings(store, "GEOM-ADMIN-MISMATCH")
     assert len(found) == 1 and "coded XA (A) but lies in" in found[0]["reason"] and "XB" in found[0]["reason"]
 
@@ -144,13 +150,9 @@ def test_dates_out_of_range_and_end_before_start(store, tmp_path):
 
 
 def test_year_far_from_the_rest_of_its_source(store, tmp_path):
-    path = tmp_path / "data" / "v.csv"
     years = [1984] + [1990 + i % 10 for i in range(30)]
-    path.write_text("lon,lat,year\n" + "".join(f"17.01,44.0,{y}\n" for y in years))
-    prof = tmp_path / "v.yaml"
-    prof.write_text("layer: victims\ncountry: XKX\ngeometry: {x: lon, y: lat, crs: 'EPSG:4326'}\n"
-                    "fields:\n  year: {column: year}\n")
-    import_source(store, path, str(prof))
+    path, prof = victims_of(store, tmp_path, "lon,lat,year\n" + "".join(f"17.01,44.0,{y}\n" for y in years),
+                            {"year": "year"})
     found = findings(store, "ATTR-YEAR-OUTLIER")
     assert len(found) == 1 and found[0]["reason"].startswith("year 1984")
     path.write_text("lon,lat,year\n" + "".join(f"17.01,44.0,{y}\n" for y in [1986] + years[1:]))
@@ -159,12 +161,7 @@ def test_year_far_from_the_rest_of_its_source(store, tmp_path):
 
 
 def test_code_not_in_the_gazetteer(store, tmp_path):
-    path = tmp_path / "data" / "v.csv"
-    path.write_text("code,lon,lat\nXA,17.01,44.0\nXZ,17.01,44.0\n")
-    prof = tmp_path / "v.yaml"
-    prof.write_text("layer: victims\ncountry: XKX\ngeometry: {x: lon, y: lat, crs: 'EPSG:4326'}\n"
-                    "fields:\n  admin_code: {column: code}\n")
-    import_source(store, path, str(prof))
+    victims_of(store, tmp_path, "code,lon,lat\nXA,17.01,44.0\nXZ,17.01,44.0\n", {"admin_code": "code"})
     found = findings(store, "ATTR-CODE-UNKNOWN")
     assert len(found) == 1 and "XZ" in found[0]["reason"]
 

@@ -50,16 +50,24 @@ class Geometry(TypeDecorator):
         return gpkg_geometry.decode(value)
 
 
-class UTCDateTime(TypeDecorator):
-    """An instant in UTC: aware ``datetime`` in Python, ``…Z`` text in GeoPackage."""
+class _TextDeclaredAs(TypeDecorator):
+    """Text in the database, declared in GeoPackage as the type named by ``ddl``."""
 
     impl = Text
     cache_ok = True
+    ddl = "TEXT"
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(_Declared("DATETIME"))
+            return dialect.type_descriptor(_Declared(self.ddl))
         return dialect.type_descriptor(Text())
+
+
+class UTCDateTime(_TextDeclaredAs):
+    """An instant in UTC: aware ``datetime`` in Python, ``…Z`` text in GeoPackage."""
+
+    cache_ok = True
+    ddl = "DATETIME"
 
     def process_bind_param(self, value, dialect):
         if value is None:
@@ -75,16 +83,11 @@ class UTCDateTime(TypeDecorator):
         return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class Date(TypeDecorator):
+class Date(_TextDeclaredAs):
     """A calendar date: ``datetime.date`` in Python, ``YYYY-MM-DD`` text in GeoPackage."""
 
-    impl = Text
     cache_ok = True
-
-    def load_dialect_impl(self, dialect):
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(_Declared("DATE"))
-        return dialect.type_descriptor(Text())
+    ddl = "DATE"
 
     def process_bind_param(self, value, dialect):
         if value is None:
