@@ -186,7 +186,7 @@ def test_missing_empty_and_invalid_geometries_are_stored_and_flagged(store, tmp_
 @pytest.mark.parametrize("lat,lon,status,note", [
     ("", "", "missing", None),
     ("95.1", "-75.1", "unparseable", "latitude in [-90, 90]"),
-    ("6.1", "setenta", "unparseable", "expected decimal longitude and latitude"),
+    ("6.1", "setenta", "unparseable", "expected a number such as 4.61"),
 ])
 def test_bad_coordinates_are_stored_flagged_with_the_reason(store, tmp_path, lat, lon, status, note):
     row = replace_field(replace_field(GOOD, 13, lat), 14, lon)

@@ -34,6 +34,9 @@ app.add_typer(quarantine_app, name="quarantine")
 check_app = typer.Typer(help="Data quality: run the rule catalogue, list it, mark findings.",
                         invoke_without_command=True)
 app.add_typer(check_app, name="check")
+profile_app = typer.Typer(no_args_is_help=True,
+                          help="Import profiles: draft one from a file, check one before importing.")
+app.add_typer(profile_app, name="profile")
 
 # Piped or captured output is not squeezed into 80 columns: tables of figures stay whole.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -457,6 +460,129 @@ def profiles():
         p = load_profile(name)
         table.add_row(name, p.layer, p.description.strip().split(". ")[0])
     out.print(table)
+
+
+class ExportFormat(str, Enum):
+    gpkg = "gpkg"
+    geojson = "geojson"
+    shp = "shp"
+    kml = "kml"
+    csv = "csv"
+    xlsx = "xlsx"
+    parquet = "parquet"
+
+
+@app.command()
+def export(
+    layer: Annotated[str, typer.Argument(metavar="LAYER", help="hazards, cleared_areas, "
+                                         "activities, devices, events, victims or admin_areas.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")],
+    out_path: Annotated[Path, typer.Option("--out", metavar="PATH", help="File to write.")],
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3")] = None,
+    admin: Annotated[Optional[str], typer.Option(metavar="CODE", help="Only records in this "
+                                                 "administrative area (its code in the store).")] = None,
+    status: Annotated[Optional[list[str]], typer.Option(metavar="STATUS", help="Only hazards with "
+                                                        "this status (repeatable).")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", metavar="YYYY-MM-DD")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", metavar="YYYY-MM-DD")] = None,
+    hxl: Annotated[bool, typer.Option("--hxl", help="CSV/XLSX: a row of HXL hashtags under the "
+                                      "header.")] = False,
+    bom: Annotated[bool, typer.Option("--bom", help="CSV: UTF-8 byte order mark, for "
+                                      "spreadsheet programs.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+):
+    """Export a layer's records to a file, with an import profile that reads it back.
+
+    The profile is written beside the file (NAME.profile.yaml); what the format cannot carry
+    as it is (Shapefile field names, empty geometries, KML names) is said, and restored by
+    that profile on import.
+    """
+    from mineledger.services.export import export_layer
+
+    with open_store(state.store, create=False) as store:
+        report = export_layer(store, layer, format.value, out_path, country=country, admin=admin,
+                              status=status, date_from=date_from, date_to=date_to, hxl=hxl,
+                              bom=bom, overwrite=overwrite)
+    out.print(f"{report.path}: {report.records:,} {layer} record(s) as {report.format}; "
+              f"profile to read it back: {report.profile_path}", highlight=False, markup=False)
+    for note in report.notes:
+        err.print(f"note: {note}", highlight=False, markup=False)
+
+
+@profile_app.command("infer")
+def profile_infer(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A source file.")],
+    layer: Annotated[Optional[str], typer.Option(metavar="LAYER", help="The layer the file "
+                                                 "feeds (guessed if not given).")] = None,
+    sheet: Annotated[Optional[str], typer.Option(metavar="NAME", help="XLSX sheet.")] = None,
+    gis_layer: Annotated[Optional[str], typer.Option("--gis-layer", metavar="NAME",
+                                                     help="Layer of a GeoPackage, KML, file "
+                                                          "geodatabase.")] = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", metavar="PATH",
+                                                     help="Write the draft here (default: print it).")] = None,
+):
+    """Draft an import profile from a file's columns and values.
+
+    The draft maps the columns it recognises, declares what it detected (encoding, CRS,
+    coordinate columns, date order) and marks with CHOOSE what a person must decide
+    (day-first or month-first dates, values to map onto the vocabulary); `mineledger profile
+    check` then says what would be stored.
+    """
+    from mineledger.io.infer import infer_profile
+
+    text = infer_profile(path, layer=layer, sheet=sheet, gis_layer=gis_layer)
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        out_path.write_text(text, encoding="utf-8")
+        out.print(f"draft profile written to {out_path}", highlight=False, markup=False)
+
+
+@profile_app.command("check")
+def profile_check(
+    profile: Annotated[str, typer.Argument(metavar="PROFILE", help="A profile .yaml or built-in name.")],
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A source file or folder.")],
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3")] = None,
+    show: Annotated[int, typer.Option(metavar="N", help="Quarantine reasons to show.")] = 10,
+):
+    """Say what an import would store and quarantine, without writing anything.
+
+    Runs the whole import against the store (--store, so links to existing hazards resolve;
+    a throwaway store if it does not exist) and rolls it back.
+    """
+    from mineledger.services.importer import check_source
+
+    loaded = load_profile(profile)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    report = check_source(state.store, path, loaded, country=country)
+    out.print(f"{path} with profile {loaded.name!r} (layer {loaded.layer}): "
+              f"{report.total('rows_read')} rows read; would store "
+              f"{report.total('inserted') + report.total('updated') + report.total('unchanged')} "
+              f"({report.total('inserted')} new, {report.total('updated')} changed, "
+              f"{report.total('unchanged')} unchanged) and quarantine "
+              f"{report.total('quarantined')}", highlight=False, markup=False)
+    flags: dict[str, int] = {}
+    for f in report.files:
+        for k, v in f.geometry_flags.items():
+            flags[k] = flags.get(k, 0) + v
+    if flags:
+        out.print("  geometry flagged: " + ", ".join(f"{k} {v}" for k, v in sorted(flags.items())),
+                  highlight=False, markup=False)
+    by_field: dict[str, int] = {}
+    for f in report.files:
+        for q in f.quarantined:
+            by_field[q.field or "(row)"] = by_field.get(q.field or "(row)", 0) + 1
+    if by_field:
+        out.print("  quarantined by field: " + ", ".join(f"{k} {v}" for k, v in
+                                                      sorted(by_field.items())),
+                  highlight=False, markup=False)
+    shown = [q for f in report.files for q in f.quarantined][:show]
+    for q in shown:
+        out.print(f"  {q}", highlight=False, markup=False)
+    for f in report.files:
+        for note in f.notes:
+            out.print(f"  note: {note}", highlight=False, markup=False)
 
 
 def _print_frame(df, format: ListFormat, title: str, empty: str):

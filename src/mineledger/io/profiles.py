@@ -8,9 +8,12 @@ short::
     layer: events                  # hazards | cleared_areas | events | victims | admin_areas
     country: BIH                   # default ISO3 (or map a column to the field ``country``)
     source: {title, publisher, licence, url}   # credited in reports
-    read: {format: csv|vector, encoding: utf-8-sig, pattern: "*.geojson", delimiter: ","}
+    read: {format: csv|xlsx|vector|parquet, encoding: cp1252, pattern: "*.geojson",
+           delimiter: ",", layer: NAME, sheet: NAME, timezone: UTC, join: {…}}
     key: [col, …]                  # optional: columns that identify a row in its source
-    geometry: {x: lon_column, y: lat_column, crs: EPSG:4326}   # CSV points; omit for GIS files
+    geometry: {x: lon_column, y: lat_column, crs: EPSG:4326}   # tables; omit for GIS files
+              # or {wkt: col, crs}, {point: col, order: latlon}, {geopoint: col},
+              # {geoshape: col}, {geotrace: col}, {utm: col, letter: hemisphere}, {mgrs: col}
     fields:
       event_type: {column: typeArea, map: {Incidents: mine_incident}}
       year: {column: ano, parse: integer, thousands: ",", min: 1990, max: current_year}
@@ -21,7 +24,9 @@ Field rules: ``column`` or ``value`` (a constant); ``parse`` one of ``text`` (de
 ``width``), ``boolean``; ``regex`` (keep the first group); ``map`` (source value → stored
 value; a value not in the map is rejected unless ``default`` is given); ``null_values``
 (values that mean "not known"); ``required``; ``min``/``max`` (``current_year`` allowed);
-``upper``. Empty text is null.
+``upper``; for dates ``format`` (``iso`` default, ``dmy``, ``mdy``, ``ymd``, ``serial``
+— spreadsheet day numbers — or a ``strptime`` pattern). Empty text is null. A column name
+that starts with ``#`` is an HXL tag pattern, matched against the file's hashtag row.
 """
 
 from __future__ import annotations
@@ -43,18 +48,29 @@ from mineledger.errors import ProfileError
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
 
-_PARSERS = {"text", "integer", "real", "code", "boolean", "date"}
+_PARSERS = {"text", "integer", "real", "code", "boolean", "date", "datetime"}
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _DIGITS = re.compile(r"\d+", re.ASCII)
 #: The parse a field's type needs; a rule whose parse gives another type is refused on load.
 _PARSE_FOR_TYPE = {"integer": {"integer"}, "real": {"real", "integer"}, "boolean": {"boolean"},
-                   "date": {"date"}, "text": {"text", "code"}}
+                   "date": {"date"}, "datetime": {"datetime"}, "text": {"text", "code"}}
 _RULE_KEYS = {"column", "value", "parse", "regex", "map", "default", "null_values", "required",
-              "min", "max", "thousands", "decimal", "width", "upper", "note", "unit"}
+              "min", "max", "thousands", "decimal", "width", "upper", "note", "unit", "format"}
+#: Date notations a rule may declare (``format``); anything with ``%`` is a strptime pattern.
+DATE_FORMATS = ("iso", "dmy", "mdy", "ymd", "serial")
+_DATE_PARTS = re.compile(r"(\d{1,4})[/.\- ](\d{1,2})[/.\- ](\d{1,4})"
+                         r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?", re.ASCII)
+#: Read keys and geometry keys a profile may use.
+_READ_KEYS = {"format", "encoding", "delimiter", "pattern", "layer", "sheet", "timezone", "join",
+              "ignore"}
+_GEOMETRY_KEYS = {"x", "y", "wkt", "crs", "notation", "decimal", "point", "order", "geopoint",
+                  "geotrace", "geoshape", "utm", "letter", "mgrs", "status_column"}
+#: The geometry kinds a table can give, each named by the key that holds its column.
+GEOMETRY_KINDS = ("x", "wkt", "point", "geopoint", "geotrace", "geoshape", "utm", "mgrs")
 #: Area units a profile may declare; values are converted to m² on input.
 AREA_UNITS = {"m2": 1.0, "ha": 1e4, "km2": 1e6}
 _TOP_KEYS = {"name", "description", "layer", "country", "organisation", "source", "read", "key",
-             "geometry", "fields", "version"}
+             "geometry", "fields", "version", "uuid"}
 _MAPPABLE_COMMON = {"country", "organisation", "date_of_information"}
 
 
@@ -90,6 +106,8 @@ class FieldRule:
     width: int | None = None
     upper: bool = False
     scale: float = 1.0
+    format: str | None = None  # date notation (DATE_FORMATS or a strptime pattern)
+    timezone: str | None = None  # the zone of times written without a UTC offset
 
     def apply(self, props: dict[str, Any]) -> Any:
         """The stored value for a row's properties; raises :class:`FieldError`."""
@@ -125,6 +143,71 @@ class FieldRule:
                              "one of " + ", ".join(self.vocabulary))
         return value
 
+    def _expected_date(self) -> str:
+        fmt = self.format or "iso"
+        if fmt == "iso":
+            return ("a date as YYYY-MM-DD or an ISO 8601 time (for day-first or month-first "
+                    "dates declare format: dmy or mdy in the profile)")
+        if fmt == "serial":
+            return "a spreadsheet date serial number (days since 1899-12-30)"
+        if "%" in fmt:
+            return f"a date in the form {fmt}"
+        order = {"dmy": "DD/MM/YYYY", "mdy": "MM/DD/YYYY", "ymd": "YYYY/MM/DD"}[fmt]
+        return f"a date as {order} (separator / . - or space)"
+
+    def _when(self, value, raw, kind: str):
+        """A date or a UTC datetime from a cell; never guesses day-first against month-first."""
+        fmt = self.format or "iso"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and fmt == "serial":
+            moment = _from_serial(float(value))
+            if moment is None:
+                raise FieldError(self.name, self.column, raw, self._expected_date())
+        elif isinstance(value, (dt.datetime, dt.date)):
+            moment = value
+        else:
+            text = str(value).strip()
+            moment = None
+            try:
+                if fmt == "iso":
+                    moment = dt.datetime.fromisoformat(text) if ("T" in text or ":" in text) \
+                        else dt.date.fromisoformat(text)
+                elif fmt == "serial":
+                    moment = _from_serial(float(text.replace(",", ".")))
+                elif "%" in fmt:
+                    moment = dt.datetime.strptime(text, fmt)
+                    if not any(c in fmt for c in "HIMSfzp"):
+                        moment = moment.date()
+                else:
+                    m = _DATE_PARTS.fullmatch(text)
+                    if m:
+                        a, b, c = (int(x) for x in m.groups()[:3])
+                        y, mo, d = {"dmy": (c, b, a), "mdy": (c, a, b), "ymd": (a, b, c)}[fmt]
+                        if y < 1000:
+                            raise ValueError("two-digit year")
+                        if m.group(4) is None:
+                            moment = dt.date(y, mo, d)
+                        else:
+                            moment = dt.datetime(y, mo, d, int(m.group(4)), int(m.group(5)),
+                                                 int(m.group(6) or 0))
+            except (ValueError, OverflowError):
+                moment = None
+            if moment is None:
+                raise FieldError(self.name, self.column, raw, self._expected_date())
+        if kind == "date":
+            # the calendar date as the source wrote it (in its own time zone)
+            return moment.date() if isinstance(moment, dt.datetime) else moment
+        if not isinstance(moment, dt.datetime):
+            moment = dt.datetime.combine(moment, dt.time(0))
+        if moment.tzinfo is None:
+            if not self.timezone:
+                raise FieldError(self.name, self.column, raw, "a time with a UTC offset (such as "
+                                 "2021-03-04T23:30:00-05:00), or declare read.timezone in the "
+                                 "profile for times written without one")
+            from zoneinfo import ZoneInfo
+
+            moment = moment.replace(tzinfo=ZoneInfo(self.timezone))
+        return moment.astimezone(dt.timezone.utc)
+
     def _number_text(self, value) -> str:
         text = str(value)
         if self.thousands:
@@ -158,15 +241,8 @@ class FieldRule:
                     raise FieldError(self.name, self.column, raw, f"a code of at most {self.width} digits")
                 text = text.zfill(self.width)
             return text
-        if kind == "date":
-            if isinstance(value, dt.datetime):
-                return value.date()
-            if isinstance(value, dt.date):
-                return value
-            try:
-                return dt.date.fromisoformat(str(value))
-            except ValueError:
-                raise FieldError(self.name, self.column, raw, "a date as YYYY-MM-DD") from None
+        if kind in ("date", "datetime"):
+            return self._when(value, raw, kind)
         if isinstance(value, bool):
             raise FieldError(self.name, self.column, raw, "a number")
         text = self._number_text(value)
@@ -199,25 +275,155 @@ class Profile:
     organisation: str | None = None
     source: dict[str, str] = field(default_factory=dict)
     format: str | None = None
-    encoding: str = "utf-8-sig"
+    encoding: str | None = None  # None: UTF-8, else detected with a note
     delimiter: str = ","
     pattern: str = "*"
     pattern_declared: bool = False
     key: list[str] | None = None
-    x: str | None = None
-    wkt: str | None = None
+    geometry: GeometryRule | None = None  # geometry from table columns
     layer_name: str | None = None
-    y: str | None = None
+    sheet: str | None = None
+    timezone: str | None = None
+    join: JoinRule | None = None
     crs: str | None = None
+    ignore: tuple[str, ...] = ()  # columns not kept with the record
+    status_column: str | None = None  # says "empty" where the format could not carry it
+    uuid_column: str | None = None  # holds mineledger record UUIDs, kept as they are
     rules: dict[str, FieldRule] = field(default_factory=dict)
 
     @cached_property
     def columns(self) -> set[str]:
-        """Source columns the profile reads."""
+        """Source columns the profile reads (joined parent columns with their prefix)."""
         cols = {r.column for r in self.rules.values() if r.column}
-        cols |= {c for c in (self.x, self.y, self.wkt) if c}
+        cols |= set(self.geometry.columns if self.geometry else ())
         cols |= set(self.key or [])
+        cols |= {c for c in (self.status_column, self.uuid_column) if c}
         return cols
+
+
+@dataclass
+class JoinRule:
+    """A repeat group's parent table, joined to each row (ODK Central, KoboToolbox).
+
+    ``file`` (CSV or XLSX, relative to the source file's folder) or ``sheet`` (of the same
+    workbook) holds the parent rows; ``on: [child_column, parent_column]`` links them
+    (ODK Central: ``[PARENT_KEY, KEY]``; KoboToolbox XLSX: ``[_parent_index, _index]``). The
+    parent's columns are available to field rules as ``prefix`` + column (default
+    ``parent.``).
+    """
+
+    on: tuple[str, str]
+    file: str | None = None
+    sheet: str | None = None
+    prefix: str = "parent."
+
+
+@dataclass
+class GeometryRule:
+    """How a table's row gives its geometry; the result is in EPSG:4326 (x = longitude).
+
+    ``kind`` is the key that names the column: ``x`` (with ``y``: two columns, decimal or
+    degrees-minutes-seconds as ``notation`` says, in ``crs``), ``wkt`` (in ``crs``),
+    ``point`` (one cell with both, ``order`` latlon or lonlat), ``geopoint``, ``geotrace``,
+    ``geoshape`` (ODK/KoboToolbox), ``utm`` (``18N 500000 1000000``; ``letter`` says whether
+    the zone letter is a hemisphere or an MGRS latitude band) or ``mgrs``.
+    """
+
+    kind: str
+    column: str
+    y: str | None = None
+    crs: str = "EPSG:4326"
+    notation: str = "decimal"
+    decimal: str = "."
+    order: str = "latlon"
+    letter: str = "hemisphere"
+    polygonal: bool = False
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column, self.y) if self.y else (self.column,)
+
+    @cached_property
+    def _transformer(self):
+        from pyproj import CRS, Transformer
+
+        crs = CRS.from_user_input(self.crs)
+        if crs.equals(CRS.from_epsg(4326)):
+            return None
+        return Transformer.from_crs(crs, 4326, always_xy=True)
+
+    def read(self, props: dict[str, Any]):
+        """(geometry or None, status or None, note or None) for a row's properties.
+
+        Status is ``missing`` when the cells are empty and ``unparseable`` (with a note that
+        names the column, the value and what was expected) when they cannot be read.
+        """
+        import shapely
+
+        from mineledger.io import coords
+
+        raw = [props.get(c) for c in self.columns]
+        texts = ["" if v is None else (str(v).strip() if not isinstance(v, (int, float))
+                                       or isinstance(v, bool) else v) for v in raw]
+        if all(t == "" for t in texts):
+            return None, "missing", None
+        shown = ", ".join(f"column {c!r} = {v!r}" for c, v in zip(self.columns, raw))
+        try:
+            if self.kind == "x":
+                if "" in texts:
+                    raise coords.CoordinateError("one coordinate is empty; expected both")
+                if self.notation == "dms":
+                    x = coords.parse_angle(texts[0], axis="lon", decimal=self.decimal)
+                    y = coords.parse_angle(texts[1], axis="lat", decimal=self.decimal)
+                else:
+                    x = coords.parse_decimal(texts[0], decimal=self.decimal)
+                    y = coords.parse_decimal(texts[1], decimal=self.decimal)
+                geom = shapely.Point(x, y)
+            elif self.kind == "wkt":
+                try:
+                    geom = shapely.force_2d(shapely.from_wkt(str(texts[0])))
+                except shapely.errors.GEOSException as exc:
+                    raise coords.CoordinateError(
+                        f"not readable WKT ({str(exc).splitlines()[0]})") from None
+            elif self.kind == "point":
+                geom = shapely.Point(coords.parse_point(str(texts[0]), order=self.order,
+                                                        decimal=self.decimal))
+            elif self.kind == "geopoint":
+                geom = shapely.Point(coords.parse_geopoint(str(texts[0]))[:2])
+            elif self.kind == "geoshape":
+                geom = coords.parse_geoshape(str(texts[0]))
+            elif self.kind == "geotrace":
+                line = coords.parse_geotrace(str(texts[0]))
+                geom = shapely.Polygon(line.coords) if self.polygonal else line
+            elif self.kind == "utm":
+                geom = shapely.Point(coords.parse_utm(str(texts[0]), letter=self.letter))
+            else:  # mgrs
+                geom = shapely.Point(coords.parse_mgrs(str(texts[0])))
+        except (coords.CoordinateError, ValueError) as exc:
+            return None, "unparseable", f"{shown}: {exc}"
+        if self._transformer is not None and not geom.is_empty:
+            import numpy as np
+
+            t = self._transformer
+            geom = shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+            if not np.isfinite(shapely.get_coordinates(geom)).all():
+                return None, "unparseable", f"{shown}: outside the area of use of {self.crs}"
+        return geom, None, None
+
+
+def _from_serial(serial: float) -> dt.datetime | None:
+    """A spreadsheet date serial (1900 date system) → datetime; None if out of range.
+
+    Serial 1 is 1900-01-01; serial 60 is the 1900-02-29 that Lotus 1-2-3 and Excel count but
+    that did not exist, so serials from 61 on count from 1899-12-30.
+
+    >>> _from_serial(45000.5)
+    datetime.datetime(2023, 3, 15, 12, 0)
+    """
+    if not (1 <= serial < 2958466) or int(serial) == 60 or serial != serial:
+        return None
+    base = dt.datetime(1899, 12, 30) if serial >= 61 else dt.datetime(1899, 12, 31)
+    return base + dt.timedelta(days=serial)
 
 
 def _max_value(v):
@@ -238,7 +444,7 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
     if ("column" in spec) == ("value" in spec):
         raise ProfileError(f"{where}: give exactly one of 'column' or 'value'")
     parse = spec.get("parse", {"integer": "integer", "real": "real", "boolean": "boolean",
-                               "date": "date"}.get(ftype, "text"))
+                               "date": "date", "datetime": "datetime"}.get(ftype, "text"))
     if parse not in _PARSERS:
         raise ProfileError(f"{where}: parse {parse!r}; expected one of {sorted(_PARSERS)}")
     if "column" in spec and (not isinstance(spec["column"], str) or not spec["column"]):
@@ -256,6 +462,13 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
     if "width" in spec and (isinstance(spec["width"], bool) or not isinstance(spec["width"], int)
                             or spec["width"] < 1):
         raise ProfileError(f"{where}: width must be a positive whole number, got {spec['width']!r}")
+    fmt = spec.get("format")
+    if fmt is not None:
+        if parse not in ("date", "datetime"):
+            raise ProfileError(f"{where}: format applies to dates (parse: date or datetime)")
+        if not isinstance(fmt, str) or (fmt not in DATE_FORMATS and "%" not in fmt):
+            raise ProfileError(f"{where}: format {fmt!r}; expected one of "
+                               f"{', '.join(DATE_FORMATS)} or a strptime pattern such as %d.%m.%Y")
     if "unit" in spec and spec["unit"] not in AREA_UNITS:
         raise ProfileError(f"{where}: unit {spec['unit']!r}; expected one of {', '.join(AREA_UNITS)}")
     if "unit" in spec and ftype != "real":
@@ -295,13 +508,14 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
         required=bool(spec.get("required", False)), min=spec.get("min"),
         max=_max_value(spec.get("max")), thousands=spec.get("thousands"),
         decimal=spec.get("decimal", "."), width=spec.get("width"), upper=bool(spec.get("upper")),
-        scale=AREA_UNITS.get(spec.get("unit", "m2"), 1.0),
+        scale=AREA_UNITS.get(spec.get("unit", "m2"), 1.0), format=fmt,
     )
 
 
 def _default_pattern(fmt: str | None) -> str:
     """Files taken from a folder when the profile names no pattern."""
-    return {"csv": "*.csv", "vector": "*.geojson"}.get(fmt or "", "*.*")
+    return {"csv": "*.csv", "vector": "*.geojson", "xlsx": "*.xlsx",
+            "parquet": "*.parquet"}.get(fmt or "", "*.*")
 
 
 def _fits(ftype: str, value: Any) -> bool:
@@ -314,6 +528,8 @@ def _fits(ftype: str, value: Any) -> bool:
         return isinstance(value, bool)
     if ftype == "date":
         return isinstance(value, dt.date)
+    if ftype == "datetime":
+        return isinstance(value, dt.datetime) and value.tzinfo is not None
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
@@ -389,46 +605,141 @@ def load_profile(name_or_path: str | Path) -> Profile:
     country = doc.get("country")
     if country is not None and not re.fullmatch(r"[A-Z]{3}", str(country)):
         raise ProfileError(f"{path}: country {country!r}; expected an ISO 3166-1 alpha-3 code such as COL")
-    encoding = read.get("encoding", "utf-8-sig")
-    try:
-        codecs.lookup(str(encoding))
-    except LookupError:
-        raise ProfileError(f"{path}: read.encoding {encoding!r} is not a known text encoding "
-                           "(utf-8-sig, cp1252, latin-1 …)") from None
-    if read.get("format") not in (None, "csv", "vector"):
-        raise ProfileError(f"{path}: read.format {read.get('format')!r}; expected csv or vector")
+    if not isinstance(read, dict) or not isinstance(geometry, dict):
+        raise ProfileError(f"{path}: 'read' and 'geometry' must be mappings")
+    unknown_read = set(read) - _READ_KEYS
+    if unknown_read:
+        raise ProfileError(f"{path}: read has unknown key(s) {sorted(unknown_read)}; expected "
+                           f"some of {sorted(_READ_KEYS)}")
+    encoding = read.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            raise ProfileError(f"{path}: read.encoding {encoding!r} is not a known text "
+                               "encoding (utf-8-sig, cp1252, latin-1 …)") from None
+    if read.get("format") not in (None, "csv", "xlsx", "vector", "parquet"):
+        raise ProfileError(f"{path}: read.format {read.get('format')!r}; expected csv, xlsx, "
+                           "vector or parquet")
     delimiter = read.get("delimiter", ",")
-    if read.get("layer") is not None and not isinstance(read.get("layer"), str):
-        raise ProfileError(f"{path}: read.layer must be a layer name, got {read.get('layer')!r}")
+    for name_key in ("layer", "sheet", "timezone"):
+        if read.get(name_key) is not None and not isinstance(read.get(name_key), str):
+            raise ProfileError(f"{path}: read.{name_key} must be a name, got {read.get(name_key)!r}")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ProfileError(f"{path}: read.delimiter must be one character, got {delimiter!r}")
-    if geometry.get("crs") is not None:
-        from pyproj import CRS
-        from pyproj.exceptions import CRSError
+    timezone = read.get("timezone")
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
-            CRS.from_user_input(geometry["crs"])
-        except CRSError:
-            raise ProfileError(f"{path}: geometry.crs {geometry['crs']!r} is not a coordinate "
-                               "reference system pyproj knows (for example EPSG:4326)") from None
-    if bool(geometry.get("x")) != bool(geometry.get("y")):
-        raise ProfileError(f"{path}: geometry needs both x (longitude) and y (latitude) columns")
-    if (geometry.get("x") or geometry.get("wkt")) and not geometry.get("crs"):
-        raise ProfileError(f"{path}: geometry.crs is required with x/y or wkt columns (for "
-                           "example EPSG:4326)")
-    if geometry.get("x") and geometry.get("wkt"):
-        raise ProfileError(f"{path}: geometry takes x/y columns or a wkt column, not both")
-    unknown_geom = set(geometry) - {"x", "y", "wkt", "crs"}
-    if unknown_geom:
-        raise ProfileError(f"{path}: geometry has unknown key(s) {sorted(unknown_geom)}; "
-                           "expected x, y, wkt, crs")
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ProfileError(f"{path}: read.timezone {timezone!r} is not an IANA time zone "
+                               "(such as UTC or America/Bogota)") from None
+    for rule in rules.values():
+        rule.timezone = timezone
+    join = _join_rule(path, read.get("join"))
+    ignore = read.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(c, str) for c in ignore):
+        raise ProfileError(f"{path}: read.ignore must be a list of column names, got {ignore!r}")
+    ignore = tuple(ignore)
+    uuid_column = doc.get("uuid")
+    if uuid_column is not None and (not isinstance(uuid_column, str) or key):
+        raise ProfileError(f"{path}: uuid names the column that holds mineledger record UUIDs "
+                           "(a column name), and takes the place of key: give one of them")
+    if geometry.get("status_column") is not None and not isinstance(geometry["status_column"], str):
+        raise ProfileError(f"{path}: geometry.status_column must be a column name")
+    geometry_rule = _geometry_rule(path, geometry, spec.geometry_type in ("POLYGON", "MULTIPOLYGON"))
     return Profile(
         name=name, layer=layer.value, path=str(path), checksum=hashlib.sha256(text).hexdigest(),
         description=str(doc.get("description", "")), country=country,
         organisation=doc.get("organisation"), source=dict(doc.get("source") or {}),
         format=read.get("format"), encoding=encoding, delimiter=delimiter,
         pattern=read.get("pattern") or _default_pattern(read.get("format")), key=key,
-        pattern_declared=bool(read.get("pattern")),
-        x=geometry.get("x"), y=geometry.get("y"), wkt=geometry.get("wkt"),
-        crs=geometry.get("crs"), layer_name=read.get("layer"), rules=rules,
+        pattern_declared=bool(read.get("pattern")), geometry=geometry_rule,
+        crs=geometry.get("crs"), layer_name=read.get("layer"), sheet=read.get("sheet"),
+        timezone=timezone, join=join, rules=rules, ignore=ignore,
+        status_column=geometry.get("status_column"), uuid_column=uuid_column,
     )
+
+
+def _join_rule(path: Path, doc: Any) -> JoinRule | None:
+    if doc is None:
+        return None
+    where = f"{path}: read.join"
+    if not isinstance(doc, dict) or set(doc) - {"file", "sheet", "on", "prefix"}:
+        raise ProfileError(f"{where}: expected a mapping with on: [child_column, parent_column] "
+                           "and file or sheet (and optionally prefix)")
+    on = doc.get("on")
+    if not (isinstance(on, list) and len(on) == 2 and all(isinstance(c, str) and c for c in on)):
+        raise ProfileError(f"{where}.on: expected [child_column, parent_column], got {on!r}")
+    if not doc.get("file") and not doc.get("sheet"):
+        raise ProfileError(f"{where}: give file (CSV or XLSX beside the source) or sheet")
+    prefix = doc.get("prefix", "parent.")
+    if not isinstance(prefix, str) or not prefix:
+        raise ProfileError(f"{where}.prefix: expected text such as 'parent.'")
+    return JoinRule((on[0], on[1]), doc.get("file"), doc.get("sheet"), prefix)
+
+
+def _geometry_rule(path: Path, doc: dict, polygonal: bool) -> GeometryRule | None:
+    unknown = set(doc) - _GEOMETRY_KEYS
+    if unknown:
+        raise ProfileError(f"{path}: geometry has unknown key(s) {sorted(unknown)}; expected "
+                           f"some of {sorted(_GEOMETRY_KEYS)}")
+    crs = doc.get("crs")
+    if crs is not None:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(crs)
+        except CRSError:
+            raise ProfileError(f"{path}: geometry.crs {crs!r} is not a coordinate reference "
+                               "system pyproj knows (for example EPSG:4326 or EPSG:9377)") from None
+    if bool(doc.get("x")) != bool(doc.get("y")):
+        raise ProfileError(f"{path}: geometry needs both x (longitude, easting) and y "
+                           "(latitude, northing) columns")
+    kinds = [k for k in GEOMETRY_KINDS if doc.get(k)]
+    if len(kinds) > 1:
+        raise ProfileError(f"{path}: geometry takes one of {', '.join(GEOMETRY_KINDS)}; got "
+                           f"{', '.join(kinds)}")
+    if not kinds:
+        return None
+    kind = kinds[0]
+    column = doc[kind]
+    if not isinstance(column, str) or (kind == "x" and not isinstance(doc.get("y"), str)):
+        raise ProfileError(f"{path}: geometry.{kind} must be a column name, got {column!r}")
+    if kind in ("x", "wkt") and not crs:
+        raise ProfileError(f"{path}: geometry.crs is required with x/y or wkt columns (for "
+                           "example EPSG:4326)")
+    if kind not in ("x", "wkt") and crs is not None:
+        from pyproj import CRS
+
+        if not CRS.from_user_input(crs).equals(CRS.from_epsg(4326)):
+            raise ProfileError(f"{path}: geometry.{kind} gives WGS 84 degrees (or UTM/MGRS "
+                               f"grid references); geometry.crs {crs!r} does not apply")
+    notation = doc.get("notation", "decimal")
+    if notation not in ("decimal", "dms"):
+        raise ProfileError(f"{path}: geometry.notation {notation!r}; expected decimal or dms "
+                           "(degrees-minutes-seconds; decimal degrees are read too)")
+    if notation == "dms" and kind != "x":
+        raise ProfileError(f"{path}: geometry.notation applies to x/y columns; point cells "
+                           "read degrees-minutes-seconds as they are")
+    decimal = doc.get("decimal", ".")
+    if decimal not in (".", ","):
+        raise ProfileError(f"{path}: geometry.decimal {decimal!r}; expected '.' or ','")
+    order = doc.get("order", "latlon")
+    if order not in ("latlon", "lonlat"):
+        raise ProfileError(f"{path}: geometry.order {order!r}; expected latlon or lonlat")
+    letter = doc.get("letter", "hemisphere")
+    if letter not in ("hemisphere", "band"):
+        raise ProfileError(f"{path}: geometry.letter {letter!r}; expected hemisphere (18N = "
+                           "zone 18, northern hemisphere) or band (18S = zone 18, MGRS band S)")
+    if polygonal and kind not in ("wkt", "geoshape", "geotrace"):
+        raise ProfileError(f"{path}: the layer holds polygons; geometry.{kind} gives points "
+                           "(use wkt, geoshape or geotrace)")
+    if not polygonal and kind in ("geoshape", "geotrace"):
+        raise ProfileError(f"{path}: the layer holds points; geometry.{kind} gives a shape "
+                           "(use geopoint, point, x/y, utm or mgrs)")
+    return GeometryRule(kind, column, doc.get("y") if kind == "x" else None, crs or "EPSG:4326",
+                        notation, decimal, order, letter, polygonal)

@@ -2,7 +2,8 @@
 
 This is the logical schema that both store back ends build their tables from and that import
 profiles map sources onto. A field is ``(type, vocabulary or None, description)``; types are
-``text``, ``integer``, ``real``, ``boolean``, ``date`` (a calendar date) and ``json``.
+``text``, ``integer``, ``real``, ``boolean``, ``date`` (a calendar date), ``datetime`` (an
+instant in UTC) and ``json``.
 
 Every record also carries the provenance fields of :data:`COMMON_FIELDS` (DESIGN.md: a stable
 id, the country, the reporting organisation, the source with its checksum, the date of
@@ -174,7 +175,10 @@ LAYERS: dict[str, LayerSpec] = {
             "event_type": Field("text", _vocab(EventType)),
             "eo_category": Field("text", _vocab(EOCategory)),
             "year": Field("integer", None, "year the event occurred; null if unknown"),
-            "event_date": Field("date"),
+            "event_date": Field("date", None, "calendar date of the event where it happened"),
+            "event_time": Field("datetime", None, "UTC instant of the event, when the source gives a time"),
+            "killed": Field("integer", None, "people killed in the event, as the source counts them"),
+            "injured": Field("integer", None, "people injured in the event, as the source counts them"),
             "admin1_name": Field("text"),
             "admin2_name": Field("text"),
             "admin_code": Field("text"),

@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
 from shapely.geometry import Point
 
 from mineledger.errors import ProfileError, SourceError, StrictImportError
 from mineledger.geo import geodesic_area, repair_polygonal
 from mineledger.io.profiles import FieldError, Profile, load_profile
-from mineledger.io.readers import SourceRow, file_checksum, read_source
+from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_match,
+                                   is_source, read_sheet, read_source)
 from mineledger.model import rules
 from mineledger.model.records import LAYERS
 from mineledger.model.vocab import GeometryStatus
@@ -44,8 +44,6 @@ NAMESPACE = uuid.UUID("6b1f8e1e-3c2a-5d0e-9a57-4d1e2f6c9b10")
 SUMMARY_FIELDS = ("status", "hazard_type", "evidence", "date_of_information", "perimeter_date")
 #: Imports with more rows than this show a progress bar.
 PROGRESS_THRESHOLD = 2000
-#: Files a folder import takes when the profile declares no pattern.
-DATA_SUFFIXES = {".csv", ".txt", ".geojson", ".json", ".gpkg", ".shp", ".kml", ".fgb", ".zip"}
 #: A folder holding this file is a data folder: source names are relative to it.
 DATA_FOLDER_MARKER = "SOURCES.md"
 
@@ -137,24 +135,29 @@ class _Mapper:
     """Turns source rows into records or quarantine entries for one file."""
 
     def __init__(self, profile: Profile, source_file: str, checksum: str, country: str | None,
-                 use_columns: bool = True):
+                 use_columns: bool = True, consumed: set[str] | None = None):
         self.profile = profile
         self.spec = LAYERS[profile.layer]
         self.polygonal = self.spec.geometry_type in ("POLYGON", "MULTIPOLYGON")
         self.source_file = source_file
         self.checksum = checksum
         self.country = country
-        self.transformer = None
-        # geometry from x/y or WKT columns is for tables; a GIS file brings its own geometry
-        self.x = profile.x if use_columns else None
-        self.wkt = profile.wkt if use_columns else None
-        if (self.x or self.wkt) and profile.crs:
-            crs = CRS.from_user_input(profile.crs)
-            if not crs.equals(CRS.from_epsg(4326)):
-                self.transformer = Transformer.from_crs(crs, 4326, always_xy=True)
+        # geometry from table columns is for tables; a GIS file brings its own geometry
+        self.rule = profile.geometry if use_columns else None
+        self.consumed = consumed if consumed is not None else profile.columns
 
     def identity(self, row: SourceRow, country: str | None) -> tuple[str, str, str | None]:
-        """(locator shown to people, identity the UUID is made from, error if the key is empty)."""
+        """(locator shown to people, identity the UUID is made from, error if the key is empty).
+
+        With ``uuid:`` in the profile the identity is the record UUID itself (``uuid:…``)."""
+        if self.profile.uuid_column:
+            value = _plain(row.properties.get(self.profile.uuid_column))
+            try:
+                rid = str(uuid.UUID(str(value).strip()))
+            except ValueError:
+                return row.locator, "", (f"column {self.profile.uuid_column!r} = {value!r}: "
+                                         "expected a record UUID")
+            return f"{row.locator} (uuid {rid})", f"uuid:{rid}", None
         if self.profile.key:
             values = [_plain(row.properties.get(k)) for k in self.profile.key]
             parts = [f"{k}={v}" for k, v in zip(self.profile.key, values)]
@@ -212,7 +215,7 @@ class _Mapper:
             "geometry_note": note,
             "source_geometry": original,
             "attributes": {k: _plain(v) for k, v in row.properties.items()
-                           if k not in self.profile.columns} or None,
+                           if k not in self.consumed} or None,
         }
         if "area_m2" in self.spec.fields:
             record["area_m2"] = None if geom is None else float(geodesic_area(geom))
@@ -220,24 +223,27 @@ class _Mapper:
 
     def geometry(self, row: SourceRow):
         """(geometry, status, note, original WKB, error) for a row."""
-        if self.x:
-            return self._xy(row)
         geom = row.geometry
-        if self.wkt:
-            text = row.properties.get(self.wkt)
-            text = str(text).strip() if text is not None else ""
-            if not text:
-                return None, GeometryStatus.MISSING, None, None, None
-            try:
-                geom = shapely.from_wkt(text)
-            except shapely.errors.GEOSException as exc:
-                note = f"column {self.wkt!r}: not readable WKT ({str(exc).splitlines()[0]})"
-                return None, GeometryStatus.UNPARSEABLE, note, None, None
-            if self.transformer is not None and not geom.is_empty:
-                geom = shapely.transform(geom, lambda xy: np.column_stack(
-                    self.transformer.transform(xy[:, 0], xy[:, 1])))
+        status_note = None
+        if self.rule is not None:
+            geom, status, note = self.rule.read(row.properties)
+            if status is not None:
+                return None, GeometryStatus(status), note, None, None
+        elif row.geometry_issue is not None:
+            status, note = row.geometry_issue
+            if geom is None:
+                return None, GeometryStatus(status), note, None, None
+            status_note = note
         if geom is None:
+            said = row.properties.get(self.profile.status_column) if self.profile.status_column \
+                else None
+            if said == GeometryStatus.EMPTY:  # a format that cannot carry an empty geometry
+                empty = shapely.MultiPolygon() if self.polygonal else Point()
+                return empty, GeometryStatus.EMPTY, None, None, None
             return None, GeometryStatus.MISSING, None, None, None
+        if geom.is_empty:  # KML reads an empty polygon back as an empty collection
+            empty = shapely.MultiPolygon() if self.polygonal else Point()
+            return empty, GeometryStatus.EMPTY, None, None, None
         kind = geom.geom_type
         if self.polygonal:
             if kind not in ("Polygon", "MultiPolygon"):
@@ -251,12 +257,14 @@ class _Mapper:
                         "longitude in [-180, 180] and latitude in [-90, 90]; is the CRS right?")
                 return None, GeometryStatus.UNPARSEABLE, note, shapely.to_wkb(geom), None
             fixed, reason = repair_polygonal(geom)
-            if reason is None:
+            if reason is None and status_note is None:
                 return fixed, GeometryStatus.OK, None, None, None
             original = shapely.to_wkb(geom, output_dimension=2)
             if fixed is None:
                 return None, GeometryStatus.UNREPAIRABLE, f"invalid ({reason}); nothing polygonal survived repair", original, None
-            return fixed, GeometryStatus.REPAIRED, f"invalid ({reason}); repaired with make_valid(structure)", original, None
+            note = "; ".join(n for n in (status_note, reason and f"invalid ({reason}); repaired "
+                                         "with make_valid(structure)") if n)
+            return fixed, GeometryStatus.REPAIRED, note, original, None
         if kind == "MultiPoint" and len(geom.geoms) == 1:
             geom = geom.geoms[0]
         elif kind != "Point":
@@ -264,32 +272,10 @@ class _Mapper:
                                             f"{self.profile.layer!r}")
         if geom.is_empty:
             return Point(), GeometryStatus.EMPTY, None, None, None
-        return self._checked_point(geom.x, geom.y, "x", "y")
-
-    def _xy(self, row: SourceRow):
-        geom, status, note, original, error = self._xy_raw(row)
-        if geom is None or self.transformer is None:
-            return geom, status, note, original, error
-        x, y = self.transformer.transform(geom.x, geom.y)
-        return self._checked_point(x, y, self.profile.x, self.profile.y,
-                                   f" after transforming from {self.profile.crs}")
-
-    def _xy_raw(self, row: SourceRow):
-        xcol, ycol = self.profile.x, self.profile.y
-        raw_x, raw_y = row.properties.get(xcol), row.properties.get(ycol)
-        sx = str(raw_x).strip() if raw_x is not None else ""
-        sy = str(raw_y).strip() if raw_y is not None else ""
-        if not sx and not sy:
-            return None, GeometryStatus.MISSING, None, None, None
-        try:
-            x, y = float(sx), float(sy)
-        except ValueError:
-            note = (f"column {xcol!r} = {sx!r}, column {ycol!r} = {sy!r}: expected decimal "
-                    "longitude and latitude")
-            return None, GeometryStatus.UNPARSEABLE, note, None, None
-        if self.transformer is not None:
-            return Point(x, y), GeometryStatus.OK, None, None, None
-        return self._checked_point(x, y, xcol, ycol)
+        columns = self.rule.columns if self.rule is not None else ("x", "y")
+        after = f" after transforming from {self.rule.crs}" if self.rule is not None and \
+            self.rule._transformer is not None else ""
+        return self._checked_point(geom.x, geom.y, columns[0], columns[-1], after)
 
     @staticmethod
     def _checked_point(x, y, xcol, ycol, after=""):
@@ -300,17 +286,81 @@ class _Mapper:
         return Point(x, y), GeometryStatus.OK, None, None, None
 
 
+def _resolve_hxl(path: Path, profile: Profile, table) -> tuple[list[str], set[str]]:
+    """Give each row the values of the HXL tag patterns the profile reads (``#adm1+code`` …),
+    from the first column whose hashtag matches; returns the patterns resolved and the
+    columns they read."""
+    patterns = sorted(c for c in profile.columns if c.startswith("#"))
+    if not patterns:
+        return [], set()
+    if not table.hxl:
+        raise ProfileError(f"{path}: profile {profile.name!r} reads HXL tag(s) {patterns} but the "
+                           "file has no HXL hashtag row (a row of #tags under the header)")
+    found = {}
+    for pattern in patterns:
+        column = next((c for c, tag in table.hxl.items() if hxl_match(pattern, tag)), None)
+        if column is not None:
+            found[pattern] = column
+    for row in table.rows:
+        for pattern, column in found.items():
+            row.properties[pattern] = row.properties.get(column)
+    return list(found), set(found.values())
+
+
+def _join_parent(path: Path, profile: Profile, table) -> list[str]:
+    """Join each row of a repeat group to its parent row (``read.join``); a row whose parent
+    is not found gets a shape error (quarantined with the key it looked for)."""
+    join = profile.join
+    parent_path = (path.parent / join.file) if join.file else path
+    if not parent_path.is_file():
+        raise SourceError(f"{path}: read.join names {parent_path}, which does not exist")
+    parent = read_sheet(parent_path, join.sheet, encoding=profile.encoding,
+                        delimiter=profile.delimiter)
+    child_col, parent_col = join.on
+    if child_col not in table.columns:
+        raise ProfileError(f"{path}: read.join.on names column {child_col!r}, which the file does "
+                           f"not have; its columns are {table.columns}")
+    if parent_col not in parent.columns:
+        raise ProfileError(f"{parent_path}: read.join.on names parent column {parent_col!r}, which "
+                           f"it does not have; its columns are {parent.columns}")
+    index: dict[str, dict] = {}
+    for prow in parent.rows:
+        key = _plain(prow.properties.get(parent_col))
+        if key is not None and str(key) != "":
+            index.setdefault(str(key), prow.properties)
+    added = [join.prefix + c for c in parent.columns]
+    for row in table.rows:
+        key = _plain(row.properties.get(child_col))
+        found = index.get(str(key)) if key is not None else None
+        if found is None:
+            row.shape_error = (f"column {child_col!r} = {key!r}: no parent row with "
+                               f"{parent_col} = {key!r} in {parent_path.name}"
+                               f"{' sheet ' + repr(join.sheet) if join.sheet else ''}")
+            continue
+        for c in parent.columns:
+            row.properties[join.prefix + c] = found.get(c)
+    return added
+
+
 def _import_file(writer: Writer, path: Path, profile: Profile, country: str | None,
                  progress: ProgressFactory, command: str) -> FileReport:
     started = dt.datetime.now(dt.timezone.utc)
     name = source_name(path)
     checksum = file_checksum(path)
-    columns, rows, notes = read_source(path, fmt=profile.format, encoding=profile.encoding,
-                                       crs=profile.crs, delimiter=profile.delimiter,
-                                       layer=profile.layer_name)
-    is_vector = bool(rows and rows[0].has_geometry_column) or (profile.format == "vector") or \
-        path.suffix.lower() not in (".csv", ".txt")
-    geometry_columns = {profile.x, profile.y, profile.wkt} if is_vector else set()
+    table = read_source(path, fmt=profile.format, encoding=profile.encoding, crs=profile.crs,
+                        delimiter=profile.delimiter, layer=profile.layer_name,
+                        sheet=profile.sheet)
+    columns, rows, notes = table.columns, table.rows, table.notes
+    is_vector = table.is_vector
+    if profile.join is not None:
+        columns = columns + _join_parent(path, profile, table)
+    patterns, tagged = _resolve_hxl(path, profile, table)
+    columns = columns + patterns
+    # columns the profile does not read are kept with the record (attributes); a repeat
+    # group's parent columns are not, as they belong to the parent
+    consumed = profile.columns | tagged | set(profile.ignore) | (
+        {c for c in columns if c.startswith(profile.join.prefix)} if profile.join else set())
+    geometry_columns = set(profile.geometry.columns) if is_vector and profile.geometry else set()
     mapper_wants_columns = not is_vector
     missing = sorted(profile.columns - geometry_columns - set(columns))
     if missing:
@@ -318,10 +368,11 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
         if len(columns) == 1 and any(d in columns[0] for d in ";\t|"):
             hint = " (the header reads as one column: is the delimiter another? set read.delimiter)"
         raise ProfileError(f"{path}: profile {profile.name!r} reads column(s) {missing} that the "
-                           f"file does not have; its columns are {columns}{hint}")
+                           f"file does not have; its columns are {table.columns}{hint}")
     import_id = str(uuid.uuid4())
     report = FileReport(import_id, name, profile.layer, rows_read=len(rows), notes=notes)
-    mapper = _Mapper(profile, name, checksum, country, use_columns=mapper_wants_columns)
+    mapper = _Mapper(profile, name, checksum, country, use_columns=mapper_wants_columns,
+                     consumed=consumed)
     records: dict[str, dict[str, Any]] = {}
     first_seen: dict[str, str] = {}
     sources: dict[str, tuple[SourceRow, str]] = {}
@@ -355,11 +406,13 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
             rec_country = (record or {}).get("country") or country or profile.country
             locator, identity, key_error = mapper.identity(row, rec_country)
             if key_error:
-                errors = errors + [(",".join(profile.key or []), None, key_error)]
+                errors = errors + [(",".join(profile.key or [profile.uuid_column or ""]), None,
+                                key_error)]
             if errors:
                 reject(row, locator, errors, mapper.row_country(row))
             else:
-                rid = _record_uuid(profile.layer, identity)
+                rid = identity[5:] if identity.startswith("uuid:") else \
+                    _record_uuid(profile.layer, identity)
                 if rid in records:
                     reject(row, locator, [(",".join(profile.key or []), None,
                                            f"the key repeats {first_seen[rid]}; "
@@ -441,7 +494,7 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
 def import_source(store: Store, path: str | Path, profile: str | Profile, *,
                   country: str | None = None, strict: bool = False, user: str | None = None,
                   command: str | None = None,
-                  progress: ProgressFactory = no_progress) -> ImportReport:
+                  progress: ProgressFactory = no_progress, _dry_run: list | None = None) -> ImportReport:
     """Import a file, or every matching file of a folder, in one transaction.
 
     Parameters
@@ -475,13 +528,13 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
     if country is not None and (len(country) != 3 or not country.isalpha() or not country.isupper()):
         raise ProfileError(f"--country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
     path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.glob(profile.pattern) if p.is_file()
+    if is_source(path):
+        files = [path]
+    elif path.is_dir():
+        files = sorted(p for p in path.glob(profile.pattern) if is_source(p)
                        and (profile.pattern_declared or p.suffix.lower() in DATA_SUFFIXES))
         if not files:
             raise SourceError(f"{path}: no files matching {profile.pattern!r} (profile {profile.name!r})")
-    elif path.is_file():
-        files = [path]
     else:
         raise SourceError(f"{path}: no such file or folder")
     if country and profile.country and country != profile.country:
@@ -500,7 +553,45 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
             raise StrictImportError(
                 f"--strict: {report.total('quarantined')} row(s) would go to quarantine, so "
                 f"nothing was imported; the first: {first}")
+        if _dry_run is not None:
+            _dry_run.append(report)
+            raise _DryRun
     return report
+
+
+class _DryRun(Exception):
+    """Raised inside the writer to roll a checked import back."""
+
+
+def check_source(store_location: str | Path, path: str | Path, profile: str | Profile, *,
+                 country: str | None = None) -> ImportReport:
+    """What :func:`import_source` would store and quarantine, with nothing written.
+
+    The import runs in full against the store at ``store_location`` (so links to hazards
+    already stored resolve, and unchanged rows are counted as such) inside a transaction that
+    is rolled back; if there is no store there, against a throwaway one.
+
+    Raises
+    ------
+    SourceError, ProfileError, StoreError
+        As :func:`import_source`.
+    """
+    import tempfile
+
+    from mineledger.store import open_store
+
+    location = str(store_location)
+    with tempfile.TemporaryDirectory() as tmp:
+        exists = "://" in location or Path(location).is_file()
+        target = location if exists else str(Path(tmp) / "check.gpkg")
+        with open_store(target, create=not exists) as store:
+            box: list[ImportReport] = []
+            try:
+                import_source(store, path, profile, country=country, command="profile check",
+                              _dry_run=box)
+            except _DryRun:
+                pass
+            return box[0]
 
 
 def _login() -> str:

@@ -1,0 +1,299 @@
+"""Draft an import profile from a file: ``mineledger profile infer FILE``.
+
+The draft is a start, not a guess passed off as fact: it maps the columns whose names (or
+HXL hashtags) it recognises, declares what it detected (text encoding, coordinate columns
+and their notation, the CRS of a GIS file, day-first or month-first dates when the values
+prove it) and writes ``CHOOSE`` where a person must decide — dates whose order the values do
+not settle, source values to map onto the vocabulary. A profile with ``CHOOSE`` left in it
+does not load, so nothing is imported on a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mineledger.io.readers import format_of, hxl_match, read_source
+from mineledger.model.records import COMMON_FIELDS, LAYERS
+from mineledger.model.vocab import Layer
+
+#: Column names (normalised: lower case, no accents, letters and digits only) that name a
+#: field, in English, Spanish, French and the ODK/KoboToolbox conventions.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "country": ("country", "pais", "iso3", "countrycode", "pays"),
+    "organisation": ("organisation", "organization", "org", "operator", "organizacion"),
+    "date_of_information": ("dateofinformation", "reportdate", "date", "fecha", "today",
+                            "submissiondate", "submissiontime"),
+    "year": ("year", "ano", "anio", "annee"),
+    "month": ("month", "mes", "mois"),
+    "event_date": ("eventdate", "accidentdate", "incidentdate", "fechaevento", "dateoccurred"),
+    "event_time": ("eventtime", "occurredat", "datetime"),
+    "killed": ("killed", "dead", "deaths", "muertos", "fallecidos"),
+    "injured": ("injured", "wounded", "heridos"),
+    "admin1_name": ("admin1name", "adm1name", "departamento", "province", "region", "state"),
+    "admin1_code": ("admin1code", "adm1code", "adm1pcode", "codigodanedepartamento"),
+    "admin2_name": ("admin2name", "adm2name", "municipio", "district", "municipality"),
+    "admin_code": ("admincode", "adm2code", "adm2pcode", "pcode", "codigodanemunicipio"),
+    "local_id": ("localid", "id", "hazardid", "code", "reference", "ref", "instanceid", "key"),
+    "hazard_local_id": ("hazardlocalid", "hazardid", "hazardref", "parenthazard"),
+    "event_type": ("eventtype", "type", "tipoevento", "tipo"),
+    "eo_category": ("eocategory", "eotype", "devicetype", "ordnancetype", "itemtype"),
+    "hazard_type": ("hazardtype", "shacha", "areatype"),
+    "status": ("status", "estado"),
+    "outcome": ("outcome", "condition", "killedinjured"),
+    "gender": ("gender", "sex", "sexo", "genero"),
+    "age_group": ("agegroup", "age", "rangoedad", "edad"),
+    "model": ("model", "devicemodel"),
+    "quantity": ("quantity", "qty", "count", "number", "cantidad"),
+    "depth_m": ("depthm", "depth", "profundidad"),
+    "found_date": ("founddate", "datefound"),
+    "start_date": ("startdate", "start", "fechainicio"),
+    "end_date": ("enddate", "end", "fechafin"),
+    "activity_type": ("activitytype", "activity", "tasktype"),
+    "method": ("method", "metodo"),
+    "name": ("name", "nombre", "shapename", "admname"),
+    "code": ("code", "pcode", "shapeid"),
+    "level": ("level", "admlevel"),
+    "reported_area_m2": ("reportedaream2", "aream2", "area", "sqm", "m2"),
+    "beneficiaries": ("beneficiaries", "beneficiarios"),
+}
+#: HXL hashtag patterns that name a field.
+HXL_FIELDS = {
+    "country": "#country+code", "admin1_name": "#adm1+name", "admin1_code": "#adm1+code",
+    "admin2_name": "#adm2+name", "admin_code": "#adm2+code", "event_date": "#date+occurred",
+    "killed": "#affected+killed", "injured": "#affected+injured", "organisation": "#org",
+    "date_of_information": "#date+reported", "event_type": "#event+type",
+    "local_id": "#meta+id", "year": "#date+year",
+}
+_LON = ("longitude", "lon", "long", "lng", "x", "longitud", "gpslongitude", "easting")
+_LAT = ("latitude", "lat", "y", "latitud", "gpslatitude", "northing")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}.*)?")
+_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+_NUM = re.compile(r"[+-]?\d+([.,]\d+)?")
+_GEOPOINT = re.compile(r"-?\d+(\.\d+)? -?\d+(\.\d+)?( -?\d+(\.\d+)?){0,2}")
+_MGRS = re.compile(r"\d{1,2}[C-HJ-NP-X] ?[A-HJ-NP-Z]{2} ?\d{2,10}( ?\d{1,5})?", re.I)
+_UTM = re.compile(r"\d{1,2} ?[NSns] \d{5,7}(\.\d+)?(mE)? \d{5,8}(\.\d+)?(mN)?")
+
+
+def _norm(name: str) -> str:
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
+    text = text.rsplit("/", 1)[-1].rsplit("-", 1)[-1] if "/" in text else text
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+def _samples(rows, column: str, n: int = 500) -> list[Any]:
+    values = []
+    for row in rows:
+        v = row.properties.get(column)
+        if v is not None and str(v).strip() != "":
+            values.append(v)
+            if len(values) >= n:
+                break
+    return values
+
+
+def _date_rule(values: list[Any]) -> dict[str, Any] | None:
+    """A date rule for a column whose values are dates, or None."""
+    import datetime as dt
+
+    if not values:
+        return None
+    if all(isinstance(v, (dt.date, dt.datetime)) for v in values):
+        return {}
+    texts = [str(v).strip() for v in values]
+    if all(_ISO_DATE.fullmatch(t) for t in texts):
+        return {"format": "iso"}
+    parts = [_DMY.fullmatch(t) for t in texts]
+    if all(parts):
+        first = max(int(m.group(1)) for m in parts)
+        second = max(int(m.group(2)) for m in parts)
+        if first > 12 >= second:
+            return {"format": "dmy"}
+        if second > 12 >= first:
+            return {"format": "mdy"}
+        return {"format": "CHOOSE-dmy-or-mdy"}  # the values do not say: a person must
+    return None
+
+
+def _guess_layer(columns: list[str], geometry_kind: str | None) -> str:
+    names = {_norm(c) for c in columns}
+    if names & {"gender", "sexo", "genero", "sex", "age", "edad", "rangoedad"}:
+        return "victims"
+    if geometry_kind in ("geoshape", "geotrace", "Polygon", "MultiPolygon"):
+        return "hazards"
+    if names & {"model", "devicemodel", "quantity", "fate", "eocategory"}:
+        return "devices"
+    return "events"
+
+
+def _table_geometry(table) -> dict[str, Any]:
+    cols = table.columns
+    rows = table.rows
+    by_norm = {_norm(c): c for c in cols}
+    hxl = table.hxl
+    lon = next((c for c, t in hxl.items() if hxl_match("#geo+lon", t)), None) or \
+        next((by_norm[n] for n in _LON if n in by_norm), None)
+    lat = next((c for c, t in hxl.items() if hxl_match("#geo+lat", t)), None) or \
+        next((by_norm[n] for n in _LAT if n in by_norm), None)
+    for c in cols:
+        values = [str(v).strip() for v in _samples(rows, c, 50)]
+        if not values:
+            continue
+        if all(v.upper().startswith(("POINT", "POLYGON", "MULTIPOLYGON", "LINESTRING")) for v in values):
+            return {"wkt": c, "crs": "EPSG:4326"}
+        if all(";" in v for v in values) and all(_GEOPOINT.fullmatch(p.strip()) for v in values
+                                                 for p in v.split(";") if p.strip()):
+            closed = all(v.split(";")[0].strip() == v.rstrip("; ").split(";")[-1].strip()
+                         for v in values)
+            return {"geoshape" if closed or "shape" in c.lower() else "geotrace": c}
+    if lon and lat:
+        values = [str(v) for v in _samples(rows, lon, 50) + _samples(rows, lat, 50)]
+        geom: dict[str, Any] = {"x": lon, "y": lat, "crs": "EPSG:4326"}
+        if any(re.search(r"[°'\"NSEWO]\s*$|^\s*[NSEWO]", v) for v in values):
+            geom["notation"] = "dms"
+        if any(re.fullmatch(r"-?\d+,\d+", v.strip()) for v in values):
+            geom["decimal"] = ","
+        numbers = [float(v.replace(",", ".")) for v in values if _NUM.fullmatch(v.strip())]
+        if numbers and max(abs(n) for n in numbers) > 180:
+            geom["crs"] = "CHOOSE-the-projected-CRS-for-example-EPSG:9377"
+        return geom
+    for c in cols:
+        values = [str(v).strip() for v in _samples(rows, c, 50)]
+        if not values:
+            continue
+        if all(_GEOPOINT.fullmatch(v) for v in values) and any(len(v.split()) >= 2 for v in values):
+            return {"geopoint": c}
+        if all(_MGRS.fullmatch(v) for v in values):
+            return {"mgrs": c}
+        if all(_UTM.fullmatch(v) for v in values):
+            return {"utm": c, "letter": "hemisphere"}
+    return {}
+
+
+def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | None = None,
+                  gis_layer: str | None = None) -> str:
+    """A draft profile (YAML text) for a source file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV, XLSX, GIS or GeoParquet file.
+    layer : str, optional
+        The layer the file feeds; guessed from its columns and geometry if not given.
+    sheet, gis_layer : str, optional
+        The XLSX sheet or GIS layer to read.
+
+    Raises
+    ------
+    SourceError
+        The file cannot be read (as :func:`~mineledger.io.readers.read_source`).
+    ProfileError
+        ``layer`` is not a layer.
+    """
+    from mineledger.errors import ProfileError
+
+    path = Path(path)
+    fmt = format_of(path)
+    table = read_source(path, fmt=fmt, encoding=None, layer=gis_layer, sheet=sheet,
+                        crs="EPSG:4326")
+    read: dict[str, Any] = {"format": fmt}
+    comments: list[str] = []
+    if table.encoding and table.encoding != "utf-8-sig":
+        read["encoding"] = table.encoding
+        comments.append(f"encoding {table.encoding} detected: check accented text after import")
+    if sheet:
+        read["sheet"] = sheet
+    if gis_layer:
+        read["layer"] = gis_layer
+    geometry: dict[str, Any] = {}
+    geometry_kind = None
+    if table.is_vector:
+        kinds = {g.geom_type for r in table.rows[:500] if (g := r.geometry) is not None}
+        geometry_kind = "Polygon" if kinds & {"Polygon", "MultiPolygon"} else (
+            "Point" if kinds else None)
+    else:
+        geometry = _table_geometry(table)
+        geometry_kind = next((k for k in ("geoshape", "geotrace") if k in geometry), None) or (
+            "Point" if geometry else None)
+    if layer is None:
+        layer = _guess_layer(table.columns, geometry_kind)
+        comments.append(f"layer {layer} guessed from the columns and geometry: check it")
+    try:
+        spec = LAYERS[Layer(layer)]
+    except ValueError:
+        raise ProfileError(f"--layer {layer!r}; expected one of "
+                           f"{', '.join(l.value for l in Layer)}") from None
+    used = set(geometry.get(k) for k in ("x", "y", "wkt", "geopoint", "geoshape", "geotrace",
+                                         "utm", "mgrs") if geometry.get(k))
+    fields: dict[str, Any] = {}
+    targets = {**{k: v for k, v in COMMON_FIELDS.items() if k in
+                  ("country", "organisation", "date_of_information")}, **spec.fields}
+    by_norm: dict[str, str] = {}
+    for c in table.columns:
+        by_norm.setdefault(_norm(c), c)
+    for name, f in targets.items():
+        if name in ("area_m2",) or name.endswith("_uuid") or name in ("link_layer",
+                                                                     "link_distance_m"):
+            continue
+        column = None
+        if name in HXL_FIELDS and table.hxl and any(hxl_match(HXL_FIELDS[name], t)
+                                                    for t in table.hxl.values()):
+            column = HXL_FIELDS[name]
+            source_col = next(c for c, t in table.hxl.items() if hxl_match(column, t))
+        else:
+            for candidate in (_norm(name),) + SYNONYMS.get(name, ()):
+                if candidate in by_norm and by_norm[candidate] not in used:
+                    column = source_col = by_norm[candidate]
+                    break
+        if column is None:
+            continue
+        used.add(source_col)
+        values = _samples(table.rows, source_col)
+        rule: dict[str, Any] = {"column": column}
+        if f.type in ("date", "datetime"):
+            extra = _date_rule(values)
+            if extra is None:
+                comments.append(f"{name}: column {source_col!r} does not look like dates "
+                                f"(e.g. {values[:2]!r}); set format")
+                extra = {"format": "CHOOSE"}
+            rule.update(extra)
+        elif f.type in ("integer", "real"):
+            texts = [str(v) for v in values]
+            if any(re.fullmatch(r"\d{1,3}(,\d{3})+", t) for t in texts):
+                rule["thousands"] = ","
+        if f.vocabulary:
+            distinct = sorted({str(v).strip() for v in values})[:30]
+            vocab = {v.lower(): v for v in f.vocabulary}
+            rule["map"] = {d: vocab.get(d.lower(), "CHOOSE") for d in distinct}
+            if any(v == "CHOOSE" for v in rule["map"].values()):
+                comments.append(f"{name}: map each source value onto one of "
+                                f"{', '.join(f.vocabulary)} (CHOOSE marks the ones to decide)")
+        fields[name] = rule
+    if not any(n == "country" for n in fields):
+        comments.append("country: no country column; set country: ISO3 below or pass --country")
+    doc: dict[str, Any] = {
+        "name": re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-"),
+        "description": f"Draft profile for {path.name} (mineledger profile infer); review it.",
+        "layer": layer,
+        "country": "CHOOSE-ISO3" if "country" not in fields else None,
+        "read": read,
+    }
+    if not doc["country"]:
+        del doc["country"]
+    if geometry:
+        doc["geometry"] = geometry
+    doc["fields"] = fields
+    unmapped = [c for c in table.columns if c not in used]
+    lines = [f"# Draft import profile for {path.name}, written by `mineledger profile infer`.",
+             "# Review every line; then `mineledger profile check THIS.yaml FILE`."]
+    lines += [f"# - {c}" for c in comments]
+    if table.hxl:
+        lines.append("# The file has an HXL hashtag row: columns named #tag+attr match by tag.")
+    if unmapped:
+        lines.append("# Columns not mapped (kept with each record as attributes): "
+                     + ", ".join(unmapped))
+    return "\n".join(lines) + "\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
