@@ -9,7 +9,8 @@ short::
     country: BIH                   # default ISO3 (or map a column to the field ``country``)
     source: {title, publisher, licence, url}   # credited in reports
     read: {format: csv|xlsx|vector|parquet, encoding: cp1252, pattern: "*.geojson",
-           delimiter: ",", layer: NAME, sheet: NAME, timezone: UTC, join: {…}}
+           delimiter: ",", layer: NAME, sheet: NAME, timezone: UTC,
+           join: {file|sheet, child, parent, prefix}, ignore: [col, …]}
     key: [col, …]                  # optional: columns that identify a row in its source
     geometry: {x: lon_column, y: lat_column, crs: EPSG:4326}   # tables; omit for GIS files
               # or {wkt: col, crs}, {point: col, order: latlon}, {geopoint: col},
@@ -306,8 +307,9 @@ class JoinRule:
     """A repeat group's parent table, joined to each row (ODK Central, KoboToolbox).
 
     ``file`` (CSV or XLSX, relative to the source file's folder) or ``sheet`` (of the same
-    workbook) holds the parent rows; ``on: [child_column, parent_column]`` links them
-    (ODK Central: ``[PARENT_KEY, KEY]``; KoboToolbox XLSX: ``[_parent_index, _index]``). The
+    workbook) holds the parent rows; ``child`` (the repeat row's column holding its parent's
+    key) and ``parent`` (the parent's key column) link them (ODK Central: ``child:
+    PARENT_KEY, parent: KEY``; KoboToolbox XLSX: ``child: _parent_index, parent: _index``). The
     parent's columns are available to field rules as ``prefix`` + column (default
     ``parent.``).
     """
@@ -667,18 +669,20 @@ def _join_rule(path: Path, doc: Any) -> JoinRule | None:
     if doc is None:
         return None
     where = f"{path}: read.join"
-    if not isinstance(doc, dict) or set(doc) - {"file", "sheet", "on", "prefix"}:
-        raise ProfileError(f"{where}: expected a mapping with on: [child_column, parent_column] "
-                           "and file or sheet (and optionally prefix)")
-    on = doc.get("on")
-    if not (isinstance(on, list) and len(on) == 2 and all(isinstance(c, str) and c for c in on)):
-        raise ProfileError(f"{where}.on: expected [child_column, parent_column], got {on!r}")
+    if not isinstance(doc, dict) or set(doc) - {"file", "sheet", "child", "parent", "prefix"}:
+        keys = sorted(map(str, doc)) if isinstance(doc, dict) else doc
+        raise ProfileError(f"{where}: expected a mapping with child (the repeat row's column "
+                           "that holds its parent's key), parent (the parent's key column), "
+                           f"file or sheet, and optionally prefix; got {keys!r}")
+    for key in ("child", "parent"):
+        if not isinstance(doc.get(key), str) or not doc.get(key):
+            raise ProfileError(f"{where}.{key}: expected a column name, got {doc.get(key)!r}")
     if not doc.get("file") and not doc.get("sheet"):
         raise ProfileError(f"{where}: give file (CSV or XLSX beside the source) or sheet")
     prefix = doc.get("prefix", "parent.")
     if not isinstance(prefix, str) or not prefix:
         raise ProfileError(f"{where}.prefix: expected text such as 'parent.'")
-    return JoinRule((on[0], on[1]), doc.get("file"), doc.get("sheet"), prefix)
+    return JoinRule((doc["child"], doc["parent"]), doc.get("file"), doc.get("sheet"), prefix)
 
 
 def _geometry_rule(path: Path, doc: dict, polygonal: bool) -> GeometryRule | None:

@@ -46,6 +46,10 @@ PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
 FORMATS = ("csv", "xlsx", "vector", "parquet")
 #: Files a folder import takes when the profile declares no pattern.
 DATA_SUFFIXES = VECTOR_SUFFIXES | TABLE_SUFFIXES | XLSX_SUFFIXES | PARQUET_SUFFIXES
+#: Legacy encodings that detection chooses among (Windows and ISO code pages of the
+#: languages of mine-affected countries, and UTF-16).
+_LEGACY_ENCODINGS = ("cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp1251",
+                     "cp1256", "cp1254", "utf_16", "mac_roman", "cp850")
 #: An HXL hashtag with its attributes, e.g. ``#affected+killed+f`` (HXL standard 1.1).
 HXL_TAG = re.compile(r"\s*#[A-Za-z][A-Za-z0-9_]*(\s*\+\s*[A-Za-z][A-Za-z0-9_]*)*\s*")
 
@@ -177,15 +181,32 @@ def _decode(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
         first_bad = exc.start
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data, cp_isolation=["cp1252", "latin_1", "cp1250", "cp1251", "utf_16",
-                                          "mac_roman", "cp850"]).best()
-    if best is None:
+    ranked = list(from_bytes(data, cp_isolation=list(_LEGACY_ENCODINGS)))
+    if not ranked:
         raise SourceError(f"{path}: not UTF-8 (byte {first_bad}) and no text encoding fits; "
                           "declare it in the profile (read.encoding)")
-    found = best.encoding
+    best = ranked[0]
+    decodings: dict[str, str] = {}  # text -> the first of _LEGACY_ENCODINGS that reads it so
+    order = {e: i for i, e in enumerate(_LEGACY_ENCODINGS)}
+    for match in sorted(ranked, key=lambda m: order.get(m.encoding, 99)):
+        if (match.chaos, match.coherence) == (best.chaos, best.coherence):
+            decodings.setdefault(str(match), match.encoding)
+    if len(decodings) > 1:  # equally likely encodings that read the text differently
+        texts = list(decodings)
+        lines = [t.splitlines() for t in texts]
+        row = next((i for i in range(min(len(x) for x in lines))
+                    if len({x[i] for x in lines}) > 1), 0)
+        shown = "; ".join(f"as {enc}: {lines[k][row][:80]!r}" for k, enc in
+                          enumerate(decodings.values()))
+        raise SourceError(f"{path}: not UTF-8 (byte {first_bad}), and the text reads "
+                          f"differently in encodings that fit it equally well — line {row + 1} "
+                          f"{shown}. Declare the right one in the profile (read.encoding)")
+    text = next(iter(decodings))
+    # charset-normalizer lists under one match every encoding that reads the bytes the same
+    found = min(best.could_be_from_charset or [best.encoding], key=lambda e: order.get(e, 99))
     note = (f"{path.name}: not UTF-8 (byte {first_bad}); read as {found}, as detected — "
             f"declare read.encoding: {found} in the profile if that is right")
-    return str(best), found, [note]
+    return text, found, [note]
 
 
 def _hxl_row(values: list[Any]) -> bool:
@@ -322,8 +343,10 @@ def read_sheet(path: Path, sheet: str | None, *, fmt: str | None = None,
 # --- GIS files --------------------------------------------------------------------------------
 
 def _gdal_path(path: Path) -> Path | str:
-    """What GDAL opens: a zipped file geodatabase is read inside the zip."""
-    if path.suffix.lower() == ".zip":
+    """What GDAL opens: a zipped file geodatabase, or the one KML of a zip or KMZ, is read
+    inside the zip (GDAL's LIBKML driver loses the ExtendedData schema of a KMZ that holds a
+    single doc.kml)."""
+    if path.suffix.lower() in (".zip", ".kmz"):
         try:
             names = zipfile.ZipFile(path).namelist()
         except zipfile.BadZipFile:

@@ -318,10 +318,10 @@ def _join_parent(path: Path, profile: Profile, table) -> list[str]:
                         delimiter=profile.delimiter)
     child_col, parent_col = join.on
     if child_col not in table.columns:
-        raise ProfileError(f"{path}: read.join.on names column {child_col!r}, which the file does "
-                           f"not have; its columns are {table.columns}")
+        raise ProfileError(f"{path}: read.join.child names column {child_col!r}, which the file "
+                           f"does not have; its columns are {table.columns}")
     if parent_col not in parent.columns:
-        raise ProfileError(f"{parent_path}: read.join.on names parent column {parent_col!r}, which "
+        raise ProfileError(f"{parent_path}: read.join.parent names column {parent_col!r}, which "
                            f"it does not have; its columns are {parent.columns}")
     index: dict[str, dict] = {}
     for prow in parent.rows:
