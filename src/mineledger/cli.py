@@ -493,7 +493,7 @@ def export(
 ):
     """Export a layer's records to a file, with an import profile that reads it back.
 
-    The profile is written beside the file (NAME.profile.yaml); what the format cannot carry
+    The profile is written beside the file (FILE.profile.yaml); what the format cannot carry
     as it is (Shapefile field names, empty geometries, KML names) is said, and restored by
     that profile on import.
     """

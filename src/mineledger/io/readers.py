@@ -191,21 +191,21 @@ def _decode(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
     for match in sorted(ranked, key=lambda m: order.get(m.encoding, 99)):
         if (match.chaos, match.coherence) == (best.chaos, best.coherence):
             decodings.setdefault(str(match), match.encoding)
-    if len(decodings) > 1:  # equally likely encodings that read the text differently
-        texts = list(decodings)
-        lines = [t.splitlines() for t in texts]
-        row = next((i for i in range(min(len(x) for x in lines))
-                    if len({x[i] for x in lines}) > 1), 0)
-        shown = "; ".join(f"as {enc}: {lines[k][row][:80]!r}" for k, enc in
-                          enumerate(decodings.values()))
-        raise SourceError(f"{path}: not UTF-8 (byte {first_bad}), and the text reads "
-                          f"differently in encodings that fit it equally well — line {row + 1} "
-                          f"{shown}. Declare the right one in the profile (read.encoding)")
     text = next(iter(decodings))
     # charset-normalizer lists under one match every encoding that reads the bytes the same
-    found = min(best.could_be_from_charset or [best.encoding], key=lambda e: order.get(e, 99))
+    match = next(m for m in ranked if str(m) == text)
+    found = min(match.could_be_from_charset or [match.encoding], key=lambda e: order.get(e, 99))
     note = (f"{path.name}: not UTF-8 (byte {first_bad}); read as {found}, as detected — "
             f"declare read.encoding: {found} in the profile if that is right")
+    if len(decodings) > 1:  # equally likely encodings that read the text differently
+        lines = [t.splitlines() for t in decodings]
+        row = next((i for i in range(min(len(x) for x in lines))
+                    if len({x[i] for x in lines}) > 1), 0)
+        others = "; ".join(f"{enc} would read it {lines[k][row][:80]!r}"
+                           for k, enc in enumerate(decodings.values()) if k)
+        note = (f"{path.name}: not UTF-8 (byte {first_bad}); read as {found}, as detected — line {row + 1} "
+                f"reads {lines[0][row][:80]!r}, but {others}, and fits equally well. Declare "
+                f"the right one in the profile (read.encoding: {found} …)")
     return text, found, [note]
 
 

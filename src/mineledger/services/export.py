@@ -1,7 +1,7 @@
 """Export: a layer's records, filtered, to the formats partners open.
 
 ``export_layer(store, "hazards", "gpkg", "out.gpkg", country="BIH")`` writes the records and,
-beside the file, an import profile (``out.profile.yaml``) that reads the file back into the
+beside the file, an import profile (``out.gpkg.profile.yaml``) that reads the file back into the
 same fields — so that what a format cannot carry as it is (Shapefile's 10-character field
 names and its lack of empty geometries, KML's own names for ``name`` and ``description``, text
 dates) is restored on import. Every such loss is said in the report's notes.
@@ -234,7 +234,8 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
         ``devices``, ``events``, ``victims`` or ``admin_areas``.
     fmt : {"gpkg", "geojson", "shp", "kml", "csv", "xlsx", "parquet"}
     out : str or Path
-        The file to write; the profile is written beside it as ``<stem>.profile.yaml``.
+        The file to write; the profile is written beside it as ``<name>.profile.yaml``
+        (``hazards.shp`` → ``hazards.shp.profile.yaml``).
     country, admin, status, date_from, date_to
         Filters, as in :func:`select_records`.
     hxl : bool
@@ -268,7 +269,7 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
         raise QueryError(f"--out {out}: a {fmt} export needs a name ending in {SUFFIX[fmt]}")
     if not out.parent.is_dir():
         raise SourceError(f"--out {out}: the folder {out.parent} does not exist")
-    profile_path = out.with_name(out.stem + ".profile.yaml")
+    profile_path = out.with_name(out.name + ".profile.yaml")
     if not overwrite:
         for p in (out, profile_path):
             if p.exists():
@@ -278,10 +279,10 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
                          date_from=date_from, date_to=date_to, notes=notes)
     frame = _plain_frame(gdf, layer)
     geoms = np.asarray(gdf.geometry.array, dtype=object) if len(gdf) else np.array([], dtype=object)
-    if fmt == "shp":
-        for sidecar in (".shx", ".dbf", ".prj", ".cpg"):
-            out.with_suffix(sidecar).unlink(missing_ok=True) if overwrite else None
-    out.unlink(missing_ok=True) if overwrite else None
+    if overwrite:  # GDAL does not replace a file; a shapefile is several
+        for suffix in (".shx", ".dbf", ".prj", ".cpg") if fmt == "shp" else ():
+            out.with_suffix(suffix).unlink(missing_ok=True)
+        out.unlink(missing_ok=True)
     writer = {"gpkg": _write_gis, "geojson": _write_gis, "shp": _write_gis, "kml": _write_gis,
               "csv": _write_csv, "xlsx": _write_xlsx, "parquet": _write_parquet}[fmt]
     renamed = writer(frame, geoms, layer, fmt, out, notes, hxl=hxl, bom=bom)
@@ -507,5 +508,5 @@ def _profile_yaml(layer: str, fmt: str, out: Path, renamed: dict[str, str]) -> s
         "fields": fields,
     }
     return ("# Written by `mineledger export`; import the file with\n"
-            f"#   mineledger import {out.name} --profile {out.stem}.profile.yaml\n"
+            f"#   mineledger import {out.name} --profile {out.name}.profile.yaml\n"
             + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
