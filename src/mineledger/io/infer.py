@@ -26,11 +26,12 @@ from mineledger.model.vocab import Layer
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "country": ("country", "pais", "iso3", "countrycode", "pays"),
     "organisation": ("organisation", "organization", "org", "operator", "organizacion"),
-    "date_of_information": ("dateofinformation", "reportdate", "date", "fecha", "today",
-                            "submissiondate", "submissiontime"),
+    "date_of_information": ("dateofinformation", "reportdate", "fechareporte", "today",
+                            "submissiondate", "submissiontime", "date", "fecha"),
     "year": ("year", "ano", "anio", "annee"),
     "month": ("month", "mes", "mois"),
-    "event_date": ("eventdate", "accidentdate", "incidentdate", "fechaevento", "dateoccurred"),
+    "event_date": ("eventdate", "accidentdate", "incidentdate", "fechaevento", "dateoccurred",
+                   "date", "fecha"),
     "event_time": ("eventtime", "occurredat", "datetime"),
     "killed": ("killed", "dead", "deaths", "muertos", "fallecidos"),
     "injured": ("injured", "wounded", "heridos"),
@@ -230,8 +231,9 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
     used = set(geometry.get(k) for k in ("x", "y", "wkt", "geopoint", "geoshape", "geotrace",
                                          "utm", "mgrs") if geometry.get(k))
     fields: dict[str, Any] = {}
-    targets = {**{k: v for k, v in COMMON_FIELDS.items() if k in
-                  ("country", "organisation", "date_of_information")}, **spec.fields}
+    # the layer's own fields first: "fecha" of an accident is its date, not the report's
+    targets = {**spec.fields, **{k: v for k, v in COMMON_FIELDS.items() if k in
+                                 ("country", "organisation", "date_of_information")}}
     by_norm: dict[str, str] = {}
     for c in table.columns:
         by_norm.setdefault(_norm(c), c)

@@ -12,7 +12,8 @@ Formats and what each keeps (RFC 7946 for GeoJSON; coordinates to 1e-7 degree or
 format   written by                                      missing vs empty geometry
 =======  ==============================================  ===================================
 gpkg     pyogrio (GDAL GPKG)                             kept
-geojson  pyogrio (GDAL GeoJSON, RFC7946=YES)             kept (``null`` vs empty coordinates)
+geojson  pyogrio (GDAL GeoJSON, RFC7946=YES, full        kept (``null`` vs empty coordinates)
+         precision)
 shp      pyogrio (GDAL ESRI Shapefile, UTF-8 .cpg)       not carried: restored from the
                                                          ``geometry_status`` column
 kml      pyogrio (GDAL LIBKML, attributes in             kept
@@ -343,7 +344,11 @@ def _write_gis(frame, geoms, layer, fmt, out, notes, **_):
     has_geom = ~(gdf.geometry.isna().to_numpy())
     empty = int((has_geom & shapely.is_empty(gdf.geometry.array)).sum()) if len(gdf) else 0
     if fmt == "geojson":
-        options["layer_options"] = {"RFC7946": "YES", "WRITE_NAME": "NO"}
+        # RFC 7946 (no crs member, counter-clockwise exteriors, split at the antimeridian),
+        # but with every digit: GDAL's RFC 7946 default of 7 decimals can make a small valid
+        # polygon invalid (BiH hazard cc061678… became a GeometryCollection)
+        options["layer_options"] = {"RFC7946": "YES", "WRITE_NAME": "NO",
+                                    "COORDINATE_PRECISION": "15"}
     if fmt == "shp":
         renamed = _short_names(list(gdf.columns.drop(gdf.geometry.name)))
         gdf = gdf.rename(columns=renamed)
@@ -492,11 +497,15 @@ def _profile_yaml(layer: str, fmt: str, out: Path, renamed: dict[str, str]) -> s
     geometry: dict[str, Any] = {"status_column": renamed.get("geometry_status", "geometry_status")}
     if fmt in ("csv", "xlsx"):
         geometry.update({"wkt": "geometry_wkt", "crs": "EPSG:4326"})
+    # area_m2 is measured again on import; KML's own columns are not the record's
+    ignore = [renamed.get("area_m2", "area_m2")] if "area_m2" in spec.fields else []
     if fmt in ("csv", "xlsx") and spec.geometry_type == "POINT":
-        read["ignore"] = ["longitude", "latitude"]
+        ignore += ["longitude", "latitude"]
     if fmt == "kml":
-        read["ignore"] = ["id", "timestamp", "begin", "end", "altitudeMode", "tessellate",
-                          "extrude", "visibility", "drawOrder", "icon"]
+        ignore += ["id", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
+                   "visibility", "drawOrder", "icon"]
+    if ignore:
+        read["ignore"] = ignore
     doc = {
         "name": f"{out.stem}-{fmt}",
         "description": f"Reads back {out.name}, a mineledger export of layer {layer} "

@@ -1,0 +1,297 @@
+"""Export to every format, filters, HXL, RFC 7946, and round trips back through import."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+
+import numpy as np
+import pytest
+import shapely
+import yaml
+
+from tests.conftest import run_cli
+from mineledger.errors import QueryError, SourceError
+from mineledger.services.export import FORMATS, SUFFIX, export_layer, select_records
+from mineledger.services.importer import import_source
+from mineledger.store import open_store
+
+HAZARDS_CSV = """\
+id,wkt,seen,status,sheet,reported
+H1,"POLYGON ((18 44, 18.01 44, 18.01 44.01, 18 44.01, 18 44))",2021-03-04,open,Šipovo č,1000
+H2,"MULTIPOLYGON (((18.1 44.1, 18.11 44.1, 18.11 44.11, 18.1 44.1)), ((18.2 44.2, 18.21 44.2, 18.21 44.21, 18.2 44.2)))",2019-01-02,closed,"Bihać, 'Ž' “K”",
+H3,MULTIPOLYGON EMPTY,,open,Žepče,
+H4,,2022-12-31,worked_on,,2.5
+H5,"POLYGON ((18.5 44.5, 18.6 44.6, 18.6 44.5, 18.5 44.6, 18.5 44.5))",2020-06-30,open,bow-tie,
+"""
+HAZARDS_PROFILE = """
+name: hz
+layer: hazards
+country: BIH
+key: [id]
+geometry: {wkt: wkt, crs: EPSG:4326}
+fields:
+  local_id: {column: id}
+  date_of_information: {column: seen}
+  status: {column: status}
+  hazard_type: {value: CHA}
+  map_sheet: {column: sheet}
+  reported_area_m2: {column: reported, unit: ha}
+  beneficiaries: {value: 12}
+"""
+EVENTS_CSV = """\
+id,lon,lat,at,killed,ok
+E1,18.005,44.005,2021-03-04T23:30:00-05:00,1,yes
+E2,,,2020-01-01T00:00:00Z,0,no
+E3,18.3,44.3,,,
+"""
+EVENTS_PROFILE = """
+name: ev
+layer: events
+country: BIH
+key: [id]
+geometry: {x: lon, y: lat, crs: EPSG:4326}
+fields:
+  local_id: {column: id}
+  event_type: {value: mine_incident}
+  event_time: {column: at}
+  event_date: {column: at}
+  killed: {column: killed}
+  area_type: {column: ok, map: {"yes": rural, "no": urban}}
+"""
+
+
+@pytest.fixture
+def store(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "h.csv").write_text(HAZARDS_CSV, encoding="utf-8")
+    (data / "e.csv").write_text(EVENTS_CSV, encoding="utf-8")
+    (tmp_path / "h.yaml").write_text(HAZARDS_PROFILE, encoding="utf-8")
+    (tmp_path / "e.yaml").write_text(EVENTS_PROFILE, encoding="utf-8")
+    with open_store(tmp_path / "s.gpkg") as s:
+        assert import_source(s, data / "h.csv", str(tmp_path / "h.yaml")).total("inserted") == 5
+        assert import_source(s, data / "e.csv", str(tmp_path / "e.yaml")).total("inserted") == 3
+        yield s
+
+
+def same(a, b) -> bool:
+    """Values equal, with None, NaN and NA all 'missing'."""
+    missing = lambda v: v is None or v is np.nan or (isinstance(v, float) and math.isnan(v)) \
+        or str(v) in ("<NA>", "NaT")
+    if missing(a) or missing(b):
+        return missing(a) and missing(b)
+    return a == b
+
+
+def same_geometry(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if a.is_empty or b.is_empty:
+        return a.is_empty and b.is_empty
+    return shapely.equals_exact(shapely.normalize(shapely.MultiPolygon([a]) if a.geom_type == "Polygon" else a),
+                                shapely.normalize(shapely.MultiPolygon([b]) if b.geom_type == "Polygon" else b),
+                                1e-7) or shapely.equals_exact(a, b, 1e-7)
+
+
+FIELDS = {"hazards": ["country", "local_id", "date_of_information", "status", "hazard_type",
+                      "map_sheet", "reported_area_m2", "beneficiaries", "area_m2"],
+          "events": ["country", "local_id", "event_type", "event_time", "event_date", "killed",
+                     "area_type"]}
+
+
+@pytest.mark.parametrize("layer", ["hazards", "events"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_round_trip_keeps_records_attributes_geometries_and_times(tmp_path, store, fmt, layer):
+    out = tmp_path / "out" / f"{layer}{SUFFIX[fmt]}"
+    out.parent.mkdir()
+    report = export_layer(store, layer, fmt, out)
+    assert report.records == (5 if layer == "hazards" else 3)
+    assert report.profile_path == out.with_name(out.name + ".profile.yaml")
+    with open_store(tmp_path / "back.gpkg") as back:
+        imported = import_source(back, out, str(report.profile_path))
+        assert (imported.total("inserted"), imported.total("quarantined")) == (report.records, 0)
+        a = store.read_layer(layer).set_index("uuid")
+        b = back.read_layer(layer).set_index("uuid")
+    assert sorted(a.index) == sorted(b.index)  # the record UUIDs themselves come back
+    for uid in a.index:
+        for name in FIELDS[layer]:
+            assert same(a.loc[uid, name], b.loc[uid, name]), (fmt, uid, name, a.loc[uid, name],
+                                                              b.loc[uid, name])
+        assert same_geometry(a.loc[uid, "geometry"], b.loc[uid, "geometry"]), (fmt, uid)
+        status = a.loc[uid, "geometry_status"]  # a repaired geometry comes back valid: ok
+        assert b.loc[uid, "geometry_status"] == ("ok" if status == "repaired" else status)
+    if layer == "events":
+        e1 = b[b["local_id"] == "E1"].iloc[0]
+        assert e1["event_time"] == dt.datetime(2021, 3, 5, 4, 30, tzinfo=dt.timezone.utc)
+        assert e1["event_date"] == dt.date(2021, 3, 4)
+
+
+def test_exported_hazards_keep_missing_and_empty_apart(tmp_path, store):
+    got = store.read_layer("hazards").set_index("local_id")
+    assert (got.loc["H3", "geometry_status"], got.loc["H4", "geometry_status"]) == ("empty", "missing")
+    out = tmp_path / "h.geojson"
+    export_layer(store, "hazards", "geojson", out)
+    features = {f["properties"]["local_id"]: f for f in json.loads(out.read_text())["features"]}
+    assert features["H4"]["geometry"] is None
+    assert features["H3"]["geometry"] == {"type": "MultiPolygon", "coordinates": []}
+
+
+def test_geojson_follows_rfc_7946(tmp_path, store):
+    out = tmp_path / "h.geojson"
+    export_layer(store, "hazards", "geojson", out)
+    doc = json.loads(out.read_text())
+    assert "crs" not in doc  # RFC 7946 §4: WGS 84 longitude/latitude, no crs member
+    ring = doc["features"][0]["geometry"]["coordinates"][0][0]
+    assert shapely.LinearRing(ring).is_ccw  # §3.1.6: exteriors counter-clockwise
+    assert ring[0] == [18.0, 44.0] or [18.0, 44.0] in ring  # longitude first
+
+
+def test_shapefile_export_says_what_it_cannot_carry(tmp_path, store):
+    out = tmp_path / "h.shp"
+    report = export_layer(store, "hazards", "shp", out)
+    joined = " ".join(report.notes)
+    assert "reported_area_m2 → reported_a" in joined and "date_of_information → date_of_in" in joined
+    assert "1 empty geometry is written as null" in joined
+    profile = yaml.safe_load(out.with_name("h.shp.profile.yaml").read_text())
+    assert profile["fields"]["reported_area_m2"] == {"column": "reported_a"}
+    assert profile["geometry"] == {"status_column": "geometry_s"}
+
+
+def test_csv_with_bom_and_hxl(tmp_path, store):
+    out = tmp_path / "e.csv"
+    export_layer(store, "events", "csv", out, hxl=True, bom=True)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    header, tags = rows[0], rows[1]
+    tag = dict(zip(header, tags))
+    assert (tag["country"], tag["killed"], tag["latitude"], tag["longitude"], tag["event_date"]) == (
+        "#country+code", "#affected+killed", "#geo+lat", "#geo+lon", "#date+occurred")
+    assert tag["admin_code"] == "#adm2+code" and tag["beneficiaries" if "beneficiaries" in tag else "uuid"]
+    e1 = dict(zip(header, next(r for r in rows[2:] if "E1" in r)))
+    assert (e1["longitude"], e1["latitude"], e1["event_time"]) == ("18.005", "44.005",
+                                                                   "2021-03-05T04:30:00Z")
+    # a partner's profile reads the export by its tags
+    profile = tmp_path / "by-tags.yaml"
+    profile.write_text("""
+layer: events
+country: BIH
+key: ["#meta+id"]
+geometry: {x: "#geo+lon", y: "#geo+lat", crs: EPSG:4326}
+fields:
+  event_type: {column: "#event+type"}
+  killed: {column: "#affected+killed"}
+  event_date: {column: "#date+occurred"}
+""", encoding="utf-8")
+    with open_store(tmp_path / "b.gpkg") as back:
+        assert import_source(back, out, str(profile)).total("inserted") == 3
+        got = back.read_layer("events")
+        assert sorted(got["killed"].dropna().astype(int)) == [0, 1]
+
+
+def test_filters_by_status_date_country_and_admin_area(tmp_path, store):
+    assert sorted(select_records(store, "hazards", status=["open"])["local_id"]) == ["H1", "H3", "H5"]
+    notes: list[str] = []
+    picked = select_records(store, "hazards", date_from="2020-01-01", date_to="2021-12-31", notes=notes)
+    assert sorted(picked["local_id"]) == ["H1", "H5"]
+    assert notes == ["1 record(s) with no date_of_information left out by --from/--to"]
+    assert select_records(store, "hazards", country="COL").empty
+    # an administrative area: records whose geometry meets it
+    area = tmp_path / "data" / "adm.csv"
+    area.write_text('code,name,wkt\nX1,Box,"POLYGON ((17.9 43.9, 18.15 43.9, 18.15 44.15, 17.9 44.15, 17.9 43.9))"\n',
+                    encoding="utf-8")
+    (tmp_path / "adm.yaml").write_text("""
+layer: admin_areas
+country: BIH
+key: [code]
+geometry: {wkt: wkt, crs: EPSG:4326}
+fields:
+  code: {column: code}
+  name: {column: name}
+  level: {value: 3}
+""", encoding="utf-8")
+    import_source(store, area, str(tmp_path / "adm.yaml"))
+    assert sorted(select_records(store, "hazards", admin="X1")["local_id"]) == ["H1", "H2"]
+    assert list(select_records(store, "events", admin="X1")["local_id"]) == ["E1"]
+    with pytest.raises(QueryError, match="--admin 'X9': no administrative area with that code"):
+        select_records(store, "hazards", admin="X9")
+    with pytest.raises(QueryError, match="--status: layer 'events' has no status field"):
+        select_records(store, "events", status=["open"])
+    with pytest.raises(QueryError, match="--status 'opened'; expected one of open"):
+        select_records(store, "hazards", status=["opened"])
+    with pytest.raises(QueryError, match="--from '2020-13-01': expected a date as YYYY-MM-DD"):
+        select_records(store, "hazards", date_from="2020-13-01")
+
+
+def test_export_refuses_to_overwrite_and_checks_its_arguments(tmp_path, store):
+    out = tmp_path / "h.gpkg"
+    export_layer(store, "hazards", "gpkg", out)
+    with pytest.raises(SourceError, match="h.gpkg exists; pass --overwrite"):
+        export_layer(store, "hazards", "gpkg", out)
+    assert export_layer(store, "hazards", "gpkg", out, status=["closed"], overwrite=True).records == 1
+    with pytest.raises(QueryError, match="a csv export needs a name ending in .csv"):
+        export_layer(store, "hazards", "csv", tmp_path / "h.txt")
+    with pytest.raises(QueryError, match="--hxl applies to csv and xlsx"):
+        export_layer(store, "hazards", "gpkg", tmp_path / "x.gpkg", hxl=True)
+    with pytest.raises(SourceError, match="the folder .* does not exist"):
+        export_layer(store, "hazards", "csv", tmp_path / "nowhere" / "h.csv")
+
+
+def test_export_through_the_cli(tmp_path, store):
+    out = tmp_path / "h.xlsx"
+    result = run_cli("--store", str(tmp_path / "s.gpkg"), "export", "hazards", "--format", "xlsx",
+                     "--out", str(out), "--status", "open", "--status", "closed")
+    assert result.returncode == 0, result.stderr
+    assert f"{out}: 4 hazards record(s) as xlsx" in result.stdout
+    result = run_cli("--store", str(tmp_path / "s.gpkg"), "export", "hazards", "--format", "csv",
+                     "--out", str(out.with_suffix(".csv")), "--from", "yesterday")
+    assert result.returncode == 2 and "error: --from 'yesterday': expected a date" in result.stderr
+
+
+def test_profile_infer_and_check_through_the_cli(tmp_path, store):
+    src = tmp_path / "data" / "acc.csv"
+    src.write_text("fecha,departamento,muertos,heridos,latitud,longitud,tipo\n"
+                   "04/03/2021,Antioquia,1,2,\"6,25\",\"-75,56\",AP\n"
+                   "25/12/2020,Meta,0,1,\"4,15\",\"-73,63\",AP\n", encoding="cp1252")
+    draft = tmp_path / "draft.yaml"
+    result = run_cli("profile", "infer", str(src), "--layer", "events", "--out", str(draft))
+    assert result.returncode == 0, result.stderr
+    doc = yaml.safe_load(draft.read_text())
+    assert doc["geometry"] == {"x": "longitud", "y": "latitud", "crs": "EPSG:4326", "decimal": ","}
+    assert doc["fields"]["event_date"] == {"column": "fecha", "format": "dmy"}
+    assert doc["fields"]["killed"] == {"column": "muertos"}
+    assert doc["fields"]["admin1_name"] == {"column": "departamento"}
+    assert doc["fields"]["event_type"]["map"] == {"AP": "CHOOSE"}
+    assert doc["country"] == "CHOOSE-ISO3"
+    result = run_cli("profile", "check", str(draft), str(src))
+    assert result.returncode == 2 and "CHOOSE" in result.stderr  # a draft is not imported on a guess
+    text = draft.read_text().replace("CHOOSE-ISO3", "COL").replace("AP: CHOOSE", "AP: accident_ap_mine")
+    draft.write_text(text)
+    result = run_cli("--store", str(tmp_path / "s.gpkg"), "profile", "check", str(draft), str(src))
+    assert result.returncode == 0, result.stderr
+    assert "2 rows read; would store 2 (2 new, 0 changed, 0 unchanged) and quarantine 0" in result.stdout
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("fmt", ["gpkg", "shp", "csv"])
+def test_real_bih_hazards_round_trip(tmp_path, real_store, fmt):
+    """All 11,068 BiH hazards: same UUIDs, same geometries to 1e-7°, same area."""
+    out = tmp_path / f"hazards{SUFFIX[fmt]}"
+    report = export_layer(real_store, "hazards", fmt, out, country="BIH")
+    assert report.records == 11068
+    with open_store(tmp_path / "back.gpkg") as back:
+        imported = import_source(back, out, str(report.profile_path))
+        assert (imported.total("inserted"), imported.total("quarantined")) == (11068, 0)
+        b = back.read_layer("hazards").set_index("uuid")
+    a = real_store.read_layer("hazards", "BIH").set_index("uuid")
+    b = b.reindex(a.index)
+    assert b["country"].notna().all()
+    assert b["area_m2"].sum() == pytest.approx(a["area_m2"].sum(), rel=1e-9)
+    assert round(b["area_m2"].sum() / 1e6, 2) == 812.31
+    assert all(same_geometry(x, y) for x, y in zip(a.geometry.array, b.geometry.array))
+    assert (b["geometry_status"] == "missing").sum() == 3094
+    assert (b["geometry_status"] == "empty").sum() == 3
+    assert (a["map_sheet"].fillna("") == b["map_sheet"].fillna("")).all()
