@@ -70,6 +70,20 @@ HXL_FIELDS = {
     "date_of_information": "#date+reported", "event_type": "#event+type",
     "local_id": "#meta+id", "year": "#date+year",
 }
+#: Source values (normalised) that mean a vocabulary value, in the languages of the field.
+VALUE_SYNONYMS = {
+    "muerto": "killed", "muerta": "killed", "fallecido": "killed", "dead": "killed",
+    "killed": "killed", "mort": "killed", "herido": "injured", "herida": "injured",
+    "injured": "injured", "wounded": "injured", "blesse": "injured",
+    "hombre": "male", "masculino": "male", "male": "male", "man": "male", "homme": "male",
+    "mujer": "female", "femenino": "female", "female": "female", "woman": "female",
+    "femme": "female", "mayorde18anos": "adult", "adult": "adult", "adulto": "adult",
+    "menorde18anos": "minor", "minor": "minor", "child": "minor", "nino": "minor",
+    "menor": "minor", "rural": "rural", "urbana": "urban", "urbano": "urban", "urban": "urban",
+    "sininformacion": "unknown", "unknown": "unknown", "desconocido": "unknown",
+    "nd": "unknown", "sha": "SHA", "cha": "CHA", "civil": True, "civilian": True,
+    "fuerzapublica": False, "military": False, "militar": False,
+}
 _LON = ("longitude", "lon", "long", "lng", "x", "longitud", "gpslongitude", "easting")
 _LAT = ("latitude", "lat", "y", "latitud", "gpslatitude", "northing")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}.*)?")
@@ -137,9 +151,11 @@ def _table_geometry(table) -> dict[str, Any]:
     by_norm = {_norm(c): c for c in cols}
     hxl = table.hxl
     lon = next((c for c, t in hxl.items() if hxl_match("#geo+lon", t)), None) or \
-        next((by_norm[n] for n in _LON if n in by_norm), None)
+        next((by_norm[n] for n in _LON if n in by_norm), None) or \
+        next((c for n, c in by_norm.items() if n.startswith(("longitud", "lon", "lng"))), None)
     lat = next((c for c, t in hxl.items() if hxl_match("#geo+lat", t)), None) or \
-        next((by_norm[n] for n in _LAT if n in by_norm), None)
+        next((by_norm[n] for n in _LAT if n in by_norm), None) or \
+        next((c for n, c in by_norm.items() if n.startswith(("latitud", "lat"))), None)
     for c in cols:
         values = [str(v).strip() for v in _samples(rows, c, 50)]
         if not values:
@@ -173,6 +189,29 @@ def _table_geometry(table) -> dict[str, Any]:
         if all(_UTM.fullmatch(v) for v in values):
             return {"utm": c, "letter": "hemisphere"}
     return {}
+
+
+def _columns_by_values(table, spec, used: set[str]) -> dict[str, tuple[str, dict]]:
+    """Vocabulary fields whose values a column holds (every distinct value a synonym of one
+    of the field's values, at least two of them): field -> (column, map)."""
+    found: dict[str, tuple[str, dict]] = {}
+    for column in table.columns:
+        if column in used:
+            continue
+        distinct = sorted({str(v).strip() for v in _samples(table.rows, column, 2000)})
+        if not 2 <= len(distinct) <= 30:
+            continue
+        meant = {d: VALUE_SYNONYMS.get(_norm(d)) for d in distinct}
+        for name, f in spec.fields.items():
+            vocab = f.vocabulary or ((True, False) if f.type == "boolean" else None)
+            if vocab is None or name in found:
+                continue
+            hits = {d: m for d, m in meant.items() if m is not None and m in vocab}
+            informative = {m for m in hits.values() if m != "unknown"}
+            if len(hits) == len(distinct) and len(informative) >= 2:
+                found[name] = (column, hits)
+                break
+    return found
 
 
 def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | None = None,
@@ -231,6 +270,15 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
     used = set(geometry.get(k) for k in ("x", "y", "wkt", "geopoint", "geoshape", "geotrace",
                                          "utm", "mgrs") if geometry.get(k))
     fields: dict[str, Any] = {}
+    by_values = _columns_by_values(table, spec, used)
+    for name, (column, mapping) in by_values.items():
+        fields[name] = {"column": column, "map": mapping}
+        used.add(column)
+        named = [n for n, f in spec.fields.items() if _norm(column) in (_norm(n),) + SYNONYMS.get(n, ())]
+        if named and named[0] != name:
+            comments.append(f"{name}: column {column!r} is named like {named[0]} but its values "
+                            f"({', '.join(list(mapping)[:3])}) are {name}: mapped by its values "
+                            "— check the headers")
     # the layer's own fields first: "fecha" of an accident is its date, not the report's
     targets = {**spec.fields, **{k: v for k, v in COMMON_FIELDS.items() if k in
                                  ("country", "organisation", "date_of_information")}}
@@ -239,7 +287,8 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
         by_norm.setdefault(_norm(c), c)
     for name, f in targets.items():
         if name in ("area_m2",) or name.endswith("_uuid") or name in ("link_layer",
-                                                                     "link_distance_m"):
+                                                                     "link_distance_m") \
+                or name in fields:
             continue
         column = None
         if name in HXL_FIELDS and table.hxl and any(hxl_match(HXL_FIELDS[name], t)
@@ -270,7 +319,9 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
         if f.vocabulary:
             distinct = sorted({str(v).strip() for v in values})[:30]
             vocab = {v.lower(): v for v in f.vocabulary}
-            rule["map"] = {d: vocab.get(d.lower(), "CHOOSE") for d in distinct}
+            rule["map"] = {d: vocab.get(d.lower()) or (VALUE_SYNONYMS.get(_norm(d)) if
+                                                      VALUE_SYNONYMS.get(_norm(d)) in f.vocabulary
+                                                      else "CHOOSE") for d in distinct}
             if any(v == "CHOOSE" for v in rule["map"].values()):
                 comments.append(f"{name}: map each source value onto one of "
                                 f"{', '.join(f.vocabulary)} (CHOOSE marks the ones to decide)")
