@@ -562,3 +562,14 @@ def test_profile_check_reports_without_writing(tmp_path, store):
     assert after == before
     fresh = check_source(tmp_path / "none.gpkg", path, str(tmp_path / "p.yaml"))
     assert fresh.total("inserted") == 2 and not (tmp_path / "none.gpkg").exists()
+
+
+def test_a_zip_of_tables_says_to_unzip_it(tmp_path, store):
+    path = tmp_path / "data" / "form.zip"
+    path.parent.mkdir()
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("form.csv", ODK_SURVEY)
+        zf.writestr("form-devices.csv", ODK_DEVICES)
+    with pytest.raises(SourceError, match=r"form.zip: a zip of tables \(form.csv, form-devices.csv\), "
+                                          "such as an ODK Central export: unzip it"):
+        import_source(store, path, str(write_profile(tmp_path, HAZARD_PROFILE)))

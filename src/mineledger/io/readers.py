@@ -358,6 +358,12 @@ def _gdal_path(path: Path) -> Path | str:
         shps = [n for n in names if n.lower().endswith(".shp")]
         if not shps and not gdbs and len(kmls) == 1:
             return f"/vsizip/{path.resolve()}/{kmls[0]}"
+        tables = [n for n in names if n.lower().endswith((".csv", ".xlsx"))]
+        if tables and not shps and not gdbs and not kmls:
+            raise SourceError(f"{path}: a zip of tables ({', '.join(tables[:4])}"
+                              f"{' …' if len(tables) > 4 else ''}), such as an ODK Central "
+                              "export: unzip it and import each table with its profile (a "
+                              "repeat group's table joins its parent with read.join)")
     return path
 
 
