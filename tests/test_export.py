@@ -157,7 +157,7 @@ def test_shapefile_export_says_what_it_cannot_carry(tmp_path, store):
     assert "1 empty geometry is written as null" in joined
     profile = yaml.safe_load(out.with_name("h.shp.profile.yaml").read_text())
     assert profile["fields"]["reported_area_m2"] == {"column": "reported_a"}
-    assert profile["geometry"] == {"status_column": "geometry_s"}
+    assert profile["geometry"] == {"status_column": "geometry_s", "note_column": "geometry_n"}
 
 
 def test_csv_with_bom_and_hxl(tmp_path, store):

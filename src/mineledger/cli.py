@@ -45,6 +45,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 class State:
     store: str = DEFAULT_STORE
+    user: str | None = None
 
 
 state = State()
@@ -76,8 +77,13 @@ def main_options(
         "--store", envvar="MINELEDGER_STORE", metavar="PATH",
         help="The store: a .gpkg file (created on first import). Default ./mineledger.gpkg, "
              "or $MINELEDGER_STORE.")] = DEFAULT_STORE,
+    user: Annotated[Optional[str], typer.Option(
+        "--user", envvar="MINELEDGER_USER", metavar="NAME",
+        help="Act as this user of the store (its role decides what is allowed). Default: "
+             "$MINELEDGER_USER, else the login name.")] = None,
 ):
     state.store = store
+    state.user = user
 
 
 @contextmanager
@@ -109,7 +115,7 @@ def import_command(
     loaded = load_profile(profile)  # refuse a bad profile or path before touching the store
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
-    with open_store(state.store) as store:
+    with open_store(state.store, user=state.user) as store:
         report = import_source(store, path, loaded, country=country, strict=strict,
                                command=" ".join(["mineledger", *sys.argv[1:]]),
                                progress=_rich_progress)
@@ -134,7 +140,7 @@ def import_command(
     if report.total("inserted") + report.total("updated"):
         from mineledger.services.quality import import_warnings
 
-        with open_store(state.store, create=False) as store:
+        with open_store(state.store, create=False, user=state.user) as store:
             countries = store.countries()
             warnings_found = import_warnings(store, {f.import_id for f in report.files}, countries)
         if warnings_found:
@@ -153,6 +159,10 @@ def summary(
     country: Annotated[str, typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
     format: Annotated[SummaryFormat, typer.Option(help="json or table.")] = SummaryFormat.table,
     unit: Annotated[AreaUnit, typer.Option(help="Area unit of the table format.")] = AreaUnit.km2,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE|TIME", help="As the store "
+                     "stood at the end of this day (store time zone) or at this UTC time.")] = None,
+    information_as_of: Annotated[Optional[str], typer.Option("--information-as-of", metavar="DATE",
+                                 help="As known by this date of information.")] = None,
 ):
     """Headline figures of a country: hazards, cleared land, victims, events, quarantine.
 
@@ -160,14 +170,19 @@ def summary(
     """
     from mineledger.services.summary import summary as compute
 
-    with open_store(state.store, create=False) as store:
-        figures = compute(store, country)
+    from mineledger.services.history import as_of as view
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        figures = compute(view(store, as_of, information_as_of), country)
     if format == SummaryFormat.json:
         out.print_json(json.dumps(figures, ensure_ascii=False))
         return
     div, label = _UNIT[unit.value]
     h, c, v, e = figures["hazards"], figures["cleared"], figures["victims"], figures["events"]
-    table = Table(title=f"mineledger summary: {figures['country']}", show_header=True)
+    known = figures["meta"]["information_as_of"]
+    table = Table(title=f"mineledger summary: {figures['country']}, as of "
+                        f"{figures['meta']['as_of']}" + (f", information to {known}" if known else ""),
+                  show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = [
@@ -198,14 +213,20 @@ def report(
     country: Annotated[str, typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
     out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write index.html and the "
                                                         "CSV tables into.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE|TIME", help="As the store "
+                     "stood at the end of this day (store time zone) or at this UTC time.")] = None,
+    information_as_of: Annotated[Optional[str], typer.Option("--information-as-of", metavar="DATE",
+                                 help="As known by this date of information.")] = None,
 ):
     """Write a self-contained HTML report (map, charts, per-area tables, sources) and CSVs."""
     from mineledger.report import write_report
 
     if out_dir.exists() and not out_dir.is_dir():
         raise QueryError(f"--out {out_dir}: a file; expected a folder (created if absent)")
-    with open_store(state.store, create=False) as store:
-        index = write_report(store, country, out_dir)
+    from mineledger.services.history import as_of as view
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        index = write_report(view(store, as_of, information_as_of), country, out_dir)
     out.print(f"report written: {index}", highlight=False, markup=False)
 
 
@@ -216,6 +237,10 @@ def landrelease(
                                                           "organisation, category or year.")] = "admin2",
     format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
     unit: Annotated[AreaUnit, typer.Option(help="Area unit of the table format.")] = AreaUnit.km2,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE|TIME", help="As the store "
+                     "stood at the end of this day (store time zone) or at this UTC time.")] = None,
+    information_as_of: Annotated[Optional[str], typer.Option("--information-as-of", metavar="DATE",
+                                 help="As known by this date of information.")] = None,
 ):
     """The land release ledger: suspected, cancelled, reduced, cleared, released, remaining
     and both (released yet still suspected), per group and in total.
@@ -226,13 +251,18 @@ def landrelease(
 
     from mineledger.services.landrelease import COLUMNS, ledger
 
-    with open_store(state.store, create=False) as store:
-        rows = ledger(store, country, by)
+    from mineledger.services.history import as_of as view, computed_as_of, instant_text
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        snapshot = view(store, as_of, information_as_of)
+        rows = ledger(snapshot, country, by)
+        stamp = instant_text(computed_as_of(snapshot))
     if format != ListFormat.table:
         _print_frame(pd.DataFrame(rows), format, "land release", empty="no land release")
         return
     div, label = _UNIT[unit.value]
-    table = Table(title=f"land release: {country.upper()} by {by} ({label})")
+    table = Table(title=f"land release: {country.upper()} by {by} ({label}), as of {stamp}"
+                        + (f", information to {information_as_of}" if information_as_of else ""))
     table.add_column("area" if by.startswith("admin") else by, no_wrap=True, max_width=32)
     for col in COLUMNS:
         table.add_column(col.removesuffix("_m2"), justify="right")
@@ -252,7 +282,7 @@ def link(
     in, or the nearest within --within metres; changes go through the change log."""
     from mineledger.services.links import link_events
 
-    with open_store(state.store, create=False) as store:
+    with open_store(state.store, create=False, user=state.user) as store:
         counts = link_events(store, country, within_m=within,
                              command=" ".join(["mineledger", *sys.argv[1:]]))
     out.print(f"{country.upper()}: {counts['events']:,} events: {counts['in_hazard']:,} in a "
@@ -277,6 +307,10 @@ def check(
     list_: Annotated[bool, typer.Option("--list", help="List the rules and exit.")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE",
                     help="Override a threshold, e.g. --set min_area_m2=10 (see --list).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE|TIME", help="As the store "
+                     "stood at the end of this day (store time zone) or at this UTC time.")] = None,
+    information_as_of: Annotated[Optional[str], typer.Option("--information-as-of", metavar="DATE",
+                                 help="As known by this date of information.")] = None,
 ):
     """Run the data quality catalogue on a country and store the findings.
 
@@ -311,9 +345,11 @@ def check(
         raise QueryError("--country is required (or --list)")
     from mineledger.services.quality import run_checks
 
-    with open_store(state.store, create=False) as store:
-        findings = run_checks(store, country, rule or None, params=params,
-                              command=" ".join(["mineledger", *sys.argv[1:]]))
+    from mineledger.services.history import as_of as view
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        findings = run_checks(view(store, as_of, information_as_of), country, rule or None,
+                              params=params, command=" ".join(["mineledger", *sys.argv[1:]]))
     cols = ["fingerprint", "rule_id", "severity", "layer", "record_uuid", "reason",
             "suggested_fix", "status", "status_reason"]
     rows = [{c: f.get(c) for c in cols} for f in findings]
@@ -353,7 +389,7 @@ def check_mark(
     """Mark a finding resolved or accepted (or open again), with a reason; later runs keep it."""
     from mineledger.services.quality import mark_finding
 
-    with open_store(state.store, create=False) as store:
+    with open_store(state.store, create=False, user=state.user) as store:
         row = mark_finding(store, fingerprint, status, reason)
     out.print(f"{row['rule_id']} on {row['layer']} {row['record_uuid']}: {status} ({reason})",
               highlight=False, markup=False)
@@ -370,7 +406,7 @@ def fix(
     fix id that --revert undoes."""
     from mineledger.services.quality.fixes import apply_fix, plan_fix, revert_fix
 
-    with open_store(state.store, create=False) as store:
+    with open_store(state.store, create=False, user=state.user) as store:
         if revert:
             n = revert_fix(store, revert, command=" ".join(["mineledger", *sys.argv[1:]]))
             out.print(f"{revert}: {n} record(s) restored", highlight=False, markup=False)
@@ -403,7 +439,7 @@ def quarantine_list(
                                                       "import.")] = False,
 ):
     """List quarantined rows: file, row or feature, field, value and reason."""
-    with open_store(state.store, create=False) as store:
+    with open_store(state.store, create=False, user=state.user) as store:
         df = store.read_table("quarantine", country.upper() if country else None)
     if not all_:
         df = df[df["status"] == "open"]
@@ -417,7 +453,7 @@ def imports(
     format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
 ):
     """List the imports that ran, newest last, with what each changed."""
-    with open_store(state.store, create=False) as store:
+    with open_store(state.store, create=False, user=state.user) as store:
         df = store.read_table("imports")
     cols = ["finished_at", "profile", "source_file", "rows_read", "inserted", "updated",
             "unchanged", "quarantined", "user_name", "import_id"]
@@ -436,7 +472,7 @@ def layers():
     """List the store's layers with their record counts."""
     from mineledger.model.records import LAYERS
 
-    with open_store(state.store, create=False) as store:
+    with open_store(state.store, create=False, user=state.user) as store:
         table = Table(title=f"layers of {store.location}".replace("[", "\\["))
         table.add_column("layer")
         table.add_column("geometry")
@@ -499,7 +535,7 @@ def export(
     """
     from mineledger.services.export import export_layer
 
-    with open_store(state.store, create=False) as store:
+    with open_store(state.store, create=False, user=state.user) as store:
         report = export_layer(store, layer, format.value, out_path, country=country, admin=admin,
                               status=status, date_from=date_from, date_to=date_to, hxl=hxl,
                               bom=bom, overwrite=overwrite)

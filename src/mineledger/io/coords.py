@@ -837,8 +837,8 @@ def parse_utm(text: str, *, letter: str = "hemisphere") -> tuple[float, float]:
     if letter == "hemisphere":
         if mark not in ("N", "S"):
             raise CoordinateError(text, f"'{mark}' after the zone is not a hemisphere (N or S); "
-                                        "if it is an MGRS latitude band (C to X), pass "
-                                        "letter='band'")
+                                        "if it is an MGRS latitude band (C to X), declare "
+                                        "geometry.letter: band in the profile")
         hemi = mark
     else:
         if mark not in _BANDS:

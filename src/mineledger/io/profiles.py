@@ -65,7 +65,8 @@ _DATE_PARTS = re.compile(r"(\d{1,4})[/.\- ](\d{1,2})[/.\- ](\d{1,4})"
 _READ_KEYS = {"format", "encoding", "delimiter", "pattern", "layer", "sheet", "timezone", "join",
               "ignore"}
 _GEOMETRY_KEYS = {"x", "y", "wkt", "crs", "notation", "decimal", "point", "order", "geopoint",
-                  "geotrace", "geoshape", "utm", "letter", "mgrs", "status_column"}
+                  "geotrace", "geoshape", "utm", "letter", "mgrs", "status_column",
+                  "note_column"}
 #: The geometry kinds a table can give, each named by the key that holds its column.
 GEOMETRY_KINDS = ("x", "wkt", "point", "geopoint", "geotrace", "geoshape", "utm", "mgrs")
 #: Area units a profile may declare; values are converted to m² on input.
@@ -126,7 +127,8 @@ class FieldRule:
                 raise FieldError(self.name, self.column, raw, f"text matching /{self.regex.pattern}/")
             value = m.group(1) if m.groups() else m.group(0)
         if self.map is not None:
-            key = str(value)
+            # a GIS integer column with nulls reads as float: 1.0 is the code "1"
+            key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
             if key in self.map:
                 value = self.map[key]
             elif self.has_default:
@@ -289,6 +291,7 @@ class Profile:
     crs: str | None = None
     ignore: tuple[str, ...] = ()  # columns not kept with the record
     status_column: str | None = None  # says "empty" where the format could not carry it
+    note_column: str | None = None  # why, for a geometry flagged unparseable or unrepairable
     uuid_column: str | None = None  # holds mineledger record UUIDs, kept as they are
     rules: dict[str, FieldRule] = field(default_factory=dict)
 
@@ -298,7 +301,7 @@ class Profile:
         cols = {r.column for r in self.rules.values() if r.column}
         cols |= set(self.geometry.columns if self.geometry else ())
         cols |= set(self.key or [])
-        cols |= {c for c in (self.status_column, self.uuid_column) if c}
+        cols |= {c for c in (self.status_column, self.note_column, self.uuid_column) if c}
         return cols
 
 
@@ -649,8 +652,9 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if uuid_column is not None and (not isinstance(uuid_column, str) or key):
         raise ProfileError(f"{path}: uuid names the column that holds mineledger record UUIDs "
                            "(a column name), and takes the place of key: give one of them")
-    if geometry.get("status_column") is not None and not isinstance(geometry["status_column"], str):
-        raise ProfileError(f"{path}: geometry.status_column must be a column name")
+    for name_key in ("status_column", "note_column"):
+        if geometry.get(name_key) is not None and not isinstance(geometry[name_key], str):
+            raise ProfileError(f"{path}: geometry.{name_key} must be a column name")
     geometry_rule = _geometry_rule(path, geometry, spec.geometry_type in ("POLYGON", "MULTIPOLYGON"))
     return Profile(
         name=name, layer=layer.value, path=str(path), checksum=hashlib.sha256(text).hexdigest(),
@@ -661,7 +665,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
         pattern_declared=bool(read.get("pattern")), geometry=geometry_rule,
         crs=geometry.get("crs"), layer_name=read.get("layer"), sheet=read.get("sheet"),
         timezone=timezone, join=join, rules=rules, ignore=ignore,
-        status_column=geometry.get("status_column"), uuid_column=uuid_column,
+        status_column=geometry.get("status_column"), note_column=geometry.get("note_column"),
+        uuid_column=uuid_column,
     )
 
 

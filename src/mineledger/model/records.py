@@ -35,6 +35,9 @@ class Field:
     type: str
     vocabulary: tuple[str, ...] | None = None
     description: str = ""
+    #: a person's data (DESIGN: victims' personal data): never stored in plain text; kept
+    #: encrypted in ``victim_personal`` with a key outside the store
+    personal: bool = False
 
 
 def _vocab(enum) -> tuple[str, ...]:
@@ -211,10 +214,19 @@ LAYERS: dict[str, LayerSpec] = {
             "admin_code": Field("text", None, "code of the municipality or finest area"),
             "admin2_name": Field("text"),
             "location_precision": Field("text", ("exact", "municipal_seat", "admin_area", "unknown")),
+            "name": Field("text", None, "the victim's name", personal=True),
+            "date_of_birth": Field("date", None, "the victim's date of birth", personal=True),
+            "address": Field("text", None, "the victim's address", personal=True),
+            "personal_notes": Field("text", None, "free text about the person", personal=True),
         },
         "victims of explosive ordnance, one row per person (IMAS 10.60)",
     ),
 }
+
+
+def personal_fields(layer: str) -> tuple[str, ...]:
+    """The personal fields of a layer (only victims have any)."""
+    return tuple(n for n, f in LAYERS[Layer(layer)].fields.items() if f.personal)
 
 
 def layer_spec(name: str) -> LayerSpec:

@@ -187,7 +187,10 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
     QueryError
         The store has no records of that country.
     """
+    from mineledger.services.access import Action, require
+
     country = country.upper()
+    require(store, Action.READ, country=country)
     figures = summary(store, country)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -494,7 +494,8 @@ def _profile_yaml(layer: str, fmt: str, out: Path, renamed: dict[str, str]) -> s
         if kind in ("date", "datetime"):
             rule["format"] = "iso"
         fields[name] = rule
-    geometry: dict[str, Any] = {"status_column": renamed.get("geometry_status", "geometry_status")}
+    geometry: dict[str, Any] = {"status_column": renamed.get("geometry_status", "geometry_status"),
+                                "note_column": renamed.get("geometry_note", "geometry_note")}
     if fmt in ("csv", "xlsx"):
         geometry.update({"wkt": "geometry_wkt", "crs": "EPSG:4326"})
     # area_m2 is measured again on import; KML's own columns are not the record's

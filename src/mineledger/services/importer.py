@@ -11,7 +11,6 @@ again changes no record (it only records that the import ran).
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import json
 import math
@@ -33,6 +32,7 @@ from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_
 from mineledger.model import rules
 from mineledger.model.records import LAYERS
 from mineledger.model.vocab import GeometryStatus
+from mineledger.services.access import ALLOWED, Action, PermissionDenied, actor_of, authorize
 from mineledger.services import lifecycle
 from mineledger.services.progress import ProgressFactory, no_progress
 from mineledger.store.base import Store, Writer
@@ -227,6 +227,8 @@ class _Mapper:
         status_note = None
         if self.rule is not None:
             geom, status, note = self.rule.read(row.properties)
+            if status == "missing":
+                return self._said(row)
             if status is not None:
                 return None, GeometryStatus(status), note, None, None
         elif row.geometry_issue is not None:
@@ -235,12 +237,7 @@ class _Mapper:
                 return None, GeometryStatus(status), note, None, None
             status_note = note
         if geom is None:
-            said = row.properties.get(self.profile.status_column) if self.profile.status_column \
-                else None
-            if said == GeometryStatus.EMPTY:  # a format that cannot carry an empty geometry
-                empty = shapely.MultiPolygon() if self.polygonal else Point()
-                return empty, GeometryStatus.EMPTY, None, None, None
-            return None, GeometryStatus.MISSING, None, None, None
+            return self._said(row)
         if geom.is_empty:  # KML reads an empty polygon back as an empty collection
             empty = shapely.MultiPolygon() if self.polygonal else Point()
             return empty, GeometryStatus.EMPTY, None, None, None
@@ -276,6 +273,20 @@ class _Mapper:
         after = f" after transforming from {self.rule.crs}" if self.rule is not None and \
             self.rule._transformer is not None else ""
         return self._checked_point(geom.x, geom.y, columns[0], columns[-1], after)
+
+    def _said(self, row: SourceRow):
+        """No geometry in the row: missing, unless the profile's status column (a mineledger
+        export) says it was empty, or unreadable for a reason it keeps."""
+        said = row.properties.get(self.profile.status_column) if self.profile.status_column \
+            else None
+        if said == GeometryStatus.EMPTY:  # a format that cannot carry an empty geometry
+            empty = shapely.MultiPolygon() if self.polygonal else Point()
+            return empty, GeometryStatus.EMPTY, None, None, None
+        if said in (GeometryStatus.UNPARSEABLE, GeometryStatus.UNREPAIRABLE):
+            note = row.properties.get(self.profile.note_column) if self.profile.note_column \
+                else None
+            return None, GeometryStatus(said), note or None, None, None
+        return None, GeometryStatus.MISSING, None, None, None
 
     @staticmethod
     def _checked_point(x, y, xcol, ycol, after=""):
@@ -343,7 +354,7 @@ def _join_parent(path: Path, profile: Profile, table) -> list[str]:
 
 
 def _import_file(writer: Writer, path: Path, profile: Profile, country: str | None,
-                 progress: ProgressFactory, command: str) -> FileReport:
+                 progress: ProgressFactory, command: str, actor=None) -> FileReport:
     started = dt.datetime.now(dt.timezone.utc)
     name = source_name(path)
     checksum = file_checksum(path)
@@ -432,6 +443,10 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                                                 f"{record['geometry_note']}")
             advance(1)
 
+    if actor is not None:  # every record must be the actor's to write (roles: access.py)
+        for rec_country, org in sorted({(r["country"], r.get("organisation") or "")
+                                        for r in records.values()}):
+            authorize(actor, Action.IMPORT, country=rec_country, organisation=org or None)
     report.notes += lifecycle.resolve_links(writer, list(records.values()))
     if profile.layer == "hazards":
         for r in records.values():  # the perimeter is as of the record's own information
@@ -542,12 +557,16 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
                            f"{country}: drop --country, or use a profile for {country}")
     if not profile.country and "country" not in profile.rules and not country:
         raise ProfileError(f"profile {profile.name!r} gives no country: pass --country ISO3")
-    user = user or _login()
+    actor = actor_of(store)
+    if Action.IMPORT not in ALLOWED[actor.role]:
+        raise PermissionDenied(f"{actor} may not {Action.IMPORT.value}")
+    user = user or actor.name
     command = command or "import"
     report = ImportReport(profile.name)
     with store.writer(user=user, command=command) as writer:
         for file in files:
-            report.files.append(_import_file(writer, file, profile, country, progress, command))
+            report.files.append(_import_file(writer, file, profile, country, progress, command,
+                                             actor))
         if strict and report.total("quarantined"):
             first = next(q for f in report.files for q in f.quarantined)
             raise StrictImportError(
@@ -594,8 +613,4 @@ def check_source(store_location: str | Path, path: str | Path, profile: str | Pr
             return box[0]
 
 
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
+

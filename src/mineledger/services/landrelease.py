@@ -226,7 +226,10 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
     QueryError
         Unknown country, unknown grouping, or an administrative level not loaded.
     """
+    from mineledger.services.access import Action, require
+
     country = country.upper()
+    require(store, Action.AGGREGATE, country=country)
     if country not in store.countries():
         raise QueryError(f"the store holds no records for country {country!r}")
     hazards = _usable(store.read_layer("hazards", country))

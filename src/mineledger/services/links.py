@@ -72,7 +72,11 @@ def link_events(store: Store, country: str, *, within_m: float = LINK_DISTANCE_M
 
     if not (isinstance(within_m, (int, float)) and math.isfinite(within_m) and within_m > 0):
         raise QueryError(f"--within {within_m!r}: expected a distance in metres greater than 0")
+    from mineledger.services.access import Action, require
+
     country = country.upper()
+    actor = require(store, Action.AMEND, country=country)
+    user = actor.name if user == "mineledger" else user
     if country not in store.countries():
         raise QueryError(f"the store holds no records for country {country!r}")
     events = store.read_layer("events", country)

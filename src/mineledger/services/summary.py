@@ -83,6 +83,10 @@ def summary(store: Store, country: str) -> dict[str, Any]:
     country = country.upper()
     if len(country) != 3 or not country.isalpha() or not country.isascii():
         raise QueryError(f"country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
+    from mineledger.services.access import Action, require
+    from mineledger.services.history import computed_as_of, instant_text
+
+    require(store, Action.AGGREGATE, country=country)
     if country not in store.countries():
         known = ", ".join(store.countries()) or "none"
         raise QueryError(f"the store holds no records for country {country!r} (it has: {known})")
@@ -141,6 +145,10 @@ def summary(store: Store, country: str) -> dict[str, Any]:
         },
         "meta": {
             "computed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            # the figures are those of the store at this instant: `--as-of` it to reproduce them
+            "as_of": instant_text(computed_as_of(store)),
+            "information_as_of": (store.information_as_of.isoformat()
+                                 if getattr(store, "information_as_of", None) else None),
             "store": store.location,
             "units": {"area": "m2 (geodesic, WGS 84)"},
         },

@@ -24,7 +24,8 @@ def default_location() -> str:
     return os.environ.get("MINELEDGER_STORE") or DEFAULT_STORE
 
 
-def open_store(location: str | Path | None = None, *, create: bool = True) -> Store:
+def open_store(location: str | Path | None = None, *, create: bool = True,
+               user: str | None = None) -> Store:
     """Open the store at ``location`` (a file path; a ``postgresql://`` URL later).
 
     Parameters
@@ -34,6 +35,9 @@ def open_store(location: str | Path | None = None, *, create: bool = True) -> St
     create : bool
         Create an empty GeoPackage store if the file does not exist; if false, a missing
         file raises :class:`StoreError`.
+    user : str, optional
+        Who acts (their role is in the store's users table; see
+        :mod:`mineledger.services.access`). Default ``$MINELEDGER_USER``, else the login name.
 
     Raises
     ------
@@ -47,7 +51,9 @@ def open_store(location: str | Path | None = None, *, create: bool = True) -> St
                          "use a .gpkg file path")
     from mineledger.store.geopackage import GeoPackageStore
 
-    return GeoPackageStore(location, create=create)
+    store = GeoPackageStore(location, create=create)
+    store.user_name = user
+    return store
 
 
 __all__ = ["DEFAULT_STORE", "Store", "Writer", "default_location", "open_store"]

@@ -103,6 +103,22 @@ class Store(ABC):
     def read_table(self, name: str, country: str | None = None) -> pd.DataFrame:
         """An attribute table (``imports``, ``change_log``, ``quarantine``) as a DataFrame."""
 
+    def settings(self) -> dict[str, str]:
+        """The store's settings (``timezone``, ``store_id``, ``operator_reads:ISO3`` …)."""
+        raise NotImplementedError
+
+    def read_changes(self, *, record_uuid: str | None = None, import_id: str | None = None,
+                     layer: str | None = None, until=None, latest: bool = False,
+                     latest_only: bool = False) -> list[dict[str, Any]]:
+        """Change log entries, oldest first: of a record (UUID or prefix), of an import, of a
+        layer, up to an instant (UTC); ``latest``: only each record's last one;
+        ``latest_only``: only the store's last change."""
+        raise NotImplementedError
+
+    def personal(self, uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Encrypted personal data of victims by UUID: ``{key_id, ciphertext}``."""
+        raise NotImplementedError
+
     @abstractmethod
     def countries(self) -> list[str]:
         """ISO3 codes of the countries that have records in the store."""

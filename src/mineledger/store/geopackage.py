@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,7 +28,7 @@ APPLICATION_ID = 0x47504B47
 #: ``PRAGMA user_version`` of GeoPackage 1.3.0.
 USER_VERSION = 10300
 #: Version of mineledger's own schema, kept in ``mineledger_meta``.
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 #: Seconds a writer waits for another writer's lock before giving up with a clear error.
 LOCK_TIMEOUT_S = 60.0
 
@@ -52,7 +53,6 @@ CREATE TABLE gpkg_extensions (
   table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
   scope TEXT NOT NULL,
   CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
-CREATE TABLE mineledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 _WGS84_WKT = (
@@ -92,6 +92,10 @@ CREATE TRIGGER change_log_no_update BEFORE UPDATE ON change_log
 BEGIN SELECT RAISE(ABORT, 'change_log is append-only'); END;
 CREATE TRIGGER change_log_no_delete BEFORE DELETE ON change_log
 BEGIN SELECT RAISE(ABORT, 'change_log is append-only'); END;
+CREATE TRIGGER personal_access_log_no_update BEFORE UPDATE ON personal_access_log
+BEGIN SELECT RAISE(ABORT, 'personal_access_log is append-only'); END;
+CREATE TRIGGER personal_access_log_no_delete BEFORE DELETE ON personal_access_log
+BEGIN SELECT RAISE(ABORT, 'personal_access_log is append-only'); END;
 """
 
 
@@ -219,8 +223,10 @@ class GeoPackageStore(SQLStore):
                     "last_change) VALUES (:t, 'attributes', :t, :d, :now)"),
                     {"t": name, "d": f"mineledger {name}", "now": now})
             _executescript(conn, _APPEND_ONLY)
-            conn.execute(text("INSERT INTO mineledger_meta VALUES ('schema_version', :v)"),
-                         {"v": SCHEMA_VERSION})
+            conn.execute(schema.meta.insert(), [
+                {"key": "schema_version", "value": SCHEMA_VERSION},
+                {"key": "store_id", "value": str(uuid.uuid4())},
+                {"key": "timezone", "value": "UTC"}])
         # The application id lives in the file header; readers that look at the header
         # itself (GDAL) must see it before the WAL is checkpointed on close.
         raw = self.engine.raw_connection()

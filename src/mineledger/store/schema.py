@@ -38,7 +38,7 @@ def _layer_table(spec) -> Table:
     for name, field in COMMON_FIELDS.items():
         if name not in spec.fields:
             cols.append(_column(name, field))
-    cols += [_column(name, field) for name, field in spec.fields.items()]
+    cols += [_column(name, field) for name, field in spec.fields.items() if not field.personal]
     table = Table(spec.name, metadata, *cols, sqlite_autoincrement=True)
     Index(f"ix_{spec.name}_country", table.c.country)
     Index(f"ix_{spec.name}_source", table.c.source_file)
@@ -146,5 +146,60 @@ quality_findings = Table(
     sqlite_autoincrement=True,
 )
 
+meta = Table(
+    "mineledger_meta", metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),  # admin | officer | operator | viewer | public
+    Column("country", Text),
+    Column("organisation", Text),
+    Column("created_at", UTCDateTime()),
+    Column("created_by", Text),
+    sqlite_autoincrement=True,
+)
+
+#: Victims' personal data, encrypted with a key per person (AES-256-GCM); the person keys
+#: are themselves encrypted with the store's key, which is kept outside the store.
+victim_personal = Table(
+    "victim_personal", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", Text, nullable=False, unique=True),  # the victim record
+    Column("key_id", Text, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime()),
+    sqlite_autoincrement=True,
+)
+
+person_keys = Table(
+    "person_keys", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("key_id", Text, nullable=False, unique=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime()),
+    sqlite_autoincrement=True,
+)
+
+#: Every access to personal data (read, correction, erasure); append-only.
+access_log = Table(
+    "personal_access_log", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("record_uuid", Text, nullable=False),
+    Column("action", Text, nullable=False),  # read | export | correct | erase
+    Column("purpose", Text),
+    sqlite_autoincrement=True,
+)
+
 ATTRIBUTE_TABLES = {"imports": imports, "change_log": change_log, "quarantine": quarantine,
-                    "hazard_lineage": lineage, "quality_findings": quality_findings}
+                    "hazard_lineage": lineage, "quality_findings": quality_findings,
+                    "users": users, "personal_access_log": access_log}
+#: Tables of the store that hold no records and are not read as tables.
+PRIVATE_TABLES = {"mineledger_meta": meta, "victim_personal": victim_personal,
+                  "person_keys": person_keys}

@@ -159,6 +159,99 @@ class SQLWriter(Writer):
             self.conn.execute(table.update().where(table.c.uuid == row["uuid"]).values(**row))
         self._log(layer, "update", rows, before, import_id, reason)
 
+    def delete(self, layer, rows, *, import_id, reason=None):
+        if not rows:
+            return
+        table = schema.layer_tables[Layer(layer)]
+        uuids = [r["uuid"] for r in rows]
+        for i in range(0, len(uuids), _CHUNK):
+            self.conn.execute(table.delete().where(table.c.uuid.in_(uuids[i:i + _CHUNK])))
+        self.conn.execute(schema.change_log.insert(), [{
+            "at": self.now, "user_name": self.user, "import_id": import_id,
+            "command": self.command, "layer": str(layer), "record_uuid": r["uuid"],
+            "action": "delete", "date_of_information": r.get("date_of_information"),
+            "reason": reason, "before": _loggable(r), "after": None, "before_geom": _wkb(r),
+            "after_geom": None} for r in rows])
+
+    def log(self, layer, record_uuid, action, *, before=None, after=None, reason=None,
+            import_id=None):
+        self.conn.execute(schema.change_log.insert(), [{
+            "at": self.now, "user_name": self.user, "import_id": import_id,
+            "command": self.command, "layer": layer, "record_uuid": record_uuid,
+            "action": action, "reason": reason, "before": before, "after": after}])
+
+    def set_setting(self, key, value, reason=None):
+        m = schema.meta
+        old = self.conn.execute(select(m.c.value).where(m.c.key == key)).scalar()
+        if old is None:
+            self.conn.execute(m.insert(), [{"key": key, "value": value}])
+        else:
+            self.conn.execute(m.update().where(m.c.key == key).values(value=value))
+        self.log("settings", key, "update", before={"value": old}, after={"value": value},
+                 reason=reason)
+
+    def put_user(self, row, reason=None):
+        u = schema.users
+        old = self.conn.execute(select(u).where(u.c.name == row["name"])).mappings().first()
+        if old is None:
+            self.conn.execute(u.insert(), [{**row, "created_at": self.now, "created_by": self.user}])
+        else:
+            self.conn.execute(u.update().where(u.c.name == row["name"]).values(**row))
+        self.log("users", row["name"], "insert" if old is None else "update",
+                 before=_loggable(dict(old)) if old else None, after=_loggable(row), reason=reason)
+
+    def remove_user(self, name, reason=None):
+        u = schema.users
+        old = self.conn.execute(select(u).where(u.c.name == name)).mappings().first()
+        if old is None:
+            raise StoreError(f"no user {name!r}")
+        self.conn.execute(u.delete().where(u.c.name == name))
+        self.log("users", name, "delete", before=_loggable(dict(old)), reason=reason)
+
+    def person_key(self, key_id):
+        k = schema.person_keys
+        return self.conn.execute(select(k.c.wrapped_key).where(k.c.key_id == key_id)).scalar()
+
+    def add_person_key(self, key_id, wrapped):
+        self.conn.execute(schema.person_keys.insert(), [{"key_id": key_id, "wrapped_key": wrapped,
+                                                         "created_at": self.now}])
+
+    def personal(self, uuids):
+        return _personal_rows(self.conn, uuids)
+
+    def put_personal(self, uuid, key_id, ciphertext, *, import_id=None, reason=None):
+        v = schema.victim_personal
+        old = self.conn.execute(select(v).where(v.c.uuid == uuid)).mappings().first()
+        if old is None:
+            self.conn.execute(v.insert(), [{"uuid": uuid, "key_id": key_id,
+                                            "ciphertext": ciphertext, "updated_at": self.now}])
+        else:
+            self.conn.execute(v.update().where(v.c.uuid == uuid).values(
+                key_id=key_id, ciphertext=ciphertext, updated_at=self.now))
+        # the change log holds personal data only encrypted, under the person's key
+        self.log("victim_personal", uuid, "insert" if old is None else "update",
+                 before={"key_id": old["key_id"], "ciphertext": bytes(old["ciphertext"]).hex()}
+                 if old else None,
+                 after={"key_id": key_id, "ciphertext": ciphertext.hex()},
+                 reason=reason, import_id=import_id)
+
+    def erase_personal(self, uuid, reason):
+        v, k = schema.victim_personal, schema.person_keys
+        old = self.conn.execute(select(v).where(v.c.uuid == uuid)).mappings().first()
+        if old is None:
+            return False
+        self.conn.execute(v.delete().where(v.c.uuid == uuid))
+        self.conn.execute(k.delete().where(k.c.key_id == old["key_id"]))
+        self.log("victim_personal", uuid, "erase", before={"key_id": old["key_id"]},
+                 after=None, reason=reason)
+        return True
+
+    def log_access(self, uuids, action, purpose=None):
+        rows = [{"at": self.now, "user_name": self.user, "record_uuid": u, "action": action,
+                 "purpose": purpose} for u in uuids]
+        if rows:
+            self.conn.execute(schema.access_log.insert(), rows)
+
     def _log(self, layer, action, rows, before, import_id, reason):
         entries = [
             {
@@ -209,10 +302,52 @@ class SQLWriter(Writer):
                 status="resolved", resolved_import_id=import_id, updated_at=self.now))
 
 
+def _personal_rows(conn, uuids):
+    v = schema.victim_personal
+    uuids = list(uuids)
+    found = {}
+    for i in range(0, len(uuids), _CHUNK):
+        for row in conn.execute(select(v).where(v.c.uuid.in_(uuids[i:i + _CHUNK]))).mappings():
+            found[row["uuid"]] = {"key_id": row["key_id"], "ciphertext": bytes(row["ciphertext"])}
+    return found
+
+
 class SQLStore(Store):
     """A store over a SQLAlchemy engine; back ends add their DDL and connection rules."""
 
     engine: Engine
+
+    def settings(self):
+        with self.engine.connect() as conn:
+            return {k: v for k, v in conn.execute(select(schema.meta.c.key, schema.meta.c.value))}
+
+    def read_changes(self, *, record_uuid=None, import_id=None, layer=None, until=None,
+                     latest=False, latest_only=False):
+        c = schema.change_log
+        stmt = select(c).order_by(c.c.fid)
+        if latest_only:  # the store's last change
+            stmt = select(c).order_by(c.c.fid.desc()).limit(1)
+        if record_uuid is not None:
+            stmt = stmt.where(c.c.record_uuid.like(f"{record_uuid}%"))
+        if import_id is not None:
+            stmt = stmt.where(c.c.import_id == import_id)
+        if layer is not None:
+            stmt = stmt.where(c.c.layer == layer)
+        if until is not None:
+            stmt = stmt.where(c.c.at <= until)
+        if latest:  # the last change of each record (within the bounds above)
+            inner = select(func.max(c.c.fid)).group_by(c.c.record_uuid)
+            if layer is not None:
+                inner = inner.where(c.c.layer == layer)
+            if until is not None:
+                inner = inner.where(c.c.at <= until)
+            stmt = stmt.where(c.c.fid.in_(inner))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def personal(self, uuids):
+        with self.engine.connect() as conn:
+            return _personal_rows(conn, uuids)
 
     @contextmanager
     def _write_connection(self):

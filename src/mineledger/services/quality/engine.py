@@ -102,7 +102,11 @@ def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
     QueryError
         Unknown country or rule id.
     """
+    from mineledger.services.access import Action, actor_of, require
+
     country = country.upper()
+    require(store, Action.CHECK if not getattr(store, "read_only", False) else Action.READ,
+            country=country)
     if country not in store.countries():
         raise QueryError(f"the store holds no records for country {country!r}")
     chosen = CATALOGUE if not rules else [r for r in CATALOGUE if r.id in rules]
@@ -114,6 +118,14 @@ def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
     for r in chosen:
         found.extend(r.check(ctx))
     severity = {r.id: r.severity for r in CATALOGUE}
+    if getattr(store, "read_only", False):  # a past state: the findings then, not stored
+        rows = [{"fingerprint": f.fingerprint, "rule_id": f.rule_id,
+                 "severity": severity[f.rule_id], "layer": f.layer,
+                 "record_uuid": f.record_uuid, "other_uuid": f.other_uuid, "reason": f.reason,
+                 "suggested_fix": f.suggested_fix, "country": country, "status": "open",
+                 "status_reason": None} for f in found]
+        return list({r["fingerprint"]: r for r in rows}.values())
+    user = actor_of(store).name if user == "mineledger" else user
     with store.writer(user=user, command=command) as writer:
         held = writer.sync_findings(country, [r.id for r in chosen], [
             {"fingerprint": f.fingerprint, "rule_id": f.rule_id, "severity": severity[f.rule_id],
@@ -144,6 +156,13 @@ def mark_finding(store: Store, fingerprint: str, status: str, reason: str, *,
         raise QueryError(f"status {status!r}: expected resolved, accepted or open")
     if not reason or not reason.strip():
         raise QueryError("a reason is required when marking a finding")
+    from mineledger.services.access import Action, require
+
+    held = store.read_table("quality_findings")
+    match = held[held["fingerprint"].str.startswith(fingerprint)] if not held.empty else held
+    actor = require(store, Action.AMEND,
+                    country=match.iloc[0]["country"] if len(match) == 1 else None)
+    user = actor.name if user == "mineledger" else user
     with store.writer(user=user, command=f"check mark {fingerprint}") as writer:
         return writer.mark_finding(fingerprint, status, reason.strip(), user,
                                    dt.datetime.now(dt.timezone.utc))

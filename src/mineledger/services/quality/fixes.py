@@ -29,6 +29,9 @@ def plan_fix(store: Store, country: str, rule_id: str) -> list[dict[str, Any]]:
     if rule_id not in FIXABLE:
         raise QueryError(f"no automatic fix for {rule_id!r}; fixable: {', '.join(FIXABLE)}")
     country = country.upper()
+    from mineledger.services.access import Action, require
+
+    require(store, Action.AMEND, country=country)
     if country not in store.countries():
         raise QueryError(f"the store holds no records for country {country!r}")
     ctx = Context(store, country, dict(DEFAULTS))
@@ -65,7 +68,13 @@ def plan_fix(store: Store, country: str, rule_id: str) -> list[dict[str, Any]]:
 def apply_fix(store: Store, rule_id: str, plan: list[dict[str, Any]], *, user: str = "mineledger",
               command: str = "fix") -> str:
     """Apply a planned fix; every change is in the change log under the returned fix id."""
+    from mineledger.services.access import Action, require
+
     fix_id = f"fix-{uuidlib.uuid4()}"
+    countries = {p.get("country") for p in plan} or {None}
+    for c in countries:
+        actor = require(store, Action.AMEND, country=c)
+    user = actor.name if user == "mineledger" else user
     with store.writer(user=user, command=command) as writer:
         current = {}
         for layer in {p["layer"] for p in plan}:
@@ -86,6 +95,11 @@ def revert_fix(store: Store, fix_id: str, *, user: str = "mineledger", command: 
     entries = log[(log["import_id"] == fix_id) & (log["action"] == "update")]
     if not len(entries):
         raise QueryError(f"no fix {fix_id!r} in the change log")
+    from mineledger.services.access import Action, require
+
+    for c in {(e or {}).get("country") for e in entries["after"]} or {None}:
+        actor = require(store, Action.AMEND, country=c)
+    user = actor.name if user == "mineledger" else user
     with store.writer(user=user, command=command) as writer:
         for layer, group in entries.groupby("layer"):
             current = writer.existing(layer, list(group["record_uuid"]))
