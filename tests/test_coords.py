@@ -392,7 +392,7 @@ def test_parse_utm_hemisphere_s_is_southern():
 
 @pytest.mark.parametrize("text, kwargs, message", [
     ("18T 500000 4000000", {}, "'T' after the zone is not a hemisphere (N or S); "
-                               "if it is an MGRS latitude band (C to X), pass letter='band'"),
+                               "if it is an MGRS latitude band (C to X), declare geometry.letter: band"),
     ("18I 500000 4000000", {"letter": "band"}, "'I' after the zone is not a latitude band"),
     ("18S 500000 1000000", {"letter": "band"}, "is outside band S (32° to 40°)"),
     ("18 500000 1000000", {}, "the zone has no letter"),

@@ -279,16 +279,30 @@ def test_4_declared_encoding(tmp_path, store):
     assert v.loc["Cúcuta", "outcome"] == "killed"
 
 
-def test_4_undeclared_encoding_is_detected_with_a_note(tmp_path, store):
+def test_4_an_undeclared_encoding_that_reads_differently_in_each_code_page_stops_the_import(
+        tmp_path, store):
     doc = yaml.safe_load(BY_NAME["col-victims-cp1252"])
     del doc["read"]["encoding"]
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     data = example(tmp_path, "victims-cp1252.csv")
-    report = import_source(store, data / "victims-cp1252.csv", str(path))
-    (note,) = [n for n in report.files[0].notes if "UTF-8" in n]
-    assert "read as cp1252" in note and "read.encoding" in note
-    assert set(store.read_layer("victims")["admin1_name"]) == {"Nariño", "Norte de Santander"}
+    with pytest.raises(Exception) as info:
+        import_source(store, data / "victims-cp1252.csv", str(path))
+    message = str(info.value)
+    assert "as cp1252: 'año;mes;departamento;municipio;condición'" in message
+    assert "as cp1250: 'ańo;mes;" in message and "Declare the right one" in message
+    assert len(store.read_layer("victims")) == 0
+
+
+def test_4_an_undeclared_encoding_every_code_page_reads_alike_is_detected_with_a_note(tmp_path):
+    from mineledger.io.readers import read_source
+
+    path = tmp_path / "lugares.csv"
+    path.write_bytes("id,lugar\n1,Región Antioquía – “Bogotá”\n".encode("cp1252"))
+    table = read_source(path, encoding=None)
+    assert table.rows[0].properties["lugar"] == "Región Antioquía – “Bogotá”"
+    (note,) = table.notes
+    assert "read as cp1252, as detected" in note
 
 
 def test_4_a_declared_encoding_the_file_does_not_fit_stops_the_import(tmp_path, store):
@@ -580,7 +594,7 @@ def test_9_export_with_hxl_is_read_back_by_tags_whatever_the_headers(tmp_path, s
     export_layer(store, "events", "csv", out, hxl=True, country="COL")
     lines = out.read_text(encoding="utf-8").splitlines()
     tags = lines[1].split(",")
-    assert tags[0] == "#meta+id" and "#affected+killed" in tags and "#date+occurred+utc" in tags
+    assert tags[0] == "#meta+id" and "#affected+killed" in tags and "#date+time_utc" in tags
     # a partner translates the headers; the tags still say what each column is
     lines[0] = ",".join(f"columna_{i}" for i in range(len(tags)))
     partner = tmp_path / "partner" / "eventos.csv"

@@ -361,18 +361,20 @@ def test_an_undeclared_encoding_is_detected_with_a_note(tmp_path):
         read_source(path, encoding="utf-8-sig")
 
 
-def test_an_encoding_tie_is_read_as_cp1252_with_a_note_showing_the_other_reading(tmp_path):
-    """Spanish text fits cp1252 and cp1250 equally; they read ñ as ñ and as ń. cp1252, the
-    Windows code page of Spanish, French and Portuguese, comes first; the note shows the other
-    reading so that a person can tell."""
+def test_an_encoding_the_code_pages_read_differently_is_refused_showing_the_readings(tmp_path):
+    """Spanish text fits cp1252 and cp1250; they read ñ as ñ and as ń: a choice would be a
+    guess, and a guessed name is a wrong value."""
     path = tmp_path / "a.csv"
     path.write_bytes("id,place\n1,Señora Ñuñoa\n".encode("cp1252"))
-    table = read_source(path, encoding=None)
-    assert table.rows[0].properties["place"] == "Señora Ñuñoa"
-    (note,) = table.notes
-    assert "read as cp1252, as detected — line 2 reads '1,Señora Ñuñoa', but cp1250 would read it " \
-           "'1,Seńora Ńuńoa'" in note
-    assert "Declare the right one in the profile (read.encoding: cp1252" in note
+    with pytest.raises(SourceError) as info:
+        read_source(path, encoding=None)
+    message = str(info.value)
+    assert "line 2 as cp1252: '1,Señora Ñuñoa'; as cp1250: '1,Seńora Ńuńoa'" in message
+    assert "Declare the right one in the profile (read.encoding)" in message
+    path.write_bytes("id,place\n1,Москва\n".encode("cp1251"))
+    with pytest.raises(SourceError, match="as cp1251: '1,Москва'"):
+        read_source(path, encoding=None)
+    assert read_source(path, encoding="cp1251").rows[0].properties["place"] == "Москва"
 
 
 # --- ODK Central and KoboToolbox ---------------------------------------------------------------

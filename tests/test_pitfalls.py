@@ -563,14 +563,17 @@ def test_declared_cp1252_reads_exact_text(store, tmp_path):
     assert _names(store) == EXPECTED_NAMES
 
 
-def test_undeclared_cp1252_is_detected_with_a_note(store, tmp_path):
+def test_undeclared_cp1252_is_never_guessed(store, tmp_path):
     """Pitfall: an undeclared cp1252 file read with a wrong guess (cp1250 reads ñ as ń).
-    The text must come out exact, and the report must say the encoding was detected."""
-    report = import_source(store, cp1252_csv(tmp_path),
-                           write_profile(tmp_path, VICTIMS_TEXT.format(enc="")))
-    assert _names(store) == EXPECTED_NAMES
-    notes = report.files[0].notes
-    assert any("victimas.csv" in n and "detected" in n and "cp1252" in n for n in notes), notes
+    The code pages that fit the bytes read it differently, so the import stops, naming the
+    file and showing the readings — never a garbled name stored."""
+    with pytest.raises(SourceError) as err:
+        import_source(store, cp1252_csv(tmp_path),
+                      write_profile(tmp_path, VICTIMS_TEXT.format(enc="")))
+    message = str(err.value)
+    assert "victimas.csv" in message and "as cp1252: 'Señora Ñuñoa,Peñol'" in message
+    assert "as cp1250: 'Seńora Ńuńoa,Peńol'" in message
+    assert len(store.read_layer("victims")) == 0
 
 
 def test_wrongly_declared_utf8_names_the_file_and_byte(store, tmp_path):

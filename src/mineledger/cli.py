@@ -556,6 +556,7 @@ def profile_infer(
                                                           "geodatabase.")] = None,
     out_path: Annotated[Optional[Path], typer.Option("--out", metavar="PATH",
                                                      help="Write the draft here (default: print it).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ):
     """Draft an import profile from a file's columns and values.
 
@@ -566,11 +567,16 @@ def profile_infer(
     """
     from mineledger.io.infer import infer_profile
 
+    if out_path is not None and out_path.exists() and not overwrite:
+        raise SourceError(f"{out_path} exists; pass --overwrite to replace it")
     text = infer_profile(path, layer=layer, sheet=sheet, gis_layer=gis_layer)
     if out_path is None:
         sys.stdout.write(text)
     else:
-        out_path.write_text(text, encoding="utf-8")
+        try:
+            out_path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SourceError(f"--out {out_path}: cannot write it: {exc.strerror or exc}") from None
         out.print(f"draft profile written to {out_path}", highlight=False, markup=False)
 
 

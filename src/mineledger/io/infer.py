@@ -94,6 +94,15 @@ _MGRS = re.compile(r"\d{1,2}[C-HJ-NP-X] ?[A-HJ-NP-Z]{2} ?\d{2,10}( ?\d{1,5})?", 
 _UTM = re.compile(r"\d{1,2} ?[NSns] \d{5,7}(\.\d+)?(mE)? \d{5,8}(\.\d+)?(mN)?")
 
 
+def _delimiter(path: Path) -> str:
+    """The delimiter of a CSV: the one of , ; tab | that its header line holds most of."""
+    with open(path, "rb") as fh:
+        head = fh.readline()
+    counts = {d: head.count(d.encode()) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
 def _norm(name: str) -> str:
     text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
     text = text.rsplit("/", 1)[-1].rsplit("-", 1)[-1] if "/" in text else text
@@ -238,9 +247,12 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
 
     path = Path(path)
     fmt = format_of(path)
+    delimiter = _delimiter(path) if fmt == "csv" else ","
     table = read_source(path, fmt=fmt, encoding=None, layer=gis_layer, sheet=sheet,
-                        crs="EPSG:4326")
+                        crs="EPSG:4326", delimiter=delimiter)
     read: dict[str, Any] = {"format": fmt}
+    if delimiter != ",":
+        read["delimiter"] = delimiter
     comments: list[str] = []
     if table.encoding and table.encoding != "utf-8-sig":
         read["encoding"] = table.encoding
@@ -285,6 +297,9 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
     by_norm: dict[str, str] = {}
     for c in table.columns:
         by_norm.setdefault(_norm(c), c)
+    for c in table.columns:  # ODK Central names a grouped question group-question
+        if "-" in str(c):
+            by_norm.setdefault(_norm(str(c).rsplit("-", 1)[-1]), c)
     for name, f in targets.items():
         if name in ("area_m2",) or name.endswith("_uuid") or name in ("link_layer",
                                                                      "link_distance_m") \
@@ -316,7 +331,10 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
             texts = [str(v) for v in values]
             if any(re.fullmatch(r"\d{1,3}(,\d{3})+", t) for t in texts):
                 rule["thousands"] = ","
-        if f.vocabulary:
+        if f.vocabulary and not values:
+            comments.append(f"{name}: column {source_col!r} is empty in the file; add a map "
+                            f"onto {', '.join(f.vocabulary)} when it has values")
+        if f.vocabulary and values:
             distinct = sorted({str(v).strip() for v in values})[:30]
             vocab = {v.lower(): v for v in f.vocabulary}
             rule["map"] = {d: vocab.get(d.lower()) or (VALUE_SYNONYMS.get(_norm(d)) if

@@ -116,6 +116,10 @@ class FieldRule:
         if self.column is None:
             return self.value
         raw = props.get(self.column)
+        if type(raw).__name__ == "FormulaWithoutValue":
+            raise FieldError(self.name, self.column, str(raw), "a value: the cell holds a formula "
+                             "with no computed value (open and save the workbook in a "
+                             "spreadsheet program, or paste values)")
         value = unicodedata.normalize("NFC", raw).strip() if isinstance(raw, str) else raw
         if value == "" or value is None or (isinstance(value, str) and value in self.null_values):
             if self.required:
@@ -200,7 +204,8 @@ class FieldRule:
             # the calendar date as the source wrote it (in its own time zone)
             return moment.date() if isinstance(moment, dt.datetime) else moment
         if not isinstance(moment, dt.datetime):
-            moment = dt.datetime.combine(moment, dt.time(0))
+            raise FieldError(self.name, self.column, raw, "a date with a time of day (this is a "
+                             "date only; map it to a date field)")
         if moment.tzinfo is None:
             if not self.timezone:
                 raise FieldError(self.name, self.column, raw, "a time with a UTC offset (such as "
@@ -208,8 +213,21 @@ class FieldRule:
                                  "profile for times written without one")
             from zoneinfo import ZoneInfo
 
-            moment = moment.replace(tzinfo=ZoneInfo(self.timezone))
-        return moment.astimezone(dt.timezone.utc)
+            zone = ZoneInfo(self.timezone)
+            moment = moment.replace(tzinfo=zone)
+            # a wall-clock time the zone skips (spring) or repeats (autumn) is no instant
+            if moment.astimezone(dt.timezone.utc).astimezone(zone).replace(tzinfo=None) != \
+                    moment.replace(tzinfo=None):
+                raise FieldError(self.name, self.column, raw, f"a time that exists in "
+                                 f"{self.timezone} (clocks skip it when they go forward)")
+            if moment.replace(fold=1).utcoffset() != moment.utcoffset():
+                raise FieldError(self.name, self.column, raw, f"a time that happened once in "
+                                 f"{self.timezone} (this one is repeated when clocks go back; "
+                                 "give its UTC offset)")
+        try:
+            return moment.astimezone(dt.timezone.utc)
+        except (OverflowError, ValueError):
+            raise FieldError(self.name, self.column, raw, "a time within years 1–9999 in UTC") from None
 
     def _number_text(self, value) -> str:
         text = str(value)
@@ -222,6 +240,12 @@ class FieldRule:
     def _parse(self, value, raw):
         kind = self.parse
         if kind == "text":
+            if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+                value = int(value)  # a spreadsheet number cell holding a code: 1234, not 1234.0
+            if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+                value = value.date()  # a spreadsheet date cell: 2021-03-04, not …00:00:00
+            if isinstance(value, (dt.date, dt.datetime)):
+                return value.isoformat()
             return str(value) if not isinstance(value, (bool, int, float)) or self.type == "text" \
                 else value
         if kind == "boolean":
@@ -252,11 +276,16 @@ class FieldRule:
         if not isinstance(value, (int, float)) and not _NUMBER.fullmatch(text):
             raise FieldError(self.name, self.column, raw,
                              "an integer" if kind == "integer" else "a number")
-        number = float(text)
+        if kind == "integer" and isinstance(value, str) and re.fullmatch(r"[+-]?\d+", text):
+            number = int(text)  # exactly, whatever its size (float would round above 2**53)
+        else:
+            number = float(text)
         if kind == "integer":
-            if not number.is_integer():
+            if isinstance(number, float) and not number.is_integer():
                 raise FieldError(self.name, self.column, raw, "an integer")
             number = int(number)
+            if not -2**63 <= number < 2**63:
+                raise FieldError(self.name, self.column, raw, "a whole number of at most 18 digits")
         lo, hi = self.min, self.max
         if (lo is not None and number < lo) or (hi is not None and number > hi):
             raise FieldError(self.name, self.column, raw, f"a value from {lo:g} to {hi:g}"
@@ -457,6 +486,11 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
     if "map" not in spec and "value" not in spec and parse not in _PARSE_FOR_TYPE.get(ftype, {parse}):
         raise ProfileError(f"{where}: parse {parse!r} does not give a {ftype}; use parse: "
                            f"{sorted(_PARSE_FOR_TYPE[ftype])[0]}")
+    if "required" in spec and not isinstance(spec["required"], bool):
+        raise ProfileError(f"{where}: required must be true or false, got {spec['required']!r}")
+    if isinstance(spec.get("min"), (int, float)) and isinstance(spec.get("max"), (int, float)) \
+            and spec["min"] > spec["max"]:
+        raise ProfileError(f"{where}: min {spec['min']} is above max {spec['max']}")
     for key in ("min", "max"):
         if key in spec and spec[key] != "current_year" and (
                 isinstance(spec[key], bool) or not isinstance(spec[key], (int, float))):
@@ -474,6 +508,13 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
         if not isinstance(fmt, str) or (fmt not in DATE_FORMATS and "%" not in fmt):
             raise ProfileError(f"{where}: format {fmt!r}; expected one of "
                                f"{', '.join(DATE_FORMATS)} or a strptime pattern such as %d.%m.%Y")
+        if "%" in fmt:
+            try:  # a pattern that cannot read back a date it writes reads none
+                sample = dt.datetime(2001, 2, 3, 4, 5, 6)
+                dt.datetime.strptime(sample.strftime(fmt), fmt)
+            except ValueError as exc:
+                raise ProfileError(f"{where}: format {fmt!r} is not a strptime pattern that reads "
+                                   f"dates ({exc}); for example %d.%m.%Y") from None
     if "unit" in spec and spec["unit"] not in AREA_UNITS:
         raise ProfileError(f"{where}: unit {spec['unit']!r}; expected one of {', '.join(AREA_UNITS)}")
     if "unit" in spec and ftype != "real":
@@ -607,6 +648,15 @@ def load_profile(name_or_path: str | Path) -> Profile:
     key = doc.get("key")
     if isinstance(key, str):
         key = [key]
+    if key is not None and not (isinstance(key, list) and key
+                                and all(isinstance(k, str) and k for k in key)):
+        raise ProfileError(f"{path}: key must be a column name or a list of them, got {key!r}")
+    for name_key in ("source", "read", "geometry", "fields"):
+        if doc.get(name_key) is not None and not isinstance(doc.get(name_key), dict):
+            raise ProfileError(f"{path}: '{name_key}' must be a mapping, got {doc.get(name_key)!r}")
+    for name_key in ("organisation", "description", "name"):
+        if doc.get(name_key) is not None and not isinstance(doc.get(name_key), (str, int)):
+            raise ProfileError(f"{path}: '{name_key}' must be text, got {doc.get(name_key)!r}")
     country = doc.get("country")
     if country is not None and not re.fullmatch(r"[A-Z]{3}", str(country)):
         raise ProfileError(f"{path}: country {country!r}; expected an ISO 3166-1 alpha-3 code such as COL")
@@ -619,7 +669,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
     encoding = read.get("encoding")
     if encoding is not None:
         try:
-            codecs.lookup(str(encoding))
+            if not codecs.lookup(str(encoding))._is_text_encoding:
+                raise LookupError(encoding)
         except LookupError:
             raise ProfileError(f"{path}: read.encoding {encoding!r} is not a known text "
                                "encoding (utf-8-sig, cp1252, latin-1 …)") from None
@@ -630,6 +681,9 @@ def load_profile(name_or_path: str | Path) -> Profile:
     for name_key in ("layer", "sheet", "timezone"):
         if read.get(name_key) is not None and not isinstance(read.get(name_key), str):
             raise ProfileError(f"{path}: read.{name_key} must be a name, got {read.get(name_key)!r}")
+    if read.get("pattern") is not None and not isinstance(read.get("pattern"), str):
+        raise ProfileError(f"{path}: read.pattern must be a file name pattern such as '*.csv', "
+                           f"got {read.get('pattern')!r}")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ProfileError(f"{path}: read.delimiter must be one character, got {delimiter!r}")
     timezone = read.get("timezone")
@@ -659,7 +713,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
     return Profile(
         name=name, layer=layer.value, path=str(path), checksum=hashlib.sha256(text).hexdigest(),
         description=str(doc.get("description", "")), country=country,
-        organisation=doc.get("organisation"), source=dict(doc.get("source") or {}),
+        organisation=None if doc.get("organisation") is None else str(doc["organisation"]),
+        source=dict(doc.get("source") or {}),
         format=read.get("format"), encoding=encoding, delimiter=delimiter,
         pattern=read.get("pattern") or _default_pattern(read.get("format")), key=key,
         pattern_declared=bool(read.get("pattern")), geometry=geometry_rule,
@@ -674,6 +729,9 @@ def _join_rule(path: Path, doc: Any) -> JoinRule | None:
     if doc is None:
         return None
     where = f"{path}: read.join"
+    if isinstance(doc, dict) and True in doc:
+        raise ProfileError(f"{where}: YAML reads the key 'on' as true; name the columns with "
+                           "child: COLUMN (the repeat row's) and parent: COLUMN (the parent's)")
     if not isinstance(doc, dict) or set(doc) - {"file", "sheet", "child", "parent", "prefix"}:
         keys = sorted(map(str, doc)) if isinstance(doc, dict) else doc
         raise ProfileError(f"{where}: expected a mapping with child (the repeat row's column "
@@ -716,8 +774,10 @@ def _geometry_rule(path: Path, doc: dict, polygonal: bool) -> GeometryRule | Non
         return None
     kind = kinds[0]
     column = doc[kind]
-    if not isinstance(column, str) or (kind == "x" and not isinstance(doc.get("y"), str)):
+    if not isinstance(column, str):
         raise ProfileError(f"{path}: geometry.{kind} must be a column name, got {column!r}")
+    if kind == "x" and not isinstance(doc.get("y"), str):
+        raise ProfileError(f"{path}: geometry.y must be a column name, got {doc.get('y')!r}")
     if kind in ("x", "wkt") and not crs:
         raise ProfileError(f"{path}: geometry.crs is required with x/y or wkt columns (for "
                            "example EPSG:4326)")

@@ -49,7 +49,13 @@ DATA_SUFFIXES = VECTOR_SUFFIXES | TABLE_SUFFIXES | XLSX_SUFFIXES | PARQUET_SUFFI
 #: Legacy encodings that detection chooses among (Windows and ISO code pages of the
 #: languages of mine-affected countries, and UTF-16).
 _LEGACY_ENCODINGS = ("cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp1251",
-                     "cp1256", "cp1254", "utf_16", "mac_roman", "cp850")
+                     "cp1256", "cp1254", "utf_16")
+#: The core hashtags of the HXL standard (1.1); extension hashtags start with ``#x_``.
+HXL_CORE = frozenset(
+    "access activity adm1 adm2 adm3 adm4 adm5 affected beneficiary capacity cause channel "
+    "contact country crisis currency date delivery description event frequency geo group impact "
+    "indicator inneed item loc meta modality need operations org population reached region "
+    "respondee sector service severity status subsector targeted value".split())
 #: An HXL hashtag with its attributes, e.g. ``#affected+killed+f`` (HXL standard 1.1).
 HXL_TAG = re.compile(r"\s*#[A-Za-z][A-Za-z0-9_]*(\s*\+\s*[A-Za-z][A-Za-z0-9_]*)*\s*")
 
@@ -69,6 +75,12 @@ class SourceRow:
     @property
     def locator(self) -> str:
         return f"{'feature' if self.has_geometry_column else 'row'} {self.number}"
+
+
+class FormulaWithoutValue(str):
+    """A spreadsheet cell that holds a formula and no computed value (a workbook written by a
+    program, never opened and saved in a spreadsheet): its text is the formula. A field rule
+    that reads it refuses it; as an unmapped attribute it is kept as written."""
 
 
 @dataclass
@@ -185,34 +197,39 @@ def _decode(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
     if not ranked:
         raise SourceError(f"{path}: not UTF-8 (byte {first_bad}) and no text encoding fits; "
                           "declare it in the profile (read.encoding)")
-    best = ranked[0]
-    decodings: dict[str, str] = {}  # text -> the first of _LEGACY_ENCODINGS that reads it so
+    # every encoding that fits the bytes: if they read the text differently, the choice would
+    # be a guess (cp1252 and cp1250 read ñ as ñ and ń; cp1251 and cp1252 read Cyrillic and
+    # Latin), and a guess stored as text is a wrong value: refuse, showing the readings
     order = {e: i for i, e in enumerate(_LEGACY_ENCODINGS)}
+    decodings: dict[str, str] = {}
     for match in sorted(ranked, key=lambda m: order.get(m.encoding, 99)):
-        if (match.chaos, match.coherence) == (best.chaos, best.coherence):
-            decodings.setdefault(str(match), match.encoding)
-    text = next(iter(decodings))
-    # charset-normalizer lists under one match every encoding that reads the bytes the same
-    match = next(m for m in ranked if str(m) == text)
-    found = min(match.could_be_from_charset or [match.encoding], key=lambda e: order.get(e, 99))
-    note = (f"{path.name}: not UTF-8 (byte {first_bad}); read as {found}, as detected — "
-            f"declare read.encoding: {found} in the profile if that is right")
-    if len(decodings) > 1:  # equally likely encodings that read the text differently
+        decodings.setdefault(str(match), match.encoding)
+    if len(decodings) > 1:
         lines = [t.splitlines() for t in decodings]
         row = next((i for i in range(min(len(x) for x in lines))
                     if len({x[i] for x in lines}) > 1), 0)
-        others = "; ".join(f"{enc} would read it {lines[k][row][:80]!r}"
-                           for k, enc in enumerate(decodings.values()) if k)
-        note = (f"{path.name}: not UTF-8 (byte {first_bad}); read as {found}, as detected — line {row + 1} "
-                f"reads {lines[0][row][:80]!r}, but {others}, and fits equally well. Declare "
-                f"the right one in the profile (read.encoding: {found} …)")
+        shown = "; ".join(f"as {enc}: {lines[k][row][:80]!r}"
+                          for k, enc in list(enumerate(decodings.values()))[:4])
+        raise SourceError(f"{path}: not UTF-8 (byte {first_bad}), and the encodings that fit it "
+                          f"read it differently — line {row + 1} {shown}. Declare the right one "
+                          "in the profile (read.encoding)")
+    text = next(iter(decodings))
+    best = ranked[0]
+    # charset-normalizer lists under one match every encoding that reads the bytes the same
+    found = min(best.could_be_from_charset or [best.encoding], key=lambda e: order.get(e, 99))
+    note = (f"{path.name}: not UTF-8 (byte {first_bad}); read as {found}, as detected — "
+            f"declare read.encoding: {found} in the profile if that is right")
     return text, found, [note]
 
 
 def _hxl_row(values: list[Any]) -> bool:
     """Whether a row is an HXL hashtag row: every non-empty cell a hashtag, at least one."""
     cells = [str(v) for v in values if v is not None and str(v).strip()]
-    return bool(cells) and all(HXL_TAG.fullmatch(c) for c in cells)
+    if not cells or not all(HXL_TAG.fullmatch(c) for c in cells):
+        return False
+    # every hashtag a standard one: a data row that happens to start with "#" is data
+    tags = [hxl_normalise(c).split("+")[0][1:] for c in cells]
+    return all(t in HXL_CORE or t.startswith("x_") for t in tags)
 
 
 def hxl_normalise(tag: str) -> str:
@@ -314,19 +331,24 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
             raise SourceError(f"{path}: no sheet {sheet!r}; its sheets are {book.sheetnames}")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         records = [list(r) for r in ws.iter_rows(values_only=True)]
+        name = ws.title
     finally:
         book.close()
+    if any(v is None for r in records for v in r):  # formulas with no value read as None
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        try:
+            for r, frow in zip(records, formulas[name].iter_rows(values_only=True)):
+                for i, f in enumerate(frow):
+                    if i < len(r) and r[i] is None and isinstance(f, str) and f.startswith("="):
+                        r[i] = FormulaWithoutValue(f)
+        finally:
+            formulas.close()
     notes = []
     if sheet is None and len(book.sheetnames) > 1:
         notes.append(f"{path.name}: read sheet {book.sheetnames[0]!r} of {book.sheetnames}; "
                      "name another with read.sheet")
-    records = [[(v.strip() if isinstance(v, str) else v) for v in r] for r in records]
-    table = _table(path, records, notes)
-    for row in table.rows:  # a datetime cell with no time part is a date
-        for k, v in row.properties.items():
-            if isinstance(v, dt.datetime) and v.time() == dt.time(0):
-                row.properties[k] = v.date()
-    return table
+    records = [[(v.strip() if type(v) is str else v) for v in r] for r in records]
+    return _table(path, records, notes)
 
 
 def read_sheet(path: Path, sheet: str | None, *, fmt: str | None = None,
@@ -358,6 +380,12 @@ def _gdal_path(path: Path) -> Path | str:
         shps = [n for n in names if n.lower().endswith(".shp")]
         if not shps and not gdbs and len(kmls) == 1:
             return f"/vsizip/{path.resolve()}/{kmls[0]}"
+        # GDAL's own KMZ (doc.kml + layers/*.kml) reads whole; another KMZ with several KML
+        # files would be read only in part
+        loose = [n for n in kmls if n != "doc.kml" and not n.startswith("layers/")]
+        if not shps and not gdbs and len(kmls) > 1 and loose:
+            raise SourceError(f"{path}: holds {len(kmls)} KML files ({', '.join(kmls[:5])}); "
+                              "GDAL would read only one of them. Unzip it and import each KML")
         tables = [n for n in names if n.lower().endswith((".csv", ".xlsx"))]
         if tables and not shps and not gdbs and not kmls:
             raise SourceError(f"{path}: a zip of tables ({', '.join(tables[:4])}"
@@ -415,6 +443,11 @@ def _read_parquet(path: Path, declared_crs: str | None) -> SourceTable:
             df = pd.read_parquet(path)
         except Exception as exc2:
             raise SourceError(f"{path}: cannot read as Parquet: {exc2}") from None
+        binary = [c for c in df.columns if df[c].map(lambda v: isinstance(v, (bytes, bytearray))).any()]
+        if binary:
+            raise SourceError(f"{path}: column(s) {binary} hold binary values (WKB geometry?) but "
+                              "the file has no valid GeoParquet metadata ('geo'); write it with "
+                              "GeoPandas to_parquet, or export the geometry as WKT")
         records = [list(df.columns)] + df.astype(object).where(df.notna(), None).values.tolist()
         return _table(path, records, [])
     except Exception as exc:  # pyarrow.ArrowInvalid, OSError …
@@ -456,8 +489,11 @@ def read_geojson_geometry(raw: Any) -> tuple[Any, tuple[str, str] | None]:
     ('POLYGON ((0 0, 1 0, 1 1, 0 0))', 'repaired')
     """
     text = json.dumps(raw)[:200]
+    error = "GDAL could not read it"
     try:
-        return shapely.force_2d(shapely.from_geojson(json.dumps(raw))), None
+        geom = shapely.force_2d(shapely.from_geojson(json.dumps(raw)))
+        if not geom.is_empty:
+            return geom, None
     except Exception as exc:  # shapely.errors.GEOSException
         error = str(exc).splitlines()[0]
     if isinstance(raw, dict):
@@ -465,8 +501,8 @@ def read_geojson_geometry(raw: Any) -> tuple[Any, tuple[str, str] | None]:
         fixed = None
         if kind == "Polygon" and _depth(coords) == 2:
             fixed = {"type": "Polygon", "coordinates": [coords]}
-        elif kind == "MultiPolygon" and _depth(coords) == 3:
-            fixed = {"type": "MultiPolygon", "coordinates": [[p] for p in coords]}
+        elif kind == "MultiPolygon" and _depth(coords) == 3:  # one polygon's rings
+            fixed = {"type": "MultiPolygon", "coordinates": [coords]}
         if fixed is not None:
             try:
                 geom = shapely.force_2d(shapely.from_geojson(json.dumps(fixed)))
@@ -487,12 +523,13 @@ def _vector_table(path: Path, gdf, file_crs, declared_crs, notes) -> SourceTable
         source_crs = CRS.from_user_input(file_crs or declared_crs)
         if gdf.crs is None:
             gdf = gdf.set_crs(source_crs)
-        nulls = gdf.geometry.isna().to_numpy()
-        if nulls.any():
+        nulls = gdf.geometry.isna().to_numpy() | shapely.is_empty(gdf.geometry.array)
+        if nulls.any():  # GDAL gives null or empty for geometries it could not read
             raw = _raw_geojson_geometries(path)
             if raw is not None and len(raw) == len(gdf):
                 for i in nulls.nonzero()[0]:
-                    if raw[i] is not None:
+                    if isinstance(raw[i], dict) and (_depth(raw[i].get("coordinates")) > 0
+                                                     or raw[i].get("geometries")):
                         issues[int(i)] = read_geojson_geometry(raw[i])
         if gdf.geometry.has_z.any():
             notes.append(f"{path.name}: coordinates carry altitude (Z); stored as 2D "

@@ -67,7 +67,7 @@ HXL_TAGS = {
     "date_of_information": "#date+reported", "source_file": "#meta+source",
     "geometry_status": "#meta+geometry_status", "longitude": "#geo+lon", "latitude": "#geo+lat",
     "geometry_wkt": "#geo+wkt", "admin1_code": "#adm1+code", "admin1_name": "#adm1+name",
-    "admin2_name": "#adm2+name", "event_date": "#date+occurred", "event_time": "#date+occurred+utc",
+    "admin2_name": "#adm2+name", "event_date": "#date+occurred", "event_time": "#date+time_utc",
     "killed": "#affected+killed", "injured": "#affected+injured", "event_type": "#event+type",
     "eo_category": "#item+type", "year": "#date+year", "month": "#date+month",
     "outcome": "#affected+outcome", "gender": "#affected+gender", "age_group": "#affected+age",
@@ -129,8 +129,9 @@ def select_records(store: Store, layer: str, *, country: str | None = None,
     country : str, optional
         ISO 3166-1 alpha-3.
     admin : str, optional
-        Code of an administrative area in the store: records whose geometry meets it, and
-        records without geometry whose admin code fields equal it.
+        Code of an administrative area in the store: records whose admin code is that area's
+        or that of an area within it (by ``parent_code``), and records with no admin code
+        whose geometry lies in it (not only on its edge) — the summary's attribution.
     status : list of str, optional
         Hazard statuses (``open``, ``worked_on`` …); only for layers with a status.
     date_from, date_to : str or date, optional
@@ -159,6 +160,8 @@ def select_records(store: Store, layer: str, *, country: str | None = None,
         gdf = gdf[gdf["status"].isin(status)]
     lo, hi = _parse_day(date_from, "--from") if isinstance(date_from, (str, type(None))) else date_from, \
         _parse_day(date_to, "--to") if isinstance(date_to, (str, type(None))) else date_to
+    if lo and hi and lo > hi:
+        raise QueryError(f"--from {lo} is after --to {hi}")
     if lo or hi:
         name = DATE_FIELD[layer]
         if name is None:
@@ -181,16 +184,30 @@ def select_records(store: Store, layer: str, *, country: str | None = None,
         if area.empty:
             raise QueryError(f"--admin {admin!r}: no administrative area with that code"
                              f"{' in ' + country if country else ''}; see the admin_areas layer")
+        # the area and the areas within it (by parent_code), as the summary attributes them:
+        # a record's own admin code first, else where its geometry lies
+        codes = {admin}
+        while True:
+            more = set(areas.loc[areas["parent_code"].isin(codes), "code"]) - codes
+            if not more:
+                break
+            codes |= more
         shape = shapely.union_all(area.geometry.array)
         geoms = gdf.geometry.array
         has = ~(gdf.geometry.isna().to_numpy() | shapely.is_empty(geoms))
-        meets = np.zeros(len(gdf), dtype=bool)
-        meets[has] = shapely.intersects(geoms[has], shape)
+        coded = np.zeros(len(gdf), dtype=bool)
         by_code = np.zeros(len(gdf), dtype=bool)
         for col in ("admin_code", "admin1_code"):
             if col in gdf:
-                by_code |= (gdf[col] == admin).fillna(False).to_numpy(dtype=bool) & ~has
-        gdf = gdf[meets | by_code]
+                known = gdf[col].notna().to_numpy(dtype=bool)
+                by_code |= known & gdf[col].isin(codes).to_numpy(dtype=bool)
+                coded |= known
+        inside = np.zeros(len(gdf), dtype=bool)
+        where = has & ~coded
+        if where.any():  # inside: meets the area's interior, not only its edge
+            inside[where] = shapely.intersects(geoms[where], shape) & \
+                ~shapely.touches(geoms[where], shape)
+        gdf = gdf[by_code | inside]
     return gdf.reset_index(drop=True)
 
 
@@ -286,8 +303,11 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
         out.unlink(missing_ok=True)
     writer = {"gpkg": _write_gis, "geojson": _write_gis, "shp": _write_gis, "kml": _write_gis,
               "csv": _write_csv, "xlsx": _write_xlsx, "parquet": _write_parquet}[fmt]
-    renamed = writer(frame, geoms, layer, fmt, out, notes, hxl=hxl, bom=bom)
-    profile_path.write_text(_profile_yaml(layer, fmt, out, renamed or {}), encoding="utf-8")
+    try:
+        renamed = writer(frame, geoms, layer, fmt, out, notes, hxl=hxl, bom=bom)
+        profile_path.write_text(_profile_yaml(layer, fmt, out, renamed or {}), encoding="utf-8")
+    except OSError as exc:
+        raise SourceError(f"--out {out}: cannot write it: {exc.strerror or exc}") from None
     return ExportReport(layer, fmt, out, profile_path, len(frame), notes)
 
 
@@ -439,10 +459,18 @@ def _write_csv(frame, geoms, layer, fmt, out, notes, *, hxl=False, bom=False, **
 
 def _write_xlsx(frame, geoms, layer, fmt, out, notes, *, hxl=False, **_):
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     header, rows = _table_rows(frame, geoms, layer)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(layer)
+
+    def text_cell(v):  # text that starts with "=" is text, not a formula to run
+        if isinstance(v, str) and v.startswith("="):
+            cell = WriteOnlyCell(sheet, value=v)
+            cell.data_type = "s"
+            return cell
+        return v
     sheet.append(header)
     if hxl:
         sheet.append([hxl_tag(c, layer) for c in header])
@@ -455,7 +483,7 @@ def _write_xlsx(frame, geoms, layer, fmt, out, notes, *, hxl=False, **_):
                 f"{out}: record {frame['uuid'].iloc[i]} ({frame['source_locator'].iloc[i]}): "
                 f"{too_long[0]} has {len(values[header.index(too_long[0])]):,} characters; an "
                 f"XLSX cell holds at most {XLSX_CELL_LIMIT:,}. Export this layer as gpkg or csv")
-        sheet.append(values)
+        sheet.append([text_cell(v) for v in values])
     book.save(out)
     return {}
 

@@ -309,9 +309,13 @@ def _resolve_hxl(path: Path, profile: Profile, table) -> tuple[list[str], set[st
                            "file has no HXL hashtag row (a row of #tags under the header)")
     found = {}
     for pattern in patterns:
-        column = next((c for c, tag in table.hxl.items() if hxl_match(pattern, tag)), None)
-        if column is not None:
-            found[pattern] = column
+        columns = [c for c, tag in table.hxl.items() if hxl_match(pattern, tag)]
+        if len(columns) > 1:
+            raise ProfileError(f"{path}: HXL tag pattern {pattern!r} matches {len(columns)} "
+                               f"columns ({', '.join(repr(c) + ' ' + table.hxl[c] for c in columns)}); "
+                               "make it specific enough to match one (add its attributes)")
+        if columns:
+            found[pattern] = columns[0]
     for row in table.rows:
         for pattern, column in found.items():
             row.properties[pattern] = row.properties.get(column)
@@ -335,14 +339,26 @@ def _join_parent(path: Path, profile: Profile, table) -> list[str]:
         raise ProfileError(f"{parent_path}: read.join.parent names column {parent_col!r}, which "
                            f"it does not have; its columns are {parent.columns}")
     index: dict[str, dict] = {}
+    repeated: dict[str, list[int]] = {}
     for prow in parent.rows:
         key = _plain(prow.properties.get(parent_col))
+        if isinstance(key, float) and key.is_integer():
+            key = int(key)
         if key is not None and str(key) != "":
-            index.setdefault(str(key), prow.properties)
+            if str(key) in index:
+                repeated.setdefault(str(key), [index[str(key)]["__row__"]]).append(prow.number)
+            index.setdefault(str(key), {**prow.properties, "__row__": prow.number})
     added = [join.prefix + c for c in parent.columns]
     for row in table.rows:
         key = _plain(row.properties.get(child_col))
+        if isinstance(key, float) and key.is_integer():
+            key = int(key)
         found = index.get(str(key)) if key is not None else None
+        if key is not None and str(key) in repeated:
+            row.shape_error = (f"column {child_col!r} = {key!r}: the parent key is not unique in "
+                               f"{parent_path.name} (rows {', '.join(map(str, repeated[str(key)]))}"
+                               f" have {parent_col} = {key!r}); expected one parent row")
+            continue
         if found is None:
             row.shape_error = (f"column {child_col!r} = {key!r}: no parent row with "
                                f"{parent_col} = {key!r} in {parent_path.name}"
@@ -374,7 +390,7 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     geometry_columns = set(profile.geometry.columns) if is_vector and profile.geometry else set()
     mapper_wants_columns = not is_vector
     missing = sorted(profile.columns - geometry_columns - set(columns))
-    if missing:
+    if missing and (rows or not is_vector):  # an empty GIS file (an empty export) maps nothing
         hint = ""
         if len(columns) == 1 and any(d in columns[0] for d in ";\t|"):
             hint = " (the header reads as one column: is the delimiter another? set read.delimiter)"
