@@ -31,6 +31,16 @@ REAL_IMPORTS = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _keys_and_user_of_the_test_session(tmp_path_factory):
+    """Store keys (personal data) in a throwaway folder, never in the home folder; act as the
+    login user of a one-person store unless a test says otherwise."""
+    os.environ["MINELEDGER_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    os.environ.pop("MINELEDGER_KEY_FILE", None)
+    os.environ.pop("MINELEDGER_USER", None)
+    yield
+
+
 def real(rel: str) -> Path:
     """Path of a real data file; skips the test (naming the file) if it is absent."""
     path = DATA / rel

@@ -90,7 +90,9 @@ def test_victim_row_is_mapped_by_values_not_headers(store, tmp_path):
     assert v.place_type is None and v.site is None  # "Sin información" means not known
     assert v.location_precision == "municipal_seat"
     assert (v.geometry.x, v.geometry.y) == (-75.185183, 6.143703)
-    assert v.attributes == {"Ubicación": "(6.143703, -75.185183)"}
+    # "Ubicación" repeats the two coordinate columns: the profile ignores it, and a victim's
+    # other unmapped columns would be kept encrypted as personal data, never in attributes
+    assert v.attributes is None
     assert v.source_file == "victims.csv" and v.source_locator == "row 1"
 
 

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from mineledger.errors import MineledgerError, QueryError, SourceError
 from mineledger.io.profiles import builtin_profiles, load_profile
@@ -34,6 +35,16 @@ app.add_typer(quarantine_app, name="quarantine")
 check_app = typer.Typer(help="Data quality: run the rule catalogue, list it, mark findings.",
                         invoke_without_command=True)
 app.add_typer(check_app, name="check")
+imports_app = typer.Typer(help="The imports that ran: list them, show one, revert one.",
+                          invoke_without_command=True)
+app.add_typer(imports_app, name="imports")
+users_app = typer.Typer(no_args_is_help=True, help="Users of the store and their roles (admin).")
+app.add_typer(users_app, name="users")
+settings_app = typer.Typer(no_args_is_help=True, help="Settings of the store (admin).")
+app.add_typer(settings_app, name="settings")
+victims_app = typer.Typer(no_args_is_help=True,
+                          help="Victims' personal data: show, correct, erase (recorded).")
+app.add_typer(victims_app, name="victims")
 profile_app = typer.Typer(no_args_is_help=True,
                           help="Import profiles: draft one from a file, check one before importing.")
 app.add_typer(profile_app, name="profile")
@@ -439,22 +450,34 @@ def quarantine_list(
                                                       "import.")] = False,
 ):
     """List quarantined rows: file, row or feature, field, value and reason."""
+    from mineledger.services.history import quarantine_rows
+
     with open_store(state.store, create=False, user=state.user) as store:
-        df = store.read_table("quarantine", country.upper() if country else None)
-    if not all_:
-        df = df[df["status"] == "open"]
+        df = quarantine_rows(store, country, include_resolved=all_)
     cols = ["source_file", "source_locator", "field", "value", "reason", "profile", "country",
             "status"]
     _print_frame(df[cols], format, "quarantine", empty="no quarantined rows")
 
 
-@app.command()
+@imports_app.callback()
 def imports(
+    ctx: typer.Context,
+    format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
+):
+    """List the imports that ran, newest last, with what each changed (same as `imports list`)."""
+    if ctx.invoked_subcommand is None:
+        imports_list(format)
+
+
+@imports_app.command("list")
+def imports_list(
     format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
 ):
     """List the imports that ran, newest last, with what each changed."""
+    from mineledger.services.history import import_rows
+
     with open_store(state.store, create=False, user=state.user) as store:
-        df = store.read_table("imports")
+        df = import_rows(store)
     cols = ["finished_at", "profile", "source_file", "rows_read", "inserted", "updated",
             "unchanged", "quarantined", "user_name", "import_id"]
     df = df[cols].copy()
@@ -467,10 +490,218 @@ def imports(
     _print_frame(df, format, "imports", empty="no imports yet")
 
 
+@imports_app.command("show")
+def imports_show(
+    import_id: Annotated[str, typer.Argument(metavar="IMPORT_ID", help="The import (or a prefix of its id).")],
+):
+    """Show one import: its source, profile, counts and what it changed, and whether it was
+    reverted."""
+    from mineledger.services.history import import_details
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        d = import_details(store, import_id)
+    for key in ("import_id", "started_at", "finished_at", "user_name", "command", "profile",
+                "layer", "country", "source_file", "source_checksum", "rows_read", "inserted",
+                "updated", "unchanged", "quarantined", "reverted_at"):
+        out.print(f"{key:16} {d.get(key) if d.get(key) is not None else ''}", highlight=False,
+                  markup=False)
+    for key, n in sorted(d["changes"].items()):
+        out.print(f"  changes: {key:28} {n:,}", highlight=False, markup=False)
+
+
+@imports_app.command("revert")
+def imports_revert(
+    import_id: Annotated[str, typer.Argument(metavar="IMPORT_ID", help="The import (or a prefix of its id).")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (kept in the change log).")],
+):
+    """Undo an import through the change log: its new records are deleted and the records it
+    changed get their earlier state back; the history stays visible."""
+    from mineledger.services.history import revert_import
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        counts = revert_import(store, import_id, reason=reason)
+    out.print(f"import {import_id} reverted: {counts['deleted']:,} record(s) deleted, "
+              f"{counts['restored']:,} restored", highlight=False, markup=False)
+
+
+@app.command()
+def history(
+    record: Annotated[str, typer.Argument(metavar="RECORD", help="A record's UUID (or its first 8+ characters).")],
+    format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
+):
+    """Every change to a record: when (UTC), who, which import or command, why, and the
+    fields before and after."""
+    import pandas as pd
+
+    from mineledger.services.history import instant_text, record_history
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        rows = record_history(store, record)
+    table = pd.DataFrame([{
+        "at": instant_text(r["at"]), "user": r["user_name"], "action": r["action"],
+        "layer": r["layer"], "command": r["command"], "import_id": r["import_id"],
+        "reason": r["reason"],
+        "changed": "; ".join(f"{k}: {b!r} → {a!r}" for k, (b, a) in r["changed"].items())}
+        for r in rows])
+    _print_frame(table, format, f"history of {rows[0]['record_uuid']}", empty="no changes")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    role: Annotated[str, typer.Option(metavar="ROLE", help="admin, officer, operator, viewer or public.")],
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="The country the user works in (officer, operator: required).")] = None,
+    organisation: Annotated[Optional[str], typer.Option(metavar="ORG", help="An operator's organisation (required for operators).")] = None,
+):
+    """Add a user, or change one's role. The first user added must be an admin."""
+    from mineledger.services.access import put_user
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        row = put_user(store, name, role, country=country, organisation=organisation)
+    out.print(f"user {row['name']}: {row['role']}"
+              + "".join(f" {x}" for x in (row["country"], row["organisation"]) if x),
+              highlight=False, markup=False)
+
+
+@users_app.command("list")
+def users_list(
+    format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
+):
+    """List the store's users and their roles."""
+    from mineledger.services.access import list_users
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        df = list_users(store)
+    _print_frame(df, format, "users", empty="no users: this is a one-person store (its user is admin)")
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(metavar="NAME")]):
+    """Remove a user."""
+    from mineledger.services.access import remove_user
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        remove_user(store, name)
+    out.print(f"user {name} removed", highlight=False, markup=False)
+
+
+@settings_app.command("show")
+def settings_show():
+    """Show the store's settings."""
+    from mineledger.services.access import show_settings
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        for key, value in sorted(show_settings(store).items()):
+            out.print(f"{key} = {value}", highlight=False, markup=False)
+
+
+@settings_app.command("set")
+def settings_set(
+    key: Annotated[str, typer.Argument(metavar="KEY", help="timezone, or operator_reads:ISO3.")],
+    value: Annotated[str, typer.Argument(metavar="VALUE")],
+):
+    """Set a setting: `timezone ZONE` (the days --as-of DATE means; IANA name, default UTC),
+    `operator_reads:ISO3 all|own` (whether operators read other organisations' records)."""
+    from mineledger.services.access import set_setting
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        set_setting(store, key, value)
+    out.print(f"{key} = {value}", highlight=False, markup=False)
+
+
+@victims_app.command("show")
+def victims_show(
+    victim: Annotated[str, typer.Argument(metavar="UUID", help="The victim record (8+ characters of its UUID).")],
+    purpose: Annotated[str, typer.Option(metavar="TEXT", help="Why you read it (recorded).")],
+):
+    """Show a victim's personal data (officers and admins; every read is recorded)."""
+    from mineledger.services import personal
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        uid = personal._victim(store, victim)
+        values = personal.read(store, [uid], purpose=purpose).get(uid)
+    if not values:
+        out.print(f"{uid}: no personal data (none recorded, or erased)", highlight=False, markup=False)
+        return
+    for key, value in values.items():
+        out.print(f"{key:16} {value}", highlight=False, markup=False)
+
+
+@victims_app.command("correct")
+def victims_correct(
+    victim: Annotated[str, typer.Argument(metavar="UUID")],
+    set_: Annotated[list[str], typer.Option("--set", metavar="FIELD=VALUE", help="name, date_of_birth, address or personal_notes (repeatable; empty value removes it).")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (recorded).")],
+):
+    """Correct a victim's personal data; the change is recorded, encrypted."""
+    import datetime as dt
+
+    from mineledger.services import personal
+
+    changes = {}
+    for item in set_:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise QueryError(f"--set {item!r}: expected FIELD=VALUE")
+        if name == "date_of_birth" and value:
+            try:
+                value = dt.date.fromisoformat(value).isoformat()
+            except ValueError:
+                raise QueryError(f"--set {item!r}: expected a date as YYYY-MM-DD") from None
+        changes[name] = value or None
+    with open_store(state.store, create=False, user=state.user) as store:
+        uid = personal._victim(store, victim)
+        personal.correct(store, uid, changes, reason=reason)
+    out.print(f"{uid}: personal data corrected ({', '.join(changes)})", highlight=False, markup=False)
+
+
+@victims_app.command("erase")
+def victims_erase(
+    victim: Annotated[str, typer.Argument(metavar="UUID")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="The lawful request (recorded).")],
+):
+    """Erase a victim's personal data on a lawful request: its key is destroyed, so no copy
+    in the store or its history can be read again; the erasure is recorded."""
+    from mineledger.services import personal
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        uid = personal._victim(store, victim)
+        done = personal.erase(store, uid, reason=reason)
+    out.print(f"{uid}: " + ("personal data erased" if done else "no personal data to erase"),
+              highlight=False, markup=False)
+
+
+@app.command()
+def backup(
+    out_path: Annotated[Path, typer.Option("--out", metavar="FILE", help="The backup file to write (.gpkg).")],
+):
+    """Take a consistent copy of the store while others use it (SQLite backup API), with a
+    SHA-256 checksum beside it (FILE.sha256). The key of victims' personal data is not in it."""
+    from mineledger.services.safety import backup_store
+
+    with open_store(state.store, create=False, user=state.user) as store:
+        digest = backup_store(store, out_path)
+    out.print(f"backup written: {out_path} (sha256 {digest}, in {out_path}.sha256)",
+              highlight=False, markup=False)
+
+
+@app.command()
+def restore(
+    backup_path: Annotated[Path, typer.Argument(metavar="FILE", help="A backup written by `mineledger backup`.")],
+    force: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
+):
+    """Restore a backup into the store (--store) after verifying its checksum and that it is
+    a mineledger store; an existing store is replaced only with --force."""
+    from mineledger.services.safety import restore_store
+
+    restore_store(backup_path, state.store, force=force, user=state.user)
+    out.print(f"restored {backup_path} into {state.store}", highlight=False, markup=False)
+
+
 @app.command()
 def layers():
     """List the store's layers with their record counts."""
-    from mineledger.model.records import LAYERS
+    from mineledger.services.history import layer_counts
 
     with open_store(state.store, create=False, user=state.user) as store:
         table = Table(title=f"layers of {store.location}".replace("[", "\\["))
@@ -478,10 +709,8 @@ def layers():
         table.add_column("geometry")
         table.add_column("records", justify="right")
         table.add_column("countries")
-        for name, spec in LAYERS.items():
-            gdf = store.read_layer(name)
-            table.add_row(str(name), spec.geometry_type, f"{len(gdf):,}",
-                          ", ".join(sorted(gdf["country"].dropna().unique())))
+        for name, geometry, count, countries in layer_counts(store):
+            table.add_row(name, geometry, f"{count:,}", ", ".join(countries))
     out.print(table)
 
 
@@ -526,6 +755,10 @@ def export(
     bom: Annotated[bool, typer.Option("--bom", help="CSV: UTF-8 byte order mark, for "
                                       "spreadsheet programs.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    personal: Annotated[bool, typer.Option("--personal", help="Victims: include their personal "
+                                           "data (officers and admins; recorded).")] = False,
+    purpose: Annotated[Optional[str], typer.Option(metavar="TEXT", help="With --personal: why "
+                                                   "(recorded).")] = None,
 ):
     """Export a layer's records to a file, with an import profile that reads it back.
 
@@ -538,7 +771,7 @@ def export(
     with open_store(state.store, create=False, user=state.user) as store:
         report = export_layer(store, layer, format.value, out_path, country=country, admin=admin,
                               status=status, date_from=date_from, date_to=date_to, hxl=hxl,
-                              bom=bom, overwrite=overwrite)
+                              bom=bom, overwrite=overwrite, personal=personal, purpose=purpose)
     out.print(f"{report.path}: {report.records:,} {layer} record(s) as {report.format}; "
               f"profile to read it back: {report.profile_path}", highlight=False, markup=False)
     for note in report.notes:
@@ -641,8 +874,8 @@ def _print_frame(df, format: ListFormat, title: str, empty: str):
         table = Table(title=f"{title} ({len(df):,})")
         for col in df.columns:
             table.add_column(col)
-        for row in df.itertuples(index=False):
-            table.add_row(*["" if v is None else str(v) for v in row])
+        for row in df.itertuples(index=False):  # Text: values are data, never rich markup
+            table.add_row(*[Text("" if v is None else str(v)) for v in row])
         out.print(table)
 
 

@@ -178,3 +178,114 @@ def require(store, action: Action, *, country: str | None = None,
     actor = actor_of(store)
     authorize(actor, action, country=country, organisation=organisation)
     return actor
+
+
+# --- managing users and settings (admin) ---------------------------------------------------------
+
+#: Settings an admin may set, with what each accepts.
+SETTINGS = {
+    "timezone": "an IANA time zone such as UTC or Europe/Sarajevo (the days --as-of DATE means)",
+    "operator_reads:ISO3": "all or own (whether operators read other organisations' records)",
+}
+
+
+def put_user(store, name: str, role: str, *, country: str | None = None,
+             organisation: str | None = None) -> dict:
+    """Add a user or change one's role (admin; in a one-person store, the first user added
+    must be an admin, who is then the only one who can add others).
+
+    Raises
+    ------
+    QueryError
+        An unknown role, an officer or operator without a country, an operator without an
+        organisation, a bad country code, or a first user who is not an admin.
+    PermissionDenied
+        The acting user is not an admin.
+    """
+    from mineledger.errors import QueryError
+
+    actor = require(store, Action.MANAGE)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise QueryError(f"--role {role!r}: expected one of {', '.join(r.value for r in Role)}") from None
+    name = (name or "").strip()
+    if not name:
+        raise QueryError("a user needs a name")
+    if country is not None and not (len(country) == 3 and country.isalpha() and country.isupper()):
+        raise QueryError(f"--country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
+    if role in COUNTRY_BOUND and not country:
+        raise QueryError(f"an {role.value} works in one country: give --country")
+    if role == Role.OPERATOR and not organisation:
+        raise QueryError("an operator writes its organisation's records: give --organisation")
+    if actor.single_user and role != Role.ADMIN:
+        raise QueryError("the first user of a store must be an admin (then add the others as "
+                         "that admin with --user)")
+    row = {"name": name, "role": role.value, "country": country, "organisation": organisation}
+    with store.writer(user=actor.name, command="users add") as writer:
+        writer.put_user(row, reason=f"role {role.value}")
+    store._actor = None
+    return row
+
+
+def list_users(store):
+    require(store, Action.MANAGE)
+    df = store.read_table("users")
+    return df[["name", "role", "country", "organisation", "created_at", "created_by"]]
+
+
+def remove_user(store, name: str) -> None:
+    from mineledger.errors import QueryError, StoreError
+
+    actor = require(store, Action.MANAGE)
+    users = store.read_table("users")
+    admins = users[users["role"] == Role.ADMIN.value]["name"].tolist()
+    if admins == [name] and len(users) > 1:
+        raise QueryError(f"{name} is the store's last admin; make another user admin first")
+    try:
+        with store.writer(user=actor.name, command="users remove") as writer:
+            writer.remove_user(name, reason="removed")
+    except StoreError as exc:
+        raise QueryError(str(exc)) from None
+    store._actor = None
+
+
+def show_settings(store) -> dict[str, str]:
+    actor = actor_of(store)
+    authorize(actor, Action.READ, country=actor.country)
+    return {k: v for k, v in store.settings().items() if k != "schema_version"}
+
+
+def set_setting(store, key: str, value: str) -> None:
+    """Set ``timezone`` or ``operator_reads:ISO3`` (admin).
+
+    Raises
+    ------
+    QueryError
+        An unknown key or a value it does not accept.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from mineledger.errors import QueryError
+
+    actor = require(store, Action.MANAGE)
+    if key == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise QueryError(f"timezone {value!r}: expected {SETTINGS['timezone']}") from None
+    elif key.startswith("operator_reads:") and len(key) == len("operator_reads:") + 3:
+        if value not in ("all", "own"):
+            raise QueryError(f"{key} {value!r}: expected all or own")
+    else:
+        raise QueryError(f"setting {key!r}; expected one of: " +
+                         "; ".join(f"{k} ({v})" for k, v in SETTINGS.items()))
+    with store.writer(user=actor.name, command=f"settings set {key}") as writer:
+        writer.set_setting(key, value)
+
+
+def operator_sees_only_own(store, actor: Actor, country: str | None) -> bool:
+    """Whether an operator reads only its organisation's records in a country."""
+    if actor.role != Role.OPERATOR:
+        return False
+    return store.settings().get(f"operator_reads:{country or actor.country}", "all") == "own"

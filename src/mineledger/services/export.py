@@ -144,12 +144,19 @@ def select_records(store: Store, layer: str, *, country: str | None = None,
         An unknown layer, a filter the layer has no field for, a bad date, an unknown admin
         code.
     """
+    from mineledger.services.access import Action, actor_of, authorize, operator_sees_only_own
+
     notes = notes if notes is not None else []
     try:
         spec = LAYERS[Layer(layer)]
     except ValueError:
         raise QueryError(f"layer {layer!r}; expected one of {', '.join(l.value for l in Layer)}") from None
+    actor = actor_of(store)
+    country = country.upper() if country else actor.country
+    authorize(actor, Action.READ, country=country)
     gdf = store.read_layer(layer, country)
+    if operator_sees_only_own(store, actor, country):
+        gdf = gdf[gdf["organisation"] == actor.organisation]
     if status:
         if "status" not in spec.fields:
             raise QueryError(f"--status: layer {layer!r} has no status field")
@@ -212,7 +219,10 @@ def select_records(store: Store, layer: str, *, country: str | None = None,
 
 
 def _columns(layer: str) -> list[str]:
-    return list(EXPORTED_COMMON) + list(LAYERS[Layer(layer)].fields)
+    """The columns an export carries: never the personal fields (they are added only to a
+    ``personal`` export)."""
+    return list(EXPORTED_COMMON) + [n for n, f in LAYERS[Layer(layer)].fields.items()
+                                    if not f.personal]
 
 
 def _plain_frame(gdf, layer: str) -> pd.DataFrame:
@@ -241,7 +251,8 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
                  country: str | None = None, admin: str | None = None,
                  status: list[str] | None = None, date_from: str | None = None,
                  date_to: str | None = None, hxl: bool = False, bom: bool = False,
-                 overwrite: bool = False) -> ExportReport:
+                 overwrite: bool = False, personal: bool = False,
+                 purpose: str | None = None) -> ExportReport:
     """Write a layer's records to a file and an import profile that reads it back.
 
     Parameters
@@ -262,6 +273,10 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
         CSV: start with a UTF-8 byte order mark, so spreadsheet programs read accents right.
     overwrite : bool
         Replace an existing file (otherwise refused).
+    personal : bool
+        Victims only: add their personal data (name, date of birth, address, notes) — for
+        roles allowed to read it, with a ``purpose`` that is recorded for each victim. Left
+        out otherwise, and always from public exports.
 
     Returns
     -------
@@ -276,8 +291,14 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
         The output exists (without ``overwrite``), its folder does not, or a value does not
         fit the format (an XLSX cell over 32,767 characters).
     """
+    from mineledger.services.access import Action, actor_of, authorize
+
     if fmt not in FORMATS:
         raise QueryError(f"--format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    actor = actor_of(store)
+    authorize(actor, Action.EXPORT, country=country.upper() if country else actor.country)
+    if personal and layer != "victims":
+        raise QueryError("--personal applies to the victims layer")
     if hxl and fmt not in ("csv", "xlsx"):
         raise QueryError("--hxl applies to csv and xlsx exports")
     if bom and fmt != "csv":
@@ -296,6 +317,18 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
     gdf = select_records(store, layer, country=country, admin=admin, status=status,
                          date_from=date_from, date_to=date_to, notes=notes)
     frame = _plain_frame(gdf, layer)
+    if personal:
+        from mineledger.services import personal as people
+        from mineledger.model.records import personal_fields
+
+        values = people.read(store, list(frame["uuid"]), purpose=purpose or "", action="export")
+        for name in personal_fields("victims"):
+            column = [values.get(u, {}).get(name) for u in frame["uuid"]]
+            if _field_type(layer, name) == "date":
+                column = [dt.date.fromisoformat(v) if v else None for v in column]
+            frame[name] = pd.Series(column, dtype=object)
+        notes.append(f"personal data of {len(values):,} victim(s) included; each access is "
+                     "recorded. Keep this file as the data protection rules say")
     geoms = np.asarray(gdf.geometry.array, dtype=object) if len(gdf) else np.array([], dtype=object)
     if overwrite:  # GDAL does not replace a file; a shapefile is several
         for suffix in (".shx", ".dbf", ".prj", ".cpg") if fmt == "shp" else ():
@@ -305,7 +338,8 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
               "csv": _write_csv, "xlsx": _write_xlsx, "parquet": _write_parquet}[fmt]
     try:
         renamed = writer(frame, geoms, layer, fmt, out, notes, hxl=hxl, bom=bom)
-        profile_path.write_text(_profile_yaml(layer, fmt, out, renamed or {}), encoding="utf-8")
+        profile_path.write_text(_profile_yaml(layer, fmt, out, renamed or {}, personal),
+                                encoding="utf-8")
     except OSError as exc:
         raise SourceError(f"--out {out}: cannot write it: {exc.strerror or exc}") from None
     return ExportReport(layer, fmt, out, profile_path, len(frame), notes)
@@ -499,7 +533,8 @@ def _write_parquet(frame, geoms, layer, fmt, out, notes, **_):
 
 # --- the profile that reads an export back -----------------------------------------------------
 
-def _profile_yaml(layer: str, fmt: str, out: Path, renamed: dict[str, str]) -> str:
+def _profile_yaml(layer: str, fmt: str, out: Path, renamed: dict[str, str],
+                  personal: bool = False) -> str:
     spec = LAYERS[Layer(layer)]
     read: dict[str, Any] = {"format": {"gpkg": "vector", "geojson": "vector", "shp": "vector",
                                        "kml": "vector", "csv": "csv", "xlsx": "xlsx",
@@ -516,6 +551,8 @@ def _profile_yaml(layer: str, fmt: str, out: Path, renamed: dict[str, str]) -> s
     for name in list(_MAPPABLE_COMMON) + list(spec.fields):
         if name == "area_m2":
             continue  # computed again from the geometry on import
+        if spec.fields.get(name) is not None and spec.fields[name].personal and not personal:
+            continue
         column = kml_names.get(name, renamed.get(name, name))
         rule: dict[str, Any] = {"column": column}
         kind = _field_type(layer, name)

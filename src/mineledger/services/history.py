@@ -21,7 +21,7 @@ import shapely
 from mineledger.errors import QueryError, StoreError
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
-from mineledger.services.access import Action, require
+from mineledger.services.access import Action, actor_of, authorize, require
 from mineledger.store.base import Store
 
 
@@ -374,5 +374,36 @@ def revert_import(store: Store, import_id: str, *, reason: str, user: str | None
     return {"deleted": deleted, "restored": restored}
 
 
-def imports_of(store: Store, uuids: Iterable[str]) -> set[str]:
-    return {e["import_id"] for u in uuids for e in store.read_changes(record_uuid=u)}
+def quarantine_rows(store: Store, country: str | None = None, *, include_resolved: bool = False):
+    """Quarantined rows (file, row or feature, field, value, reason), of one country or all;
+    officers and operators see their country's."""
+    actor = actor_of(store)
+    country = country.upper() if country else actor.country
+    authorize(actor, Action.READ, country=country)
+    df = store.read_table("quarantine", country)
+    if not include_resolved and not df.empty:
+        df = df[df["status"] == "open"]
+    return df.reset_index(drop=True)
+
+
+def layer_counts(store: Store) -> list[tuple[str, str, int, list[str]]]:
+    """(layer, geometry type, records, countries) for every layer: figures anyone may read."""
+    actor = actor_of(store)
+    authorize(actor, Action.AGGREGATE, country=actor.country)
+    out = []
+    for name, spec in LAYERS.items():
+        gdf = store.read_layer(name, actor.country)
+        out.append((str(name), spec.geometry_type, len(gdf),
+                    sorted(gdf["country"].dropna().unique())))
+    return out
+
+
+def import_rows(store: Store):
+    """The imports that ran, oldest first (a DataFrame of the ``imports`` table); officers and
+    operators see their country's."""
+    actor = actor_of(store)
+    authorize(actor, Action.READ, country=actor.country)
+    df = store.read_table("imports")
+    if actor.country and not df.empty:
+        df = df[df["country"] == actor.country]
+    return df.reset_index(drop=True)

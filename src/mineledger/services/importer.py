@@ -30,10 +30,11 @@ from mineledger.io.profiles import FieldError, Profile, load_profile
 from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_match,
                                    is_source, read_sheet, read_source)
 from mineledger.model import rules
-from mineledger.model.records import LAYERS
+from mineledger.model.records import LAYERS, personal_fields
 from mineledger.model.vocab import GeometryStatus
 from mineledger.services.access import ALLOWED, Action, PermissionDenied, actor_of, authorize
-from mineledger.services import lifecycle
+from mineledger.services import lifecycle, personal
+from mineledger.store import crypto
 from mineledger.services.progress import ProgressFactory, no_progress
 from mineledger.store.base import Store, Writer
 
@@ -144,6 +145,7 @@ class _Mapper:
         self.country = country
         # geometry from table columns is for tables; a GIS file brings its own geometry
         self.rule = profile.geometry if use_columns else None
+        self.personal = set(personal_fields(profile.layer))
         self.consumed = consumed if consumed is not None else profile.columns
 
     def identity(self, row: SourceRow, country: str | None) -> tuple[str, str, str | None]:
@@ -186,7 +188,11 @@ class _Mapper:
             try:
                 values[name] = _plain(rule.apply(row.properties))
             except FieldError as exc:
-                errors.append((name, exc.value, str(exc)))
+                if name in self.personal:  # a person's data never goes into a message
+                    errors.append((name, None, f"field {name!r} (column {rule.column!r}): "
+                                               f"{personal.WITHHELD}, expected {exc.expected}"))
+                else:
+                    errors.append((name, exc.value, str(exc)))
         country = values.pop("country", None)
         if country and not re.fullmatch(r"[A-Z]{3}", str(country)):
             errors.append(("country", country, f"field 'country': got {country!r}, expected an "
@@ -405,9 +411,20 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     sources: dict[str, tuple[SourceRow, str]] = {}
     rejected: list[dict[str, Any]] = []
 
+    # a victim row's columns other than those read into non-personal fields may hold a
+    # person's data: the quarantine keeps them withheld (the source file has them)
+    shown_columns = None
+    if personal_fields(profile.layer):
+        shown_columns = {r.column for n, r in profile.rules.items()
+                         if r.column and n not in mapper.personal}
+        shown_columns |= set(profile.geometry.columns if profile.geometry else ()) | \
+            set(profile.key or []) | {profile.uuid_column}
+
     def reject(row: SourceRow, locator: str, errors, row_country=None) -> None:
         field_name, value, _ = errors[0]
         reason = "; ".join(e[2] for e in errors)
+        props = {k: (v if shown_columns is None or k in shown_columns else personal.WITHHELD)
+                 for k, v in row.properties.items()}
         report.quarantined.append(QuarantinedRow(name, locator, field_name, value, reason))
         rejected.append({
             "uuid": _record_uuid("quarantine", f"{name}|{row.locator}"),
@@ -420,7 +437,7 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
             "field": field_name,
             "value": None if value is None else str(value),
             "reason": reason,
-            "raw": {**{k: _plain(v) for k, v in row.properties.items()},
+            "raw": {**{k: _plain(v) for k, v in props.items()},
                     **({"geometry_wkt": row.geometry.wkt} if row.geometry is not None else {})},
         })
 
@@ -472,9 +489,19 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
         if beyond:
             report.notes.append(f"{beyond} outcome(s) reach outside their hazard: flagged "
                                 "(outside_hazard), counted only inside")
-    for record in records.values():
+    secrets_by_uuid: dict[str, dict[str, Any]] = {}
+    if personal_fields(profile.layer):  # victims: personal values leave the record here
+        for rid, record in records.items():
+            values = personal.split(record)
+            if values:
+                secrets_by_uuid[rid] = values
+    master = crypto.store_key(writer.settings()["store_id"], create=True) if secrets_by_uuid \
+        else None
+    for rid, record in records.items():
+        extra = {"personal": personal.fingerprint(master, secrets_by_uuid[rid])} \
+            if rid in secrets_by_uuid else {}
         record["content_hash"] = _content_hash(
-            {k: v for k, v in record.items() if k != "source_checksum"})
+            {**{k: v for k, v in record.items() if k != "source_checksum"}, **extra})
     existing = writer.existing(profile.layer, records)
     if profile.layer == "activities":
         def refuse(act, reason):
@@ -501,6 +528,9 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     writer.insert(profile.layer, inserts, import_id=import_id, reason=f"import {name}")
     writer.update(profile.layer, updates, existing, import_id=import_id,
                   reason=f"re-import {name}: source changed")
+    personal.write(writer, {rid: v for rid, v in secrets_by_uuid.items()
+                            if rid in {r["uuid"] for r in inserts + updates}},
+                   import_id=import_id, reason=f"import {name}")
     if profile.layer == "hazards":
         report.notes += lifecycle.apply_lineage(writer, inserts, import_id=import_id)
     if profile.layer == "cleared_areas":

@@ -208,6 +208,9 @@ class SQLWriter(Writer):
         self.conn.execute(u.delete().where(u.c.name == name))
         self.log("users", name, "delete", before=_loggable(dict(old)), reason=reason)
 
+    def settings(self):
+        return {k: v for k, v in self.conn.execute(select(schema.meta.c.key, schema.meta.c.value))}
+
     def person_key(self, key_id):
         k = schema.person_keys
         return self.conn.execute(select(k.c.wrapped_key).where(k.c.key_id == key_id)).scalar()

@@ -1,0 +1,173 @@
+"""Storage safety: consistent backups while others use the store, and restores that verify
+before they replace anything.
+
+A backup is taken with SQLite's online backup API, page by page inside one read transaction,
+so it is the store as it stood at one instant even while an import is writing (WAL). Its
+SHA-256 is written beside it (``FILE.sha256``, in ``sha256sum`` format). ``restore`` checks the
+checksum, that the file is a mineledger store of this version and that SQLite finds it
+intact, before it copies it into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from mineledger.errors import SourceError, StoreError
+from mineledger.services.access import Action, require
+from mineledger.store.base import Store
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def backup_store(store: Store, out: str | Path) -> str:
+    """Write a consistent copy of an embedded store to ``out`` and its checksum to
+    ``out.sha256``; returns the SHA-256 (hex).
+
+    Raises
+    ------
+    PermissionDenied
+        Only admins back up and restore.
+    SourceError
+        ``out`` exists, or its folder does not.
+    StoreError
+        The store is not an embedded (GeoPackage) store.
+    """
+    require(store, Action.BACKUP)
+    out = Path(out)
+    path = getattr(store, "path", None)
+    if path is None:
+        raise StoreError("backup copies an embedded store; back up a PostgreSQL store with pg_dump")
+    if out.exists():
+        raise SourceError(f"{out} exists; name a new file for the backup")
+    if not out.parent.is_dir():
+        raise SourceError(f"{out}: the folder {out.parent} does not exist")
+    partial = out.with_name(out.name + ".partial")
+    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)  # one consistent snapshot, whatever writers do meanwhile
+            dst.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    os.replace(partial, out)
+    digest = _sha256(out)
+    Path(f"{out}.sha256").write_text(f"{digest}  {out.name}\n", encoding="utf-8")
+    return digest
+
+
+def verify_backup(backup: str | Path) -> str:
+    """Check a backup against its ``.sha256`` and that it opens as an intact mineledger
+    store; returns the checksum.
+
+    Raises
+    ------
+    SourceError
+        No backup or checksum file, a checksum that does not match (the file changed or was
+        damaged), or a file that is not an intact mineledger store.
+    """
+    backup = Path(backup)
+    if not backup.is_file():
+        raise SourceError(f"{backup}: no such backup")
+    sums = Path(f"{backup}.sha256")
+    if not sums.is_file():
+        raise SourceError(f"{backup}: no checksum file {sums.name} beside it; a backup is "
+                          "restored only when it can be verified")
+    expected = sums.read_text(encoding="utf-8").split()[0].lower() if sums.read_text().strip() else ""
+    actual = _sha256(backup)
+    if actual != expected:
+        raise SourceError(f"{backup}: checksum {actual[:16]}… does not match {sums.name} "
+                          f"({expected[:16]}…): the file changed or is damaged; not restored")
+    try:
+        con = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+        try:
+            ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+            version = con.execute("SELECT value FROM mineledger_meta WHERE key='schema_version'"
+                                  ).fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise SourceError(f"{backup}: not a mineledger store ({exc})") from None
+    if ok != "ok":
+        raise SourceError(f"{backup}: SQLite finds it damaged ({ok}); not restored")
+    from mineledger.store.geopackage import SCHEMA_VERSION
+
+    if version is None or version[0] != SCHEMA_VERSION:
+        raise SourceError(f"{backup}: store schema version {version[0] if version else None}, "
+                          f"this mineledger reads {SCHEMA_VERSION}; not restored")
+    return actual
+
+
+def _require_admin_of_file(path: Path, user: str | None) -> None:
+    """The acting user must be an admin of the store in ``path`` (read without changing a
+    byte of it: opening it as a store would switch it to WAL and change its checksum)."""
+    from mineledger.services.access import Actor, PermissionDenied, Role, authorize, login_name
+
+    name = user or os.environ.get("MINELEDGER_USER") or login_name()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT name, role, country, organisation FROM users").fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return  # a one-person store: its user is admin
+    found = [r for r in rows if r[0] == name]
+    if not found:
+        raise PermissionDenied(f"{name!r} is not a user of the store in {path}")
+    _, role, country, org = found[0]
+    authorize(Actor(name, Role(role), country, org), Action.BACKUP)
+
+
+def restore_store(backup: str | Path, target: str | Path, *, force: bool = False,
+                  user: str | None = None) -> None:
+    """Replace (or create) the store at ``target`` with a verified backup.
+
+    An existing target is replaced only with ``force``, and only by an admin of it; the copy
+    is written beside it and moved into place in one step, so an interrupted restore leaves
+    the old store.
+
+    Raises
+    ------
+    SourceError
+        The backup does not verify (see :func:`verify_backup`).
+    StoreError
+        The target exists and ``force`` is not given.
+    PermissionDenied
+        The acting user is not an admin of the existing store (or of the backup, if there is
+        none yet).
+    """
+    from mineledger.store import open_store
+
+    verify_backup(backup)
+    target = Path(target)
+    if "://" in str(target):
+        raise StoreError("restore writes an embedded store (.gpkg); use pg_restore for PostgreSQL")
+    if target.exists():
+        if not force:
+            raise StoreError(f"{target} exists; pass --force to replace it with the backup")
+        with open_store(target, create=False, user=user) as current:
+            require(current, Action.BACKUP)
+    else:
+        _require_admin_of_file(Path(backup), user)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".restore", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(backup, tmp)
+        for suffix in ("-wal", "-shm"):  # the old store's journal is not the backup's
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
