@@ -830,7 +830,7 @@ def profile_check(
     loaded = load_profile(profile)
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
-    report = check_source(state.store, path, loaded, country=country)
+    report = check_source(state.store, path, loaded, country=country, user=state.user)
     out.print(f"{path} with profile {loaded.name!r} (layer {loaded.layer}): "
               f"{report.total('rows_read')} rows read; would store "
               f"{report.total('inserted') + report.total('updated') + report.total('unchanged')} "

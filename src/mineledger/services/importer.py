@@ -629,7 +629,7 @@ class _DryRun(Exception):
 
 
 def check_source(store_location: str | Path, path: str | Path, profile: str | Profile, *,
-                 country: str | None = None) -> ImportReport:
+                 country: str | None = None, user: str | None = None) -> ImportReport:
     """What :func:`import_source` would store and quarantine, with nothing written.
 
     The import runs in full against the store at ``store_location`` (so links to hazards
@@ -649,7 +649,7 @@ def check_source(store_location: str | Path, path: str | Path, profile: str | Pr
     with tempfile.TemporaryDirectory() as tmp:
         exists = "://" in location or Path(location).is_file()
         target = location if exists else str(Path(tmp) / "check.gpkg")
-        with open_store(target, create=not exists) as store:
+        with open_store(target, create=not exists, user=user) as store:
             box: list[ImportReport] = []
             try:
                 import_source(store, path, profile, country=country, command="profile check",
