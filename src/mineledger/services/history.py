@@ -152,8 +152,13 @@ class Snapshot(Store):
 
         columns = [c.name for c in schema.layer_tables[Layer(layer)].columns if c.name != "geom"]
         df = pd.DataFrame(rows, columns=columns)
-        for col in df.columns:
-            if not pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+        spec = LAYERS[Layer(layer)]
+        for col in df.columns:  # the dtypes the store's own read gives: text is None, not NaN
+            f = spec.fields.get(col) or COMMON_FIELDS.get(col)
+            kind = f.type if f is not None else "text"
+            if kind in ("integer", "real"):
+                df[col] = pd.to_numeric(df[col])
+            elif kind != "boolean" or not pd.api.types.is_bool_dtype(df[col]):
                 df[col] = df[col].astype(object).where(df[col].notna(), None)
         df["fid"] = range(1, len(df) + 1)
         gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
