@@ -110,3 +110,27 @@ def test_octant_of_the_ellipsoid():
     octant = Polygon([(0, 0), (90, 0), (90, 90), (0, 90), (0, 0)])
     assert geodesic_area(octant) == pytest.approx(510_065_621.7e6 / 8, rel=1e-3)
     assert not math.isnan(geodesic_area(octant))
+
+
+@pytest.mark.realdata
+def test_the_vectorised_area_agrees_with_karney_on_every_real_polygon():
+    """Many small polygons are measured in local equal-area projections; on every BiH hazard
+    and cleared area that agrees with the geodesic (Karney) area within 0.05 %, and the totals
+    within 1e-7."""
+    import pyogrio
+    from pyproj import Geod
+
+    from mineledger.geo import repair_polygonal
+    from tests.conftest import real
+
+    geod = Geod(ellps="WGS84")
+    for name in ("bih/suspect_areas_simplyfied.geojson", "bih/cleared_areas_simplyfied.geojson"):
+        raw = pyogrio.read_dataframe(real(name), on_invalid="ignore").geometry.array
+        geoms = [g for g in (repair_polygonal(x)[0] for x in raw if x is not None)
+                 if g is not None and not g.is_empty]
+        fast = geodesic_area(geoms)
+        ref = np.array([abs(geod.geometry_area_perimeter(shapely.orient_polygons(g))[0])
+                        for g in geoms])
+        big = ref > 1
+        assert (np.abs(fast[big] - ref[big]) / ref[big]).max() < 5e-4
+        assert abs(fast.sum() - ref.sum()) / ref.sum() < 1e-7

@@ -223,9 +223,7 @@ class _Mapper:
             "attributes": {k: _plain(v) for k, v in row.properties.items()
                            if k not in self.consumed} or None,
         }
-        if "area_m2" in self.spec.fields:
-            record["area_m2"] = None if geom is None else float(geodesic_area(geom))
-        return record, []
+        return record, []  # area_m2 is measured for all records at once (_import_file)
 
     def geometry(self, row: SourceRow):
         """(geometry, status, note, original WKB, error) for a row."""
@@ -476,6 +474,10 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                                                 f"{record['geometry_note']}")
             advance(1)
 
+    if "area_m2" in LAYERS[profile.layer].fields and records:  # one call: vectorised
+        areas = geodesic_area([r["geom"] for r in records.values()])
+        for r, area in zip(records.values(), areas):
+            r["area_m2"] = None if r["geom"] is None else float(area)
     if actor is not None:  # every record must be the actor's to write (roles: access.py)
         for rec_country, org in sorted({(r["country"], r.get("organisation") or "")
                                         for r in records.values()}):

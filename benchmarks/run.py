@@ -1,0 +1,303 @@
+"""Benchmarks at national scale, each workload beside what a user would otherwise run.
+
+``python -m benchmarks.run --sizes S M`` generates the synthetic data of each size (cached in
+``benchmarks/data/``), prepares a store holding it, then runs every workload and its baseline
+in turn, each in a fresh Python process (so the peak memory is that workload's), and writes
+``benchmarks/results/<size>.json`` and a markdown table.
+
+Workloads (mineledger) and baselines (what an expert would write by hand):
+
+=================  =======================================  =========================================
+workload           mineledger                               baseline
+=================  =======================================  =========================================
+import             ``import_source`` of hazards.gpkg into   pyogrio read of the file + pyogrio write
+                   a new store (one transaction, mapping,   of the same records to a new GeoPackage
+                   validation, repair, change log)
+area               ``geodesic_area`` of all hazards         GeoPandas ``to_crs(EPSG:6933).area``
+                   (ellipsoid, oriented rings)
+by-admin           hazardous area by level-3 area           ``geopandas.overlay`` of hazards and
+                   (distinct land, ``area_by_admin``)       areas, ``to_crs(6933).area``, groupby
+ledger             land release ledger by admin2, by year   —
+quality            the whole data quality catalogue         —
+export             ``export_layer`` hazards → GeoPackage    pyogrio write of the same records
+report             the country report (HTML, charts, CSV)   —
+=================  =======================================  =========================================
+
+Wall seconds are the operation only (reading inputs a workload needs is outside the clock,
+except where reading is the workload); peak memory is the process's maximum resident set
+(``ru_maxrss``), interpreter and libraries included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+PROFILES = HERE / "profiles"
+COUNTRY = "QSY"
+WORKLOADS = ["import", "area", "by-admin", "ledger", "quality", "export", "report"]
+BASELINES = {"import": "raw pyogrio read + write", "area": "GeoPandas to_crs(6933).area",
+             "by-admin": "GeoPandas overlay + groupby", "export": "raw pyogrio write"}
+#: The issue's targets at size M (ratio to baseline, or seconds).
+TARGETS = {"import": ("ratio", 3.0), "area": ("ratio", 1.2), "by-admin": ("ratio", 1.0),
+           "quality": ("seconds", 60.0)}
+PEAK_TARGET_MB = 2048
+
+
+def _store_for(size: str) -> Path:
+    return DATA / size / "store.gpkg"
+
+
+def prepare(size: str) -> None:
+    """Generate the size's files (once) and a store holding all of them (once)."""
+    from benchmarks.generate import generate
+
+    folder = DATA / size
+    if not (folder / "victims.gpkg").exists():
+        print(f"[{size}] generating", flush=True)
+        generate(size, folder)
+    if _store_for(size).exists():
+        return
+    print(f"[{size}] preparing the store", flush=True)
+    from mineledger import import_source, open_store
+
+    tmp = folder / "store.partial.gpkg"
+    for p in folder.glob("store.partial.gpkg*"):
+        p.unlink()
+    with open_store(tmp, user="bench") as store:
+        for name in ("admin", "hazards", "cleared", "devices", "events", "victims"):
+            import_source(store, folder / f"{name}.gpkg", str(PROFILES / f"{name}.yaml"),
+                          user="bench")
+    os.replace(tmp, _store_for(size))
+
+
+def _work_copy(size: str, tag: str) -> Path:
+    """A copy of the prepared store for a workload that writes (findings, lifecycle)."""
+    target = DATA / size / f"work-{tag}.gpkg"
+    for p in target.parent.glob(target.name + "*"):
+        p.unlink()
+    shutil.copy(_store_for(size), target)
+    return target
+
+
+def run_one(size: str, workload: str, baseline: bool) -> dict:
+    """Run one workload (or its baseline) in this process; returns its measurements."""
+    import geopandas as gpd
+    import pyogrio
+
+    folder = DATA / size
+    rows = 0
+    if workload == "import":
+        target = folder / ("baseline-import.gpkg" if baseline else "import.gpkg")
+        for p in folder.glob(target.name + "*"):
+            p.unlink()
+        clock = time.perf_counter()
+        if baseline:
+            gdf = pyogrio.read_dataframe(folder / "hazards.gpkg")
+            pyogrio.write_dataframe(gdf, target, layer="hazards")
+            rows = len(gdf)
+        else:
+            from mineledger import import_source, open_store
+
+            with open_store(target, user="bench") as store:
+                report = import_source(store, folder / "hazards.gpkg",
+                                       str(PROFILES / "hazards.yaml"), user="bench")
+            rows = report.total("rows_read")
+        seconds = time.perf_counter() - clock
+    elif workload == "area":
+        gdf = pyogrio.read_dataframe(folder / "hazards.gpkg")
+        rows = len(gdf)
+        clock = time.perf_counter()
+        if baseline:
+            total = float(gdf.to_crs(6933).area.sum())
+        else:
+            from mineledger.geo import geodesic_area
+
+            total = float(geodesic_area(gdf.geometry.array).sum())
+        seconds = time.perf_counter() - clock
+        return {"seconds": seconds, "rows": rows, "result_m2": total}
+    elif workload == "by-admin":
+        if baseline:
+            hazards = pyogrio.read_dataframe(folder / "hazards.gpkg")
+            admin = pyogrio.read_dataframe(folder / "admin.gpkg")
+            admin = admin[admin["level"] == 3]
+            rows = len(hazards)
+            clock = time.perf_counter()
+            pieces = gpd.overlay(hazards[["hazard_id", "geometry"]],
+                                 admin[["code", "geometry"]], how="intersection",
+                                 keep_geom_type=True)
+            by_code = pieces.to_crs(6933).area.groupby(pieces["code"]).sum()
+            total = float(by_code.sum())
+        else:
+            from mineledger import open_store
+            from mineledger.services.areas import area_by_admin
+
+            with open_store(_store_for(size), create=False, user="bench") as store:
+                hazards = store.read_layer("hazards", COUNTRY)
+                admin = store.read_layer("admin_areas", COUNTRY)
+                admin = admin[admin["level"] == 3]
+                rows = len(hazards)
+                clock = time.perf_counter()
+                total = sum(r["area_m2"] for r in area_by_admin(hazards, admin))
+        seconds = time.perf_counter() - clock
+        return {"seconds": seconds, "rows": rows, "result_m2": total}
+    elif workload == "ledger":
+        from mineledger import open_store
+        from mineledger.services.landrelease import ledger
+
+        with open_store(_store_for(size), create=False, user="bench") as store:
+            rows = len(store.read_layer("hazards", COUNTRY))
+            clock = time.perf_counter()
+            by_admin2 = ledger(store, COUNTRY, "admin2")
+            by_year = ledger(store, COUNTRY, "year")
+            seconds = time.perf_counter() - clock
+        return {"seconds": seconds, "rows": rows, "groups": len(by_admin2) + len(by_year)}
+    elif workload == "quality":
+        from mineledger import open_store
+        from mineledger.services.quality import run_checks
+
+        with open_store(_work_copy(size, "quality"), create=False, user="bench") as store:
+            rows = sum(len(store.read_layer(layer, COUNTRY)) for layer in
+                       ("hazards", "cleared_areas", "devices", "events", "victims"))
+            clock = time.perf_counter()
+            findings = run_checks(store, COUNTRY, user="bench")
+            seconds = time.perf_counter() - clock
+        return {"seconds": seconds, "rows": rows, "findings": len(findings)}
+    elif workload == "export":
+        from mineledger import open_store
+
+        out = folder / ("baseline-export.gpkg" if baseline else "export.gpkg")
+        for p in folder.glob(out.name + "*"):
+            p.unlink()
+        with open_store(_store_for(size), create=False, user="bench") as store:
+            if baseline:
+                gdf = store.read_layer("hazards", COUNTRY).drop(
+                    columns=["fid", "source_geometry", "attributes"])
+                rows = len(gdf)
+                clock = time.perf_counter()
+                pyogrio.write_dataframe(gdf, out, layer="hazards", promote_to_multi=True)
+            else:
+                from mineledger.services.export import export_layer
+
+                clock = time.perf_counter()
+                rows = export_layer(store, "hazards", "gpkg", out, country=COUNTRY,
+                                    overwrite=True).records
+            seconds = time.perf_counter() - clock
+    elif workload == "report":
+        from mineledger import open_store
+        from mineledger.report import write_report
+
+        with open_store(_store_for(size), create=False, user="bench") as store:
+            rows = len(store.read_layer("hazards", COUNTRY))
+            clock = time.perf_counter()
+            write_report(store, COUNTRY, folder / "report")
+            seconds = time.perf_counter() - clock
+    else:
+        raise SystemExit(f"unknown workload {workload!r}")
+    return {"seconds": seconds, "rows": rows}
+
+
+def _child(size: str, workload: str, baseline: bool) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.run", "--one", workload, "--size", size]
+    if baseline:
+        cmd.append("--baseline")
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
+    if done.returncode != 0:
+        raise SystemExit(f"{workload} ({'baseline' if baseline else 'mineledger'}) failed:\n"
+                         f"{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count()}
+    try:
+        with open("/proc/meminfo") as fh:
+            info["memory_gb"] = round(int(fh.readline().split()[1]) / 1024 ** 2, 1)
+        with open("/proc/cpuinfo") as fh:
+            info["cpu"] = next(l.split(":", 1)[1].strip() for l in fh if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def bench(size: str) -> list[dict]:
+    prepare(size)
+    rows = []
+    for workload in WORKLOADS:
+        print(f"[{size}] {workload}", flush=True)
+        mine = _child(size, workload, False)
+        base = _child(size, workload, True) if workload in BASELINES else None
+        row = {"size": size, "workload": workload, "seconds": round(mine["seconds"], 3),
+               "peak_mb": mine["peak_mb"], "rows": mine["rows"],
+               "rows_per_s": round(mine["rows"] / mine["seconds"]) if mine["seconds"] else None,
+               "baseline": BASELINES.get(workload),
+               "baseline_seconds": round(base["seconds"], 3) if base else None,
+               "baseline_peak_mb": base["peak_mb"] if base else None,
+               "ratio": round(mine["seconds"] / base["seconds"], 2) if base else None}
+        for key in ("result_m2", "findings", "groups"):
+            if key in mine:
+                row[key] = mine[key]
+        if base and "result_m2" in base:
+            row["baseline_result_m2"] = base["result_m2"]
+        kind, limit = TARGETS.get(workload, (None, None))
+        if size == "M" and kind:
+            value = row["ratio"] if kind == "ratio" else row["seconds"]
+            row["target"] = f"{'≤' if kind == 'ratio' else '<'} {limit:g}{'×' if kind == 'ratio' else ' s'}"
+            row["met"] = value is not None and value <= limit
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| size | workload | s | peak MB | rows/s | baseline | baseline s | ratio | target |",
+             "|---|---|---:|---:|---:|---|---:|---:|---|"]
+    for r in rows:
+        target = r.get("target", "")
+        if target:
+            target += " ✓" if r.get("met") else " ✗"
+        base_s = "" if r["baseline_seconds"] is None else f"{r['baseline_seconds']:.2f}"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}×"
+        lines.append(f"| {r['size']} | {r['workload']} | {r['seconds']:.2f} | {r['peak_mb']:,} | "
+                     f"{r['rows_per_s'] or 0:,} | {r['baseline'] or '—'} | {base_s} | {ratio} | "
+                     f"{target} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="mineledger benchmarks (see the module docstring)")
+    parser.add_argument("--sizes", nargs="+", default=["S", "M"], choices=["S", "M", "L"])
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--size", default="S", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        result = run_one(args.size, args.one, args.baseline)
+        result["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        print(json.dumps(result))
+        return
+    RESULTS.mkdir(exist_ok=True)
+    everything = []
+    for size in args.sizes:
+        rows = bench(size)
+        everything += rows
+        (RESULTS / f"{size}.json").write_text(json.dumps({"machine": machine(), "rows": rows},
+                                                         indent=2), encoding="utf-8")
+    table = markdown(everything)
+    (RESULTS / "latest.md").write_text(table, encoding="utf-8")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
