@@ -181,3 +181,37 @@ def test_user_management_checks_its_input(world, tmp_path):
     with open_store(tmp_path / "solo.gpkg") as store:
         with pytest.raises(QueryError, match="the first user of a store must be an admin"):
             put_user(store, "x", "viewer")
+
+
+def test_an_operator_cannot_overwrite_or_revert_another_organisations_records(world):
+    data, tmp = world["data"], world["tmp"]
+    hijack = data / "hijack.csv"
+    hijack.write_text("id,org,lat,lon\nE2,HALO,6.9,-75.9\n", encoding="utf-8")  # MAG's E2
+    with open_store(world["path"], create=False, user="omar") as store:
+        before = store.read_layer("events").set_index("local_id").loc["E2"]
+        with pytest.raises(PermissionDenied, match=r"may not change 1 record\(s\) of other "
+                                                   r"organisations .* of MAG"):
+            import_source(store, hijack, world["profiles"]["events"])
+        after = store.read_layer("events").set_index("local_id").loc["E2"]
+        assert (after["organisation"], after.geometry.wkt) == (before["organisation"], before.geometry.wkt)
+        # the first import holds HALO's E1 and MAG's E2: not an operator's to revert
+        with pytest.raises(PermissionDenied, match="only for its own organisation"):
+            revert_import(store, world["imports"]["events"], reason="x")
+
+
+def test_strangers_learn_nothing_from_lookups(world):
+    with open_store(world["path"], create=False, user="pat") as store:
+        with pytest.raises(PermissionDenied, match="may not read the history"):
+            record_history(store, "%%%%%%%%")
+        with pytest.raises(PermissionDenied, match="may not read victims' personal data"):
+            personal._victim(store, world["victim"][:8])
+
+
+def test_the_only_admin_cannot_be_demoted_or_removed(world):
+    from mineledger.services.access import remove_user
+
+    with open_store(world["path"], create=False, user="ada") as store:
+        with pytest.raises(QueryError, match="ada is the store's only admin"):
+            put_user(store, "ada", "viewer")
+        with pytest.raises(QueryError, match="ada is the store's only admin"):
+            remove_user(store, "ada")

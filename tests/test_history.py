@@ -189,3 +189,40 @@ def test_the_real_figures_come_back_as_of_the_instant_they_carry(real_store, cou
         assert round(again["hazards"]["area_m2"] / 1e6, 2) == 812.31
     else:
         assert (again["victims"]["count"], again["victims"]["killed"]) == (12364, 2351)
+
+
+def test_as_of_counts_a_change_from_when_its_transaction_landed(tmp_path):
+    """A change written at T1 but committed at T2 was not in the store between them."""
+    import shapely
+
+    with open_store(tmp_path / "s.gpkg") as store:
+        with store.writer(user="t", command="slow import") as w:
+            w.insert("hazards", [{"uuid": "00000000-0000-0000-0000-000000000001",
+                                  "country": "BIH", "hazard_type": "SHA",
+                                  "geom": shapely.MultiPolygon([shapely.box(18, 44, 18.01, 44.01)]),
+                                  "geometry_status": "ok", "area_m2": 1.0}], import_id="slow")
+            time.sleep(0.02)
+            during = dt.datetime.now(dt.timezone.utc)
+            time.sleep(0.02)
+        assert as_of(store, instant_text(during)).countries() == []
+        assert summary(store, "BIH")["hazards"]["count"] == 1
+        with pytest.raises(QueryError, match="that is in the future"):
+            as_of(store, "2999-01-01")
+        with pytest.raises(QueryError, match="expected a date"):
+            as_of(store, "2026-W48")
+
+
+def test_restore_replaces_a_damaged_store(tmp_path):
+    from mineledger.services.safety import backup_store, restore_store
+
+    profile = tmp_path / "p.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    with open_store(tmp_path / "s.gpkg") as store:
+        import_source(store, write(tmp_path, HAZARDS_V1), str(profile))
+        backup_store(store, tmp_path / "b.gpkg")
+    raw = bytearray((tmp_path / "s.gpkg").read_bytes())
+    raw[4096:8192] = bytes(4096)  # a page wiped
+    (tmp_path / "s.gpkg").write_bytes(bytes(raw))
+    restore_store(tmp_path / "b.gpkg", tmp_path / "s.gpkg", force=True)
+    with open_store(tmp_path / "s.gpkg", create=False) as store:
+        assert len(store.read_layer("hazards")) == 2

@@ -116,7 +116,7 @@ def test_erasure_destroys_the_key_and_is_recorded(world):
     old = store.personal([uuids["1"]])[uuids["1"]]
     assert personal.erase(store, uuids["1"], reason="request 2025/44 (Art. 17)")
     assert personal.read(store, [uuids["1"]], purpose="after erasure") == {}
-    assert store.personal([uuids["1"]]) == {}
+    assert store.personal([uuids["1"]]) == {uuids["1"]: {"key_id": "erased", "ciphertext": b""}}
     # the change log still has the old ciphertext, and nothing can open it any more
     with store.writer(user="t", command="t") as w:
         assert w.person_key(old["key_id"]) is None
@@ -176,3 +176,57 @@ def test_the_cli_shows_corrects_and_erases(world, tmp_path):
     result = run_cli("--store", path, "import", str(tmp_path / "data" / "v.csv"), "--profile",
                      str(tmp_path / "v.yaml"))
     assert "Carlos" not in result.stdout + result.stderr
+
+
+def test_an_erasure_sticks_through_reimports_and_restores(world, tmp_path):
+    store, _, uuids, source, profile = world
+    from mineledger.services.safety import backup_store, restore_store
+
+    backup_store(store, tmp_path / "before.gpkg")
+    assert personal.erase(store, uuids["1"], reason="request 9")
+    changed = source.read_text().replace("herded goats", "herded sheep")
+    source.write_text(changed, encoding="utf-8")
+    report = import_source(store, source, profile)  # the row changed: the record updates …
+    assert report.total("updated") == 1
+    assert personal.read(store, [uuids["1"]], purpose="check") == {}  # … its person stays erased
+    store.close()
+    again = restore_store(tmp_path / "before.gpkg", store.path, force=True)
+    assert again == 1  # the backup predates the erasure: it is applied again
+    with open_store(store.path, create=False) as back:
+        assert personal.read(back, [uuids["1"]], purpose="check") == {}
+        assert personal.read(back, [uuids["2"]], purpose="check")[uuids["2"]]["name"] == NAMES[1]
+
+
+def test_personal_columns_cannot_be_keys(tmp_path):
+    from mineledger.errors import ProfileError
+    from mineledger.io.profiles import load_profile
+
+    path = tmp_path / "k.yaml"
+    path.write_text(PROFILE.replace("key: [id]", "key: [name, dob]"), encoding="utf-8")
+    with pytest.raises(ProfileError, match=r"key column\(s\) \['dob', 'name'\] hold personal data"):
+        load_profile(path)
+
+
+def test_reverting_a_victims_import_takes_its_personal_data_with_it(world):
+    store, report, uuids, source, profile = world
+    from mineledger.services.history import revert_import
+
+    source.write_text(source.read_text().replace(NAMES[1], "Ana Renamed"), encoding="utf-8")
+    second = import_source(store, source, profile).files[0].import_id
+    assert personal.read(store, [uuids["2"]], purpose="c")[uuids["2"]]["name"] == "Ana Renamed"
+    revert_import(store, second, reason="wrong file")
+    assert personal.read(store, [uuids["2"]], purpose="c")[uuids["2"]]["name"] == NAMES[1]
+    revert_import(store, report.files[0].import_id, reason="all wrong")
+    assert store.read_layer("victims").empty
+    assert store.personal(list(uuids.values())) == {}
+    with store.writer(user="t", command="t") as w:
+        assert not w.has_person_keys()
+
+
+def test_a_second_store_key_is_never_made(world, tmp_path, monkeypatch):
+    store, _, _, source, profile = world
+    monkeypatch.setenv("MINELEDGER_KEY_DIR", str(tmp_path / "elsewhere"))
+    source.write_text(source.read_text().replace(NAMES[1], "Ana Otra"), encoding="utf-8")
+    with pytest.raises(StoreError, match="no key for this store's personal data"):
+        import_source(store, source, profile)
+    assert not (tmp_path / "elsewhere").exists()

@@ -268,8 +268,12 @@ def landrelease(
         snapshot = view(store, as_of, information_as_of)
         rows = ledger(snapshot, country, by)
         stamp = instant_text(computed_as_of(snapshot))
-    if format != ListFormat.table:
-        _print_frame(pd.DataFrame(rows), format, "land release", empty="no land release")
+    if format != ListFormat.table:  # each row says the instant it stands for
+        frame = pd.DataFrame(rows)
+        frame["as_of"] = stamp
+        if information_as_of:
+            frame["information_as_of"] = information_as_of
+        _print_frame(frame, format, "land release", empty="no land release")
         return
     div, label = _UNIT[unit.value]
     table = Table(title=f"land release: {country.upper()} by {by} ({label}), as of {stamp}"
@@ -641,13 +645,13 @@ def victims_correct(
     changes = {}
     for item in set_:
         name, sep, value = item.partition("=")
-        if not sep:
-            raise QueryError(f"--set {item!r}: expected FIELD=VALUE")
+        if not sep:  # never repeat the value: it may be a person's data
+            raise QueryError("--set: expected FIELD=VALUE, such as address=…")
         if name == "date_of_birth" and value:
             try:
                 value = dt.date.fromisoformat(value).isoformat()
             except ValueError:
-                raise QueryError(f"--set {item!r}: expected a date as YYYY-MM-DD") from None
+                raise QueryError("--set date_of_birth=…: expected a date as YYYY-MM-DD") from None
         changes[name] = value or None
     with open_store(state.store, create=False, user=state.user) as store:
         uid = personal._victim(store, victim)
@@ -694,8 +698,10 @@ def restore(
     a mineledger store; an existing store is replaced only with --force."""
     from mineledger.services.safety import restore_store
 
-    restore_store(backup_path, state.store, force=force, user=state.user)
-    out.print(f"restored {backup_path} into {state.store}", highlight=False, markup=False)
+    again = restore_store(backup_path, state.store, force=force, user=state.user)
+    out.print(f"restored {backup_path} into {state.store}"
+              + (f"; {again} erasure(s) made since the backup re-applied" if again else ""),
+              highlight=False, markup=False)
 
 
 @app.command()

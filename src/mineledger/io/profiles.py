@@ -702,6 +702,13 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if not isinstance(ignore, list) or not all(isinstance(c, str) for c in ignore):
         raise ProfileError(f"{path}: read.ignore must be a list of column names, got {ignore!r}")
     ignore = tuple(ignore)
+    from mineledger.model.records import personal_fields
+
+    secret = {r.column for n, r in rules.items() if n in personal_fields(layer.value) and r.column}
+    if key and secret & set(key):
+        raise ProfileError(f"{path}: key column(s) {sorted(secret & set(key))} hold personal data "
+                           "(they are read into personal fields); a key is shown in messages and "
+                           "history, so key victims by an id column, or by file and row")
     uuid_column = doc.get("uuid")
     if uuid_column is not None and (not isinstance(uuid_column, str) or key):
         raise ProfileError(f"{path}: uuid names the column that holds mineledger record UUIDs "

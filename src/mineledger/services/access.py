@@ -221,6 +221,10 @@ def put_user(store, name: str, role: str, *, country: str | None = None,
     if actor.single_user and role != Role.ADMIN:
         raise QueryError("the first user of a store must be an admin (then add the others as "
                          "that admin with --user)")
+    users = store.read_table("users")
+    admins = set(users.loc[users["role"] == Role.ADMIN.value, "name"]) if not users.empty else set()
+    if admins == {name} and role != Role.ADMIN:
+        raise QueryError(f"{name} is the store's only admin; make another user admin first")
     row = {"name": name, "role": role.value, "country": country, "organisation": organisation}
     with store.writer(user=actor.name, command="users add") as writer:
         writer.put_user(row, reason=f"role {role.value}")
@@ -240,8 +244,9 @@ def remove_user(store, name: str) -> None:
     actor = require(store, Action.MANAGE)
     users = store.read_table("users")
     admins = users[users["role"] == Role.ADMIN.value]["name"].tolist()
-    if admins == [name] and len(users) > 1:
-        raise QueryError(f"{name} is the store's last admin; make another user admin first")
+    if admins == [name]:
+        raise QueryError(f"{name} is the store's only admin; make another user admin first (a "
+                         "store without an admin could not be managed)")
     try:
         with store.writer(user=actor.name, command="users remove") as writer:
             writer.remove_user(name, reason="removed")
@@ -270,10 +275,15 @@ def set_setting(store, key: str, value: str) -> None:
 
     actor = require(store, Action.MANAGE)
     if key == "timezone":
+        from zoneinfo import available_timezones
+
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise QueryError(f"timezone {value!r}: expected {SETTINGS['timezone']}") from None
+        if value not in available_timezones() or value in ("localtime", "Factory") or \
+                value.startswith(("right/", "posix/")):
+            raise QueryError(f"timezone {value!r}: expected {SETTINGS['timezone']}")
     elif key.startswith("operator_reads:") and len(key) == len("operator_reads:") + 3:
         if value not in ("all", "own"):
             raise QueryError(f"{key} {value!r}: expected all or own")

@@ -11,6 +11,7 @@ take ``--as-of`` and ``--information-as-of`` with no code of their own.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ import shapely
 from mineledger.errors import QueryError, StoreError
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
-from mineledger.services.access import Action, actor_of, authorize, require
+from mineledger.services.access import Action, PermissionDenied, actor_of, authorize, require
 from mineledger.store.base import Store
 
 
@@ -42,6 +43,7 @@ def parse_instant(text: str | dt.date | dt.datetime, store: Store) -> dt.datetim
     QueryError
         Not a date or a time with a UTC offset.
     """
+    day = None
     if isinstance(text, dt.datetime):
         moment = text
     elif isinstance(text, dt.date):
@@ -53,8 +55,10 @@ def parse_instant(text: str | dt.date | dt.datetime, store: Store) -> dt.datetim
         try:
             if "T" in text or " " in text:
                 moment = dt.datetime.fromisoformat(text)
-            else:
+            elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
                 day = dt.date.fromisoformat(text)
+            else:
+                raise ValueError(text)
         except ValueError:
             raise QueryError(f"--as-of {text!r}: expected a date (YYYY-MM-DD) or a time with a "
                              "UTC offset (YYYY-MM-DDTHH:MM:SSZ)") from None
@@ -63,7 +67,12 @@ def parse_instant(text: str | dt.date | dt.datetime, store: Store) -> dt.datetim
         moment = dt.datetime.combine(day, dt.time.max, tzinfo=zone)
     elif moment.tzinfo is None:
         raise QueryError(f"--as-of {text!r}: a time needs its UTC offset (…Z or …+01:00)")
-    return moment.astimezone(dt.timezone.utc)
+    moment = moment.astimezone(dt.timezone.utc)
+    now = dt.datetime.now(dt.timezone.utc)
+    if moment > now and (day is None or day > now.astimezone(ZoneInfo(store_timezone(store))).date()):
+        raise QueryError(f"--as-of {text}: that is in the future; the store can only say what "
+                         "it said up to now")
+    return moment
 
 
 def _day(text: str | dt.date | None, option: str) -> dt.date | None:
@@ -175,11 +184,23 @@ class Snapshot(Store):
 
     def read_table(self, name, country=None):
         df = self.base.read_table(name, country)
-        stamp = {"imports": "started_at", "change_log": "at", "quarantine": "created_at",
+        if self.at is None or df.empty:
+            return df
+        if name == "change_log":
+            landed = {e["fid"] for e in self.base.read_changes(until=self.at)}
+            return df[df["fid"].isin(landed)].reset_index(drop=True)
+        stamp = {"imports": "finished_at", "quarantine": "created_at",
                  "hazard_lineage": "created_at", "quality_findings": "first_seen_at",
-                 "personal_access_log": "at"}.get(name)
-        if stamp and self.at is not None and not df.empty:
-            df = df[df[stamp].map(lambda v: v is not None and v <= self.at)]
+                 "personal_access_log": "at", "transactions": "committed_at"}.get(name)
+        if stamp:
+            df = df[df[stamp].map(lambda v: v is not None and v <= self.at)].copy()
+        if name == "quarantine" and not df.empty:
+            # a row that a later import stored was still open then
+            imports = self.base.read_table("imports")
+            finished = dict(zip(imports["import_id"], imports["finished_at"]))
+            later = df["resolved_import_id"].map(
+                lambda i: i is not None and (finished.get(i) is None or finished[i] > self.at))
+            df.loc[later.to_numpy(dtype=bool), "status"] = "open"
         return df.reset_index(drop=True)
 
     def countries(self):
@@ -202,8 +223,8 @@ def as_of(store: Store, at: str | dt.datetime | None = None,
     Raises
     ------
     QueryError
-        A bound that does not parse, or one in the future of the store's last change is
-        fine (it reads as now) — but not one before the store existed.
+        A bound that does not parse, or an instant in the future. (One before the store held
+        anything gives an empty store: "no records for that country".)
     """
     if at is None and information_as_of is None:
         return store
@@ -249,8 +270,10 @@ def record_history(store: Store, record: str) -> list[dict[str, Any]]:
     PermissionDenied
         The acting user may not read history (or in that record's country).
     """
+    actor = actor_of(store)
+    authorize(actor, Action.HISTORY, country=actor.country)  # the role first, before any lookup
     record = record.strip().lower()
-    if len(record) < 8:
+    if len(record) < 8 or not re.fullmatch(r"[0-9a-z_.-]+", record):
         raise QueryError(f"record {record!r}: give at least 8 characters of its UUID")
     entries = store.read_changes(record_uuid=record)
     uuids = sorted({e["record_uuid"] for e in entries})
@@ -262,6 +285,13 @@ def record_history(store: Store, record: str) -> list[dict[str, Any]]:
     country = next((s.get("country") for e in entries for s in (e["after"], e["before"])
                     if isinstance(s, dict) and s.get("country")), None)
     require(store, Action.HISTORY, country=country)
+    from mineledger.services.access import operator_sees_only_own
+
+    if operator_sees_only_own(store, actor, country):
+        orgs = {s.get("organisation") for e in entries for s in (e["after"], e["before"])
+                if isinstance(s, dict) and "organisation" in s}
+        if orgs and orgs != {actor.organisation}:
+            raise PermissionDenied(f"{actor} reads only its organisation's records in {country}")
     out = []
     for e in entries:
         before, after = e["before"] or {}, e["after"] or {}
@@ -290,7 +320,10 @@ def record_history(store: Store, record: str) -> list[dict[str, Any]]:
 
 def _import_row(store: Store, import_id: str) -> dict[str, Any]:
     imports = store.read_table("imports")
-    rows = imports[imports["import_id"].str.startswith(import_id.strip())] if not imports.empty else imports
+    import_id = import_id.strip()
+    if len(import_id) < 8:
+        raise QueryError(f"import {import_id!r}: give at least 8 characters of its id")
+    rows = imports[imports["import_id"].str.startswith(import_id)] if not imports.empty else imports
     if rows.empty:
         raise QueryError(f"no import {import_id!r}; `mineledger imports list` lists them")
     if len(rows) > 1:
@@ -301,6 +334,8 @@ def _import_row(store: Store, import_id: str) -> dict[str, Any]:
 def import_details(store: Store, import_id: str) -> dict[str, Any]:
     """An import: its row in ``imports`` and what it changed (counts by layer and action),
     and whether it was reverted."""
+    actor = actor_of(store)
+    authorize(actor, Action.READ, country=actor.country)  # the role first
     row = _import_row(store, import_id)
     require(store, Action.READ, country=row.get("country"))
     changes = store.read_changes(import_id=row["import_id"])
@@ -330,27 +365,43 @@ def revert_import(store: Store, import_id: str, *, reason: str, user: str | None
     PermissionDenied
         The acting user may not revert it (operators: only their organisation's imports).
     """
+    actor = actor_of(store)
+    authorize(actor, Action.REVERT, country=actor.country,
+              organisation=actor.organisation)  # the role first, before saying anything
     row = _import_row(store, import_id)
     iid = row["import_id"]
-    changes = [e for e in store.read_changes(import_id=iid) if e["layer"] in set(map(str, Layer))]
-    org = next((e["after"].get("organisation") for e in changes if e["after"]), None)
-    actor = require(store, Action.REVERT, country=row.get("country"), organisation=org)
+    everything = store.read_changes(import_id=iid)
+    changes = [e for e in everything if e["layer"] in set(map(str, Layer))]
+    secrets = [e for e in everything if e["layer"] == "victim_personal"]
+    # every record it wrote must be the actor's to change: its country and organisation,
+    # before and after
+    for state in [s for e in changes for s in (e["before"], e["after"]) if s]:
+        authorize(actor, Action.REVERT, country=state.get("country"),
+                  organisation=state.get("organisation"))
     if store.read_changes(import_id=f"revert-{iid}"):
         raise QueryError(f"import {iid} was reverted already")
     if not reason or not reason.strip():
         raise QueryError("a revert needs a reason (--reason)")
+    # later changes to the same records block it — except an import that was itself
+    # reverted, whose changes and revert cancel out
+    reverted = {e["import_id"][len("revert-"):]
+                for e in store.read_changes(import_prefix="revert-")}
     later = []
     last_fid = max((e["fid"] for e in changes), default=0)
     touched = {(e["layer"], e["record_uuid"]) for e in changes}
     for layer in {l for l, _ in touched}:
-        for e in store.read_changes(layer=layer):
+        for e in store.read_changes(layer=layer, since_fid=last_fid):
+            iid_e = e["import_id"] or ""
+            if iid_e in reverted or (iid_e.startswith("revert-") and iid_e[7:] in reverted):
+                continue
             if e["fid"] > last_fid and (layer, e["record_uuid"]) in touched:
                 later.append(e["record_uuid"])
     if later:
         raise QueryError(f"{len(set(later))} record(s) this import wrote were changed later "
                          f"(first {sorted(set(later))[0]}); revert those changes first")
     deleted = restored = 0
-    with store.writer(user=user or actor.name, command=f"imports revert {iid}") as writer:
+    user = user if user and (actor.role.value == "admin" or user == actor.name) else actor.name
+    with store.writer(user=user, command=f"imports revert {iid}") as writer:
         # the first change of each record in this import says what it was before it
         first: dict[tuple[str, str], dict] = {}
         for e in changes:
@@ -376,6 +427,22 @@ def revert_import(store: Store, import_id: str, *, reason: str, user: str | None
                           reason=f"revert: {reason}")
             deleted += len(dels)
             restored += len(restores)
+        # victims' personal data goes back with its records (encrypted as it was)
+        first_secret: dict[str, dict] = {}
+        for e in secrets:
+            first_secret.setdefault(e["record_uuid"], e)
+        held = writer.personal(list(first_secret))
+        for uid, e in first_secret.items():
+            now = held.get(uid)
+            if now is not None and now["key_id"] == "erased":
+                continue  # an erasure is never undone
+            if e["action"] == "insert":
+                writer.remove_personal(uid, import_id=f"revert-{iid}", reason=f"revert: {reason}")
+            elif e["before"] and e["before"].get("ciphertext") and \
+                    writer.person_key(e["before"]["key_id"]) is not None:
+                writer.put_personal(uid, e["before"]["key_id"],
+                                    bytes.fromhex(e["before"]["ciphertext"]),
+                                    import_id=f"revert-{iid}", reason=f"revert: {reason}")
     return {"deleted": deleted, "restored": restored}
 
 

@@ -32,7 +32,8 @@ from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_
 from mineledger.model import rules
 from mineledger.model.records import LAYERS, personal_fields
 from mineledger.model.vocab import GeometryStatus
-from mineledger.services.access import ALLOWED, Action, PermissionDenied, actor_of, authorize
+from mineledger.services.access import (ALLOWED, Action, PermissionDenied, Role, actor_of,
+                                        authorize)
 from mineledger.services import lifecycle, personal
 from mineledger.store import crypto
 from mineledger.services.progress import ProgressFactory, no_progress
@@ -497,14 +498,23 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
             values = personal.split(record)
             if values:
                 secrets_by_uuid[rid] = values
-    master = crypto.store_key(writer.settings()["store_id"], create=True) if secrets_by_uuid \
-        else None
+    master = crypto.store_key(writer.settings()["store_id"],
+                              create=not writer.has_person_keys()) if secrets_by_uuid else None
     for rid, record in records.items():
         extra = {"personal": personal.fingerprint(master, secrets_by_uuid[rid])} \
             if rid in secrets_by_uuid else {}
         record["content_hash"] = _content_hash(
             {**{k: v for k, v in record.items() if k != "source_checksum"}, **extra})
     existing = writer.existing(profile.layer, records)
+    if actor is not None and actor.role == Role.OPERATOR:
+        foreign = [rid for rid, old in existing.items()
+                   if old.get("organisation") != actor.organisation]
+        if foreign:
+            old = existing[foreign[0]]
+            raise PermissionDenied(
+                f"{actor} may not change {len(foreign)} record(s) of other organisations "
+                f"(the first: {old.get('source_file')}, {old.get('source_locator')}, of "
+                f"{old.get('organisation') or 'no organisation'})")
     if profile.layer == "activities":
         def refuse(act, reason):
             row, locator = sources[act["uuid"]]
@@ -608,7 +618,8 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
     actor = actor_of(store)
     if Action.IMPORT not in ALLOWED[actor.role]:
         raise PermissionDenied(f"{actor} may not {Action.IMPORT.value}")
-    user = user or actor.name
+    # the change log names who acted; only an admin may record another name (a service account)
+    user = user if user and (actor.role == Role.ADMIN or user == actor.name) else actor.name
     command = command or "import"
     report = ImportReport(profile.name)
     with store.writer(user=user, command=command) as writer:

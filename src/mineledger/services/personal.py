@@ -21,6 +21,7 @@ from mineledger.model.records import personal_fields
 from mineledger.services.access import Action, require
 from mineledger.store import crypto
 from mineledger.store.base import Store
+from mineledger.store.sql import ERASED
 
 #: What a personal value shows as wherever it must not appear.
 WITHHELD = "[personal data withheld]"
@@ -55,11 +56,15 @@ def write(writer, values_by_uuid: dict[str, dict[str, Any]], *, import_id: str |
     stored values are the same is left alone. Returns how many were written."""
     if not values_by_uuid:
         return 0
-    master = crypto.store_key(_store_id(writer), create=True)
+    # a second key must never be made for a store that already has personal data: it would
+    # leave the data under the first key unreadable
+    master = crypto.store_key(_store_id(writer), create=not writer.has_person_keys())
     held = writer.personal(list(values_by_uuid))
     written = 0
     for uid, values in values_by_uuid.items():
         old = held.get(uid)
+        if old is not None and old["key_id"] == ERASED:
+            continue  # erased on a lawful request: never written again
         person_key = None
         if old is not None:
             wrapped = writer.person_key(old["key_id"])
@@ -104,14 +109,15 @@ def read(store: Store, uuids: Iterable[str], *, purpose: str,
         raise QueryError("reading personal data needs a purpose (--purpose), which is recorded")
     for country in _victims_country(store, uuids):
         actor = require(store, Action.READ_PERSONAL, country=country)
-    held = store.personal(uuids)
+    held = {u: r for u, r in store.personal(uuids).items() if r["key_id"] != ERASED}
     out: dict[str, dict[str, Any]] = {}
     if held:
         master = crypto.store_key(_store_id(store), create=False)
+        gone = crypto.erased(_store_id(store))  # erasures that outlive a restored backup
     with store.writer(user=actor.name, command=f"personal {action}") as writer:
         for uid, row in held.items():
             wrapped = writer.person_key(row["key_id"])
-            if wrapped is None:
+            if wrapped is None or row["key_id"] in gone:
                 continue  # erased
             key = crypto.open_person_key(master, wrapped, row["key_id"])
             out[uid] = crypto.decrypt_personal(key, uid, row["ciphertext"])
@@ -140,7 +146,11 @@ def correct(store: Store, uuid: str, changes: dict[str, Any], *, reason: str) ->
     for country in _victims_country(store, [uid]):
         actor = require(store, Action.CORRECT_PERSONAL, country=country)
     current = {}
-    if store.personal([uid]):
+    held = store.personal([uid]).get(uid)
+    if held is not None and held["key_id"] == ERASED:
+        raise QueryError(f"victim {uid}: personal data erased on a lawful request; it is not "
+                         "written again")
+    if held is not None:
         current = read(store, [uid], purpose=f"correction: {reason}", action="correct").get(uid, {})
     values = {**current, **changes}
     values = {k: v for k, v in values.items() if v not in (None, "")}
@@ -167,12 +177,33 @@ def erase(store: Store, uuid: str, *, reason: str) -> bool:
     for country in _victims_country(store, [uid]):
         actor = require(store, Action.ERASE_PERSONAL, country=country)
     with store.writer(user=actor.name, command="victims erase") as writer:
-        done = writer.erase_personal(uid, reason.strip())
+        key_id = writer.erase_personal(uid, reason.strip())
         writer.log_access([uid], "erase", reason.strip())
-    return done
+        if key_id:  # recorded outside the store too: a backup restored later cannot undo it
+            crypto.record_erasure(_store_id(store), key_id)
+    return key_id is not None
+
+
+def reapply_erasures(store: Store) -> int:
+    """After a restore: erase again what was erased after the backup was taken (the list of
+    erased keys lives beside the store key). Returns how many."""
+    gone = crypto.erased(_store_id(store))
+    if not gone:
+        return 0
+    found = [(u, r["key_id"]) for u, r in store.personal(
+        store.read_layer("victims")["uuid"]).items() if r["key_id"] in gone]
+    with store.writer(user="mineledger", command="restore: re-apply erasures") as writer:
+        for uid, _ in found:
+            writer.erase_personal(uid, "erased after the restored backup was taken; re-applied")
+    return len(found)
 
 
 def _victim(store: Store, uuid: str) -> str:
+    from mineledger.services.access import ALLOWED, PermissionDenied, actor_of
+
+    actor = actor_of(store)  # the role first: no answer about who is in the store
+    if Action.READ_PERSONAL not in ALLOWED[actor.role]:
+        raise PermissionDenied(f"{actor} may not {Action.READ_PERSONAL.value}")
     uuid = uuid.strip().lower()
     victims = store.read_layer("victims")
     found = victims[victims["uuid"].str.startswith(uuid)] if len(uuid) >= 8 else victims.iloc[0:0]

@@ -17,6 +17,8 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from mineledger.errors import SourceError, StoreError
 from mineledger.services.access import Action, require
 from mineledger.store.base import Store
@@ -132,12 +134,14 @@ def _require_admin_of_file(path: Path, user: str | None) -> None:
 
 
 def restore_store(backup: str | Path, target: str | Path, *, force: bool = False,
-                  user: str | None = None) -> None:
+                  user: str | None = None) -> int:
     """Replace (or create) the store at ``target`` with a verified backup.
 
-    An existing target is replaced only with ``force``, and only by an admin of it; the copy
-    is written beside it and moved into place in one step, so an interrupted restore leaves
-    the old store.
+    An existing target is replaced only with ``force``, and only by an admin of it, through
+    SQLite's backup API (it waits for a running import, and nobody's connection is left on a
+    swapped file); a damaged target, or none, gets a copy moved into place in one step.
+    Victims' data erased after the backup was taken is erased again. Returns how many such
+    erasures were re-applied.
 
     Raises
     ------
@@ -155,19 +159,45 @@ def restore_store(backup: str | Path, target: str | Path, *, force: bool = False
     target = Path(target)
     if "://" in str(target):
         raise StoreError("restore writes an embedded store (.gpkg); use pg_restore for PostgreSQL")
+    usable = False
     if target.exists():
         if not force:
             raise StoreError(f"{target} exists; pass --force to replace it with the backup")
-        with open_store(target, create=False, user=user) as current:
-            require(current, Action.BACKUP)
+        try:
+            with open_store(target, create=False, user=user) as current:
+                require(current, Action.BACKUP)
+                current.read_table("users")
+            usable = True
+        except (StoreError, sqlite3.DatabaseError, OperationalError):
+            # a damaged store (the reason to restore): the backup's admins decide
+            _require_admin_of_file(Path(backup), user)
     else:
         _require_admin_of_file(Path(backup), user)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".restore", dir=target.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(backup, tmp)
-        for suffix in ("-wal", "-shm"):  # the old store's journal is not the backup's
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    if usable:
+        # into the live store with SQLite's backup API: it takes the store's locks, so a
+        # running import finishes first (or waits), and every open connection sees the
+        # restored content — no file is swapped under anyone
+        src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+        dst = sqlite3.connect(target, timeout=600)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".restore",
+                                   dir=target.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(backup, tmp)
+            for suffix in ("-wal", "-shm"):  # a damaged store's journal is not the backup's
+                Path(f"{target}{suffix}").unlink(missing_ok=True)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    # erasures made after the backup was taken are re-applied (their list is kept beside
+    # the store key, outside the store)
+    from mineledger.services.personal import reapply_erasures
+
+    with open_store(target, create=False, user=user) as restored:
+        return reapply_erasures(restored)

@@ -109,7 +109,8 @@ class Store(ABC):
 
     def read_changes(self, *, record_uuid: str | None = None, import_id: str | None = None,
                      layer: str | None = None, until=None, latest: bool = False,
-                     latest_only: bool = False) -> list[dict[str, Any]]:
+                     latest_only: bool = False, since_fid: int | None = None,
+                     import_prefix: str | None = None) -> list[dict[str, Any]]:
         """Change log entries, oldest first: of a record (UUID or prefix), of an import, of a
         layer, up to an instant (UTC); ``latest``: only each record's last one;
         ``latest_only``: only the store's last change."""

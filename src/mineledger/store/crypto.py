@@ -68,6 +68,24 @@ def store_key(store_id: str, *, create: bool) -> bytes:
     return key
 
 
+def erased_path(store_id: str) -> Path:
+    """The list of erased person keys, kept beside the store key (outside the store), so
+    that an erasure outlives a restore of an older backup."""
+    return key_path(store_id).with_suffix(".erased")
+
+
+def record_erasure(store_id: str, key_id: str) -> None:
+    path = erased_path(store_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(key_id + "\n")
+
+
+def erased(store_id: str) -> set[str]:
+    path = erased_path(store_id)
+    return set(path.read_text(encoding="utf-8").split()) if path.is_file() else set()
+
+
 def _aead(key: bytes):
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 

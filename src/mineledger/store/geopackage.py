@@ -28,7 +28,7 @@ APPLICATION_ID = 0x47504B47
 #: ``PRAGMA user_version`` of GeoPackage 1.3.0.
 USER_VERSION = 10300
 #: Version of mineledger's own schema, kept in ``mineledger_meta``.
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 #: Seconds a writer waits for another writer's lock before giving up with a clear error.
 LOCK_TIMEOUT_S = 60.0
 

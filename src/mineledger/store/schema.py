@@ -88,9 +88,24 @@ change_log = Table(
     Column("after", JSONText()),
     Column("before_geom", LargeBinary),  # WKB, kept out of the JSON to halve its size
     Column("after_geom", LargeBinary),
+    Column("tx_id", Text),  # the transaction (see ``transactions``)
     sqlite_autoincrement=True,
 )
 Index("ix_change_log_record", change_log.c.record_uuid)
+Index("ix_change_log_tx", change_log.c.tx_id)
+
+#: One row per write transaction that changed something, written as its last statement:
+#: ``--as-of`` counts a change from when its transaction landed.
+transactions = Table(
+    "transactions", metadata,
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("tx_id", Text, nullable=False, unique=True),
+    Column("started_at", UTCDateTime()),
+    Column("committed_at", UTCDateTime(), nullable=False),
+    Column("user_name", Text),
+    Column("command", Text),
+    sqlite_autoincrement=True,
+)
 
 quarantine = Table(
     "quarantine", metadata,
@@ -199,7 +214,8 @@ access_log = Table(
 
 ATTRIBUTE_TABLES = {"imports": imports, "change_log": change_log, "quarantine": quarantine,
                     "hazard_lineage": lineage, "quality_findings": quality_findings,
-                    "users": users, "personal_access_log": access_log}
+                    "users": users, "personal_access_log": access_log,
+                    "transactions": transactions}
 #: Tables of the store that hold no records and are not read as tables.
 PRIVATE_TABLES = {"mineledger_meta": meta, "victim_personal": victim_personal,
                   "person_keys": person_keys}

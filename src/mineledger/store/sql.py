@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid as uuidlib
 from contextlib import contextmanager
 from typing import Any, Iterable
 
@@ -17,6 +18,8 @@ from mineledger.store import schema
 from mineledger.store.base import Store, Writer
 
 _CHUNK = 500
+#: key_id of a victim whose personal data was erased (kept so that no import restores it)
+ERASED = "erased"
 
 
 def _now() -> dt.datetime:
@@ -60,6 +63,24 @@ class SQLWriter(Writer):
         self.user = user
         self.command = command
         self.now = _now()
+        self.tx_id = str(uuidlib.uuid4())
+        self.logged = False
+
+    def _append(self, entries):
+        """Append to the change log, each entry tagged with this transaction."""
+        if entries:
+            for e in entries:
+                e["tx_id"] = self.tx_id
+            self.conn.execute(schema.change_log.insert(), entries)
+            self.logged = True
+
+    def commit_stamp(self):
+        """The transaction's last statement: when it commits (``--as-of`` reads changes by
+        this instant, so a long import counts from when it landed, not from when it began)."""
+        if self.logged:
+            self.conn.execute(schema.transactions.insert(), [{
+                "tx_id": self.tx_id, "started_at": self.now, "committed_at": _now(),
+                "user_name": self.user, "command": self.command}])
 
     def existing(self, layer, uuids):
         table = schema.layer_tables[Layer(layer)]
@@ -123,7 +144,7 @@ class SQLWriter(Writer):
         self.conn.execute(q.update().where(q.c.fid == rows[0]["fid"]).values(
             status=status, status_reason=reason, status_by=user, status_at=at))
         old = rows[0]
-        self.conn.execute(schema.change_log.insert(), [{
+        self._append([{
             "at": self.now, "user_name": user, "import_id": None, "command": self.command,
             "layer": "quality_findings", "record_uuid": old["fingerprint"], "action": "update",
             "reason": reason, "before": {"status": old["status"], "status_reason": old["status_reason"]},
@@ -166,7 +187,7 @@ class SQLWriter(Writer):
         uuids = [r["uuid"] for r in rows]
         for i in range(0, len(uuids), _CHUNK):
             self.conn.execute(table.delete().where(table.c.uuid.in_(uuids[i:i + _CHUNK])))
-        self.conn.execute(schema.change_log.insert(), [{
+        self._append([{
             "at": self.now, "user_name": self.user, "import_id": import_id,
             "command": self.command, "layer": str(layer), "record_uuid": r["uuid"],
             "action": "delete", "date_of_information": r.get("date_of_information"),
@@ -175,7 +196,7 @@ class SQLWriter(Writer):
 
     def log(self, layer, record_uuid, action, *, before=None, after=None, reason=None,
             import_id=None):
-        self.conn.execute(schema.change_log.insert(), [{
+        self._append([{
             "at": self.now, "user_name": self.user, "import_id": import_id,
             "command": self.command, "layer": layer, "record_uuid": record_uuid,
             "action": action, "reason": reason, "before": before, "after": after}])
@@ -239,15 +260,32 @@ class SQLWriter(Writer):
                  reason=reason, import_id=import_id)
 
     def erase_personal(self, uuid, reason):
+        """Destroy a victim's person key and mark the victim erased (so a re-import does not
+        bring the data back); returns the erased key id, or None if nothing was there."""
+        v, k = schema.victim_personal, schema.person_keys
+        old = self.conn.execute(select(v).where(v.c.uuid == uuid)).mappings().first()
+        if old is None or old["key_id"] == ERASED:
+            return None
+        self.conn.execute(v.update().where(v.c.uuid == uuid).values(
+            key_id=ERASED, ciphertext=b"", updated_at=self.now))
+        self.conn.execute(k.delete().where(k.c.key_id == old["key_id"]))
+        self.log("victim_personal", uuid, "erase", before={"key_id": old["key_id"]},
+                 after={"key_id": ERASED}, reason=reason)
+        return old["key_id"]
+
+    def remove_personal(self, uuid, *, import_id=None, reason=None):
+        """Delete a victim's personal data and key with the record (a reverted import)."""
         v, k = schema.victim_personal, schema.person_keys
         old = self.conn.execute(select(v).where(v.c.uuid == uuid)).mappings().first()
         if old is None:
-            return False
+            return
         self.conn.execute(v.delete().where(v.c.uuid == uuid))
         self.conn.execute(k.delete().where(k.c.key_id == old["key_id"]))
-        self.log("victim_personal", uuid, "erase", before={"key_id": old["key_id"]},
-                 after=None, reason=reason)
-        return True
+        self.log("victim_personal", uuid, "delete", before={"key_id": old["key_id"]},
+                 reason=reason, import_id=import_id)
+
+    def has_person_keys(self):
+        return self.conn.execute(select(func.count()).select_from(schema.person_keys)).scalar_one() > 0
 
     def log_access(self, uuids, action, purpose=None):
         rows = [{"at": self.now, "user_name": self.user, "record_uuid": u, "action": action,
@@ -274,7 +312,7 @@ class SQLWriter(Writer):
             }
             for row in rows
         ]
-        self.conn.execute(schema.change_log.insert(), entries)
+        self._append(entries)
 
     def add_import(self, row):
         self.conn.execute(schema.imports.insert(), [row])
@@ -325,25 +363,34 @@ class SQLStore(Store):
             return {k: v for k, v in conn.execute(select(schema.meta.c.key, schema.meta.c.value))}
 
     def read_changes(self, *, record_uuid=None, import_id=None, layer=None, until=None,
-                     latest=False, latest_only=False):
+                     latest=False, latest_only=False, since_fid=None, import_prefix=None):
         c = schema.change_log
         stmt = select(c).order_by(c.c.fid)
-        if latest_only:  # the store's last change
-            stmt = select(c).order_by(c.c.fid.desc()).limit(1)
+        if since_fid is not None:
+            stmt = stmt.where(c.c.fid > since_fid)
+        if import_prefix is not None:
+            stmt = stmt.where(c.c.import_id.startswith(import_prefix, autoescape=True))
+        if latest_only:  # the store's last landed transaction: its commit instant as "at"
+            t = schema.transactions
+            with self.engine.connect() as conn:
+                row = conn.execute(select(t.c.committed_at).order_by(t.c.fid.desc()).limit(1)).first()
+            return [{"at": row[0]}] if row else []
         if record_uuid is not None:
-            stmt = stmt.where(c.c.record_uuid.like(f"{record_uuid}%"))
+            stmt = stmt.where(c.c.record_uuid.startswith(record_uuid, autoescape=True))
         if import_id is not None:
             stmt = stmt.where(c.c.import_id == import_id)
         if layer is not None:
             stmt = stmt.where(c.c.layer == layer)
+        t = schema.transactions
+        landed = select(t.c.tx_id).where(t.c.committed_at <= until) if until is not None else None
         if until is not None:
-            stmt = stmt.where(c.c.at <= until)
+            stmt = stmt.where(c.c.tx_id.in_(landed))
         if latest:  # the last change of each record (within the bounds above)
             inner = select(func.max(c.c.fid)).group_by(c.c.record_uuid)
             if layer is not None:
                 inner = inner.where(c.c.layer == layer)
             if until is not None:
-                inner = inner.where(c.c.at <= until)
+                inner = inner.where(c.c.tx_id.in_(landed))
             stmt = stmt.where(c.c.fid.in_(inner))
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(stmt).mappings()]
@@ -362,7 +409,9 @@ class SQLStore(Store):
     def writer(self, *, user, command):
         with self._write_connection() as conn:
             with conn.begin():
-                yield SQLWriter(conn, user, command)
+                writer = SQLWriter(conn, user, command)
+                yield writer
+                writer.commit_stamp()
 
     def read_layer(self, layer, country=None, import_ids=None):
         table = schema.layer_tables[Layer(layer)]
