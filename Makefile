@@ -6,7 +6,8 @@ DATA   ?= ../shared/data
 STORE  := mineledger-demo.gpkg
 ML     := $(BIN)/mineledger --store $(STORE)
 
-.PHONY: demo test clean
+.PHONY: demo test bench clean
+SIZES  ?= S M
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,12 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
+
+# Benchmarks (not part of `make test`): each workload beside its hand-written baseline, at
+# the synthetic sizes in SIZES (S = 10^4, M = 10^5, L = 10^6 hazards); results in
+# benchmarks/results/ (JSON and markdown), recorded in docs/benchmarks.md.
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.run --sizes $(SIZES)
 
 clean:
 	rm -rf $(VENV) $(STORE) $(STORE)-wal $(STORE)-shm demo-report

@@ -206,8 +206,10 @@ def test_as_of_counts_a_change_from_when_its_transaction_landed(tmp_path):
             time.sleep(0.02)
         assert as_of(store, instant_text(during)).countries() == []
         assert summary(store, "BIH")["hazards"]["count"] == 1
-        with pytest.raises(QueryError, match="that is in the future"):
+        with pytest.raises(QueryError, match="that is still to come"):
             as_of(store, "2999-01-01")
+        with pytest.raises(QueryError, match="that is still to come"):  # today has not ended
+            as_of(store, dt.datetime.now(dt.timezone.utc).date().isoformat())
         with pytest.raises(QueryError, match="expected a date"):
             as_of(store, "2026-W48")
 

@@ -57,6 +57,8 @@ def test_the_aicma_victims_draft_finds_the_swapped_headers_and_stores_every_vict
     assert doc["fields"]["outcome"] == {"column": "genero", "map": {"Herido": "injured", "Muerto": "killed"}}
     assert doc["fields"]["gender"]["column"] == "estado"
     assert doc["fields"]["year"] == {"column": "ano", "thousands": ","}
+    assert doc["fields"]["admin_code"] == {"column": "codigodanemunicipio", "parse": "code",
+                                           "thousands": ",", "width": 5}
     assert doc["geometry"] == {"x": "longitudcabecera", "y": "latitudcabecera", "crs": "EPSG:4326"}
     path = tmp_path / "victims.yaml"
     path.write_text(text.replace("CHOOSE-ISO3", "COL"), encoding="utf-8")
@@ -68,3 +70,7 @@ def test_the_aicma_victims_draft_finds_the_swapped_headers_and_stores_every_vict
 def test_a_bih_hazard_file_drafts_a_hazard_profile():
     doc = yaml.safe_load(infer_profile(real("bih/suspect_areas_simplyfied.geojson")))
     assert (doc["layer"], doc["read"]) == ("hazards", {"format": "vector"})
+    assert yaml.safe_load(infer_profile(real("bih/cleared_areas_simplyfied.geojson")))["layer"] \
+        == "cleared_areas"
+    doc = yaml.safe_load(infer_profile(real("bih/geoBoundaries-BIH-ADM3.geojson")))
+    assert doc["layer"] == "admin_areas" and doc["fields"]["country"] == {"column": "shapeGroup"}

@@ -487,7 +487,8 @@ def imports_list(
     df = df[cols].copy()
     df["finished_at"] = [t.isoformat(timespec="seconds") if t is not None else None
                          for t in df["finished_at"]]
-    if format == ListFormat.table:
+    if format == ListFormat.table:  # the id's first 8 characters are enough for show/revert
+        df["id"] = df["import_id"].str[:8]
         df = df.drop(columns=["import_id", "user_name"]).rename(columns={
             "finished_at": "finished (UTC)", "rows_read": "rows", "inserted": "new",
             "updated": "upd", "unchanged": "same", "quarantined": "quar"})

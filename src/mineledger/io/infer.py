@@ -24,7 +24,7 @@ from mineledger.model.vocab import Layer
 #: Column names (normalised: lower case, no accents, letters and digits only) that name a
 #: field, in English, Spanish, French and the ODK/KoboToolbox conventions.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "country": ("country", "pais", "iso3", "countrycode", "pays"),
+    "country": ("country", "pais", "iso3", "countrycode", "pays", "shapegroup", "countryiso"),
     "organisation": ("organisation", "organization", "org", "operator", "organizacion"),
     "date_of_information": ("dateofinformation", "reportdate", "fechareporte", "today",
                             "submissiondate", "submissiontime", "date", "fecha"),
@@ -143,8 +143,15 @@ def _date_rule(values: list[Any]) -> dict[str, Any] | None:
     return None
 
 
-def _guess_layer(columns: list[str], geometry_kind: str | None) -> str:
+def _guess_layer(columns: list[str], geometry_kind: str | None, stem: str = "") -> str:
     names = {_norm(c) for c in columns}
+    stem = stem.lower()
+    if geometry_kind in ("Polygon", "MultiPolygon"):
+        if re.search(r"clear|releas|cancel|reduc", stem):
+            return "cleared_areas"
+        if re.search(r"admin|boundar|adm\d|mpio|dpto|municip|depart|district|province", stem) or \
+                names & {"shapename", "shapeid", "shapegroup", "admlevel", "pcode"}:
+            return "admin_areas"
     if names & {"gender", "sexo", "genero", "sex", "age", "edad", "rangoedad"}:
         return "victims"
     if geometry_kind in ("geoshape", "geotrace", "Polygon", "MultiPolygon"):
@@ -272,7 +279,7 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
         geometry_kind = next((k for k in ("geoshape", "geotrace") if k in geometry), None) or (
             "Point" if geometry else None)
     if layer is None:
-        layer = _guess_layer(table.columns, geometry_kind)
+        layer = _guess_layer(table.columns, geometry_kind, path.stem)
         comments.append(f"layer {layer} guessed from the columns and geometry: check it")
     try:
         spec = LAYERS[Layer(layer)]
@@ -331,6 +338,17 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
             texts = [str(v) for v in values]
             if any(re.fullmatch(r"\d{1,3}(,\d{3})+", t) for t in texts):
                 rule["thousands"] = ","
+        elif name.endswith("code") and values and all(
+                re.fullmatch(r"\d{1,3}(,\d{3})+|\d+", str(v)) for v in values):
+            # a numeric code: digits only, thousands separators taken out ("5,313" → 5313)
+            rule["parse"] = "code"
+            if any("," in str(v) for v in values):
+                rule["thousands"] = ","
+            widths = {len(str(v).replace(",", "")) for v in values}
+            if len(widths) > 1:
+                rule["width"] = max(widths)  # leading zeros were lost: pad back
+                comments.append(f"{name}: codes of {sorted(widths)} digits: padded to "
+                                f"{max(widths)} with zeros; check the code list's width")
         if f.vocabulary and not values:
             comments.append(f"{name}: column {source_col!r} is empty in the file; add a map "
                             f"onto {', '.join(f.vocabulary)} when it has values")

@@ -527,6 +527,9 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
         if not isinstance(mapping, dict):
             raise ProfileError(f"{where}: 'map' must be a mapping of source value to stored value")
         mapping = {str(k): v for k, v in mapping.items()}
+        if ftype == "boolean":  # "true"/"false" written as text mean the booleans
+            mapping = {k: {"true": True, "false": False}.get(v.lower(), v)
+                       if isinstance(v, str) else v for k, v in mapping.items()}
         if vocab:
             bad = [v for v in mapping.values() if v is not None and v not in vocab]
             if bad:

@@ -174,7 +174,19 @@ def select_records(store: Store, layer: str, *, country: str | None = None,
         if name is None:
             raise QueryError(f"--from/--to: layer {layer!r} has no date to filter on")
         values = gdf[name]
-        if name == "year":
+        if layer == "events" and "year" in gdf:
+            # an event known only by its year is filtered by its year
+            values = pd.Series([d if d is not None else (int(y) if y == y and y is not None else None)
+                                for d, y in zip(gdf["event_date"], gdf["year"])], index=gdf.index,
+                               dtype=object)
+            keep = values.map(lambda v: v is not None and (
+                (lo is None or (v >= lo if isinstance(v, dt.date) else v >= lo.year)) and
+                (hi is None or (v <= hi if isinstance(v, dt.date) else v <= hi.year))))
+            undated = int(values.isna().sum())
+            if undated:
+                notes.append(f"{undated} record(s) with no event_date or year left out by --from/--to")
+            gdf = gdf[keep.to_numpy(dtype=bool)]
+        elif name == "year":
             keep = values.notna() & (values >= (lo.year if lo else -1e9)) & \
                 (values <= (hi.year if hi else 1e9))
         else:

@@ -68,10 +68,10 @@ def parse_instant(text: str | dt.date | dt.datetime, store: Store) -> dt.datetim
     elif moment.tzinfo is None:
         raise QueryError(f"--as-of {text!r}: a time needs its UTC offset (…Z or …+01:00)")
     moment = moment.astimezone(dt.timezone.utc)
-    now = dt.datetime.now(dt.timezone.utc)
-    if moment > now and (day is None or day > now.astimezone(ZoneInfo(store_timezone(store))).date()):
-        raise QueryError(f"--as-of {text}: that is in the future; the store can only say what "
-                         "it said up to now")
+    if moment > dt.datetime.now(dt.timezone.utc):
+        raise QueryError(f"--as-of {text}: that is still to come (the end of a day that has not "
+                         "ended, or a later time); the store can only say what it said up to now "
+                         "— give an earlier date, or a time such as 2025-12-31T10:00:00Z")
     return moment
 
 

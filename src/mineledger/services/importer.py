@@ -658,10 +658,16 @@ def check_source(store_location: str | Path, path: str | Path, profile: str | Pr
 
     from mineledger.store import open_store
 
+    import os
+
     location = str(store_location)
     with tempfile.TemporaryDirectory() as tmp:
         exists = "://" in location or Path(location).is_file()
         target = location if exists else str(Path(tmp) / "check.gpkg")
+        if not exists:  # a throwaway store's key is thrown away with it
+            saved = {k: os.environ.get(k) for k in ("MINELEDGER_KEY_DIR", "MINELEDGER_KEY_FILE")}
+            os.environ["MINELEDGER_KEY_DIR"] = tmp
+            os.environ.pop("MINELEDGER_KEY_FILE", None)
         with open_store(target, create=not exists, user=user) as store:
             box: list[ImportReport] = []
             try:
@@ -669,6 +675,13 @@ def check_source(store_location: str | Path, path: str | Path, profile: str | Pr
                               _dry_run=box)
             except _DryRun:
                 pass
+            finally:
+                if not exists:
+                    for k, v in saved.items():
+                        if v is None:
+                            os.environ.pop(k, None)
+                        else:
+                            os.environ[k] = v
             return box[0]
 
 

@@ -60,7 +60,9 @@ def backup_store(store: Store, out: str | Path) -> str:
         dst = sqlite3.connect(partial)
         try:
             src.backup(dst)  # one consistent snapshot, whatever writers do meanwhile
-            dst.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
+            # WAL, as the store itself: opening the backup to look inside then leaves its
+            # bytes (and so its checksum) as they are; the WAL is folded in on close
+            dst.execute("PRAGMA journal_mode=WAL")
         finally:
             dst.close()
     finally:
