@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import Geod, Transformer
 
 #: The WGS 84 ellipsoid on which every area and length is measured.
 WGS84 = Geod(ellps="WGS84")
@@ -90,8 +90,11 @@ CELL_DEG = 10.0
 
 @lru_cache(maxsize=512)
 def _laea(lat0: float, lon0: float) -> Transformer:
-    crs = CRS.from_proj4(f"+proj=laea +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m")
-    return Transformer.from_crs(CRS.from_epsg(4326), crs, always_xy=True)
+    # an explicit PROJ pipeline: no search of the EPSG database for an operation (which costs
+    # more than measuring ten thousand polygons)
+    return Transformer.from_pipeline(
+        "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+        f"+step +proj=laea +lat_0={lat0} +lon_0={lon0} +ellps=WGS84")
 
 
 def union_area(geometries) -> float:

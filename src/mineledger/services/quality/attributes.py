@@ -119,18 +119,29 @@ def released_gt_suspected(ctx: Context) -> Iterable[Finding]:
 
 @rule("LR-STATUS-REMAINING", "error", "a status that contradicts the remaining area (closed with land left, or open with none)")
 def status_remaining(ctx: Context) -> Iterable[Finding]:
-    from mineledger.services.landrelease import clip_to_hazards, remaining_land
-    import geopandas as gpd
+    from mineledger.services.landrelease import _date
 
     hazards, by_hazard = _linked(ctx)
     outcomes = ctx.layer("cleared_areas")
-    for row in hazards.to_dict("records"):
-        if row["uuid"] not in by_hazard or row.get("geometry") is None or row["geometry"].is_empty:
-            continue
-        hz = gpd.GeoDataFrame([row], geometry=[row["geometry"]], crs=4326)
-        hz["status"] = "open"  # measure what would remain if it were open
-        oc = outcomes[outcomes["hazard_uuid"] == row["uuid"]]
-        left = float(geodesic_area(remaining_land(hz, clip_to_hazards(oc, hz))))
+    rows = [r for r in hazards.to_dict("records") if r["uuid"] in by_hazard
+            and r.get("geometry") is not None and not r["geometry"].is_empty]
+    # what would remain of each hazard if it were open: itself less its own outcomes released
+    # after its perimeter's date — all hazards at once
+    own: dict[str, list[tuple]] = {}
+    for uid, g, d in zip(outcomes["hazard_uuid"], outcomes.geometry.array,
+                         outcomes["date_released"] if "date_released" in outcomes
+                         else [None] * len(outcomes)):
+        if uid and g is not None and not g.is_empty:
+            own.setdefault(uid, []).append((g, _date(d)))
+    lefts = []
+    for row in rows:
+        doi = _date(row.get("perimeter_date") or row.get("date_of_information"))
+        later = [g for g, d in own.get(row["uuid"], []) if doi is None or d is None or d > doi]
+        lefts.append(shapely.difference(row["geometry"], shapely.union_all(later))
+                     if later else row["geometry"])
+    areas = geodesic_area(lefts) if lefts else []
+    for row, left in zip(rows, areas):
+        left = float(left)
         total = row.get("area_m2") or 0.0
         if row["status"] in ("closed", "handed_over") and left > 1e-6 * total:
             yield Finding("LR-STATUS-REMAINING", "hazards", row["uuid"],
