@@ -82,6 +82,11 @@ def _irregular(rng, centres, areas, k: int = 12):
     y = centres[:, 1:] + r * np.sin(angles)
     ring = np.stack([x, y], axis=-1)
     ring = np.concatenate([ring, ring[:, :1]], axis=1)
+    # star-shaped around its centre: scaling the radii by √(target/area) gives the target
+    # area exactly (metres in an equal-area projection)
+    actual = shapely.area(shapely.polygons(ring))
+    factor = np.sqrt(areas / actual)[:, None, None]
+    ring = centres[:, None, :] + (ring - centres[:, None, :]) * factor
     return shapely.polygons(ring)
 
 
