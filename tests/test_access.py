@@ -161,10 +161,9 @@ def test_operators_read_only_their_own_records_when_the_country_says_so(world):
         set_setting(store, "operator_reads:COL", "own")
     try:
         with open_store(world["path"], create=False, user="omar") as store:
-            orgs = set(export_layer(store, "events", "csv", world["tmp"] / "o.csv",
-                                    country="COL", overwrite=True).path.read_text().count("MAG")
-                       for _ in [0])
-            assert orgs == {0}
+            text = export_layer(store, "events", "csv", world["tmp"] / "o.csv", country="COL",
+                                overwrite=True).path.read_text()
+            assert "HALO" in text and "MAG" not in text
     finally:
         with open_store(world["path"], create=False, user="ada") as store:
             set_setting(store, "operator_reads:COL", "all")
@@ -184,8 +183,7 @@ def test_user_management_checks_its_input(world, tmp_path):
 
 
 def test_an_operator_cannot_overwrite_or_revert_another_organisations_records(world):
-    data, tmp = world["data"], world["tmp"]
-    hijack = data / "hijack.csv"
+    hijack = world["data"] / "hijack.csv"
     hijack.write_text("id,org,lat,lon\nE2,HALO,6.9,-75.9\n", encoding="utf-8")  # MAG's E2
     with open_store(world["path"], create=False, user="omar") as store:
         before = store.read_layer("events").set_index("local_id").loc["E2"]
@@ -204,7 +202,7 @@ def test_strangers_learn_nothing_from_lookups(world):
         with pytest.raises(PermissionDenied, match="may not read the history"):
             record_history(store, "%%%%%%%%")
         with pytest.raises(PermissionDenied, match="may not read victims' personal data"):
-            personal._victim(store, world["victim"][:8])
+            personal.find_victim(store, world["victim"][:8])
 
 
 def test_the_only_admin_cannot_be_demoted_or_removed(world):

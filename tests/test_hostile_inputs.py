@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import zipfile
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely

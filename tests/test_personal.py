@@ -4,7 +4,6 @@ recorded, correctable, and erasable for good."""
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest

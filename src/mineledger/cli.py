@@ -623,7 +623,7 @@ def victims_show(
     from mineledger.services import personal
 
     with open_store(state.store, create=False, user=state.user) as store:
-        uid = personal._victim(store, victim)
+        uid = personal.find_victim(store, victim)
         values = personal.read(store, [uid], purpose=purpose).get(uid)
     if not values:
         out.print(f"{uid}: no personal data (none recorded, or erased)", highlight=False, markup=False)
@@ -655,7 +655,7 @@ def victims_correct(
                 raise QueryError("--set date_of_birth=…: expected a date as YYYY-MM-DD") from None
         changes[name] = value or None
     with open_store(state.store, create=False, user=state.user) as store:
-        uid = personal._victim(store, victim)
+        uid = personal.find_victim(store, victim)
         personal.correct(store, uid, changes, reason=reason)
     out.print(f"{uid}: personal data corrected ({', '.join(changes)})", highlight=False, markup=False)
 
@@ -670,7 +670,7 @@ def victims_erase(
     from mineledger.services import personal
 
     with open_store(state.store, create=False, user=state.user) as store:
-        uid = personal._victim(store, victim)
+        uid = personal.find_victim(store, victim)
         done = personal.erase(store, uid, reason=reason)
     out.print(f"{uid}: " + ("personal data erased" if done else "no personal data to erase"),
               highlight=False, markup=False)

@@ -23,7 +23,6 @@ warned about, an encoding that had to be detected …).
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import json
 import re

@@ -143,6 +143,13 @@ def login_name() -> str:
         return "unknown"
 
 
+def acting_name(user: str | None = None) -> str:
+    """Who acts: the name given, else ``$MINELEDGER_USER``, else the login name."""
+    import os
+
+    return user or os.environ.get("MINELEDGER_USER") or login_name()
+
+
 def actor_of(store) -> Actor:
     """The user the store was opened for (``open_store(…, user=…)``, ``MINELEDGER_USER``,
     else the login name), with the role the store's users table gives them.
@@ -155,9 +162,7 @@ def actor_of(store) -> Actor:
     cached = getattr(store, "_actor", None)
     if cached is not None:
         return cached
-    import os
-
-    name = getattr(store, "user_name", None) or os.environ.get("MINELEDGER_USER") or login_name()
+    name = acting_name(getattr(store, "user_name", None))
     users = store.read_table("users")
     if users.empty:
         actor = Actor(name, Role.ADMIN, single_user=True)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -383,8 +382,8 @@ def _gis_frame(frame: pd.DataFrame, geoms, layer: str, fmt: str, notes: list[str
 def _short_names(columns: list[str]) -> dict[str, str]:
     """dBASE field names (at most 10 characters), unique, for the columns that need one.
 
-    >>> _short_names(["reported_area_m2", "reported_cancelled_m2", "status"])
-    {'reported_area_m2': 'reported_a', 'reported_cancelled_m2': 'reported_1'}
+    >>> _short_names(["reported_area_m2", "reported_aa", "status"])
+    {'reported_area_m2': 'reported_a', 'reported_aa': 'reported_1'}
     """
     taken = {c for c in columns if len(c) <= DBF_NAME}
     out = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -23,7 +23,7 @@ from mineledger.errors import QueryError, StoreError
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
 from mineledger.services.access import Action, PermissionDenied, actor_of, authorize, require
-from mineledger.store.base import Store
+from mineledger.store.base import ERASED, Store
 
 
 def store_timezone(store: Store) -> str:
@@ -132,6 +132,9 @@ class Snapshot(Store):
     def personal(self, uuids):
         return self.base.personal(uuids)
 
+    def last_commit(self):
+        return self.base.last_commit()
+
     def read_changes(self, **kw):
         until = kw.pop("until", None)
         bound = self.at if until is None else min(until, self.at or until)
@@ -238,10 +241,7 @@ def computed_as_of(store: Store) -> dt.datetime:
     the store's last change (so that ``--as-of`` that instant gives the same numbers)."""
     if isinstance(store, Snapshot) and store.at is not None:
         return store.at
-    last = store.read_changes(latest_only=True)
-    if not last:
-        return dt.datetime.now(dt.timezone.utc)
-    return last[0]["at"]
+    return store.last_commit() or dt.datetime.now(dt.timezone.utc)
 
 
 def instant_text(moment: dt.datetime) -> str:
@@ -434,7 +434,7 @@ def revert_import(store: Store, import_id: str, *, reason: str, user: str | None
         held = writer.personal(list(first_secret))
         for uid, e in first_secret.items():
             now = held.get(uid)
-            if now is not None and now["key_id"] == "erased":
+            if now is not None and now["key_id"] == ERASED:
                 continue  # an erasure is never undone
             if e["action"] == "insert":
                 writer.remove_personal(uid, import_id=f"revert-{iid}", reason=f"revert: {reason}")

@@ -20,8 +20,7 @@ from mineledger.errors import QueryError
 from mineledger.model.records import personal_fields
 from mineledger.services.access import Action, require
 from mineledger.store import crypto
-from mineledger.store.base import Store
-from mineledger.store.sql import ERASED
+from mineledger.store.base import ERASED, Store
 
 #: What a personal value shows as wherever it must not appear.
 WITHHELD = "[personal data withheld]"
@@ -141,7 +140,7 @@ def correct(store: Store, uuid: str, changes: dict[str, Any], *, reason: str) ->
         raise QueryError(f"not personal fields: {unknown}; expected some of {', '.join(PERSONAL)}")
     if not reason or not reason.strip():
         raise QueryError("a correction needs a reason (--reason)")
-    uid = _victim(store, uuid)
+    uid = find_victim(store, uuid)
     actor = None
     for country in _victims_country(store, [uid]):
         actor = require(store, Action.CORRECT_PERSONAL, country=country)
@@ -173,7 +172,7 @@ def erase(store: Store, uuid: str, *, reason: str) -> bool:
     """
     if not reason or not reason.strip():
         raise QueryError("an erasure needs a reason (--reason), such as the request's reference")
-    uid = _victim(store, uuid)
+    uid = find_victim(store, uuid)
     for country in _victims_country(store, [uid]):
         actor = require(store, Action.ERASE_PERSONAL, country=country)
     with store.writer(user=actor.name, command="victims erase") as writer:
@@ -198,7 +197,14 @@ def reapply_erasures(store: Store) -> int:
     return len(found)
 
 
-def _victim(store: Store, uuid: str) -> str:
+def find_victim(store: Store, uuid: str) -> str:
+    """The full UUID of a victim given its first 8+ characters (roles that may read personal
+    data only: nobody else learns who is in the store).
+
+    Raises
+    ------
+    PermissionDenied, QueryError
+    """
     from mineledger.services.access import ALLOWED, PermissionDenied, actor_of
 
     actor = actor_of(store)  # the role first: no answer about who is in the store

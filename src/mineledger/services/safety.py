@@ -118,9 +118,9 @@ def verify_backup(backup: str | Path) -> str:
 def _require_admin_of_file(path: Path, user: str | None) -> None:
     """The acting user must be an admin of the store in ``path`` (read without changing a
     byte of it: opening it as a store would switch it to WAL and change its checksum)."""
-    from mineledger.services.access import Actor, PermissionDenied, Role, authorize, login_name
+    from mineledger.services.access import Actor, PermissionDenied, Role, acting_name, authorize
 
-    name = user or os.environ.get("MINELEDGER_USER") or login_name()
+    name = acting_name(user)
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = con.execute("SELECT name, role, country, organisation FROM users").fetchall()

@@ -16,6 +16,11 @@ import geopandas as gpd
 import pandas as pd
 
 
+#: ``key_id`` of a victim whose personal data was erased on a lawful request (the row stays,
+#: so that no later import writes that person's data again).
+ERASED = "erased"
+
+
 class Writer(ABC):
     """One write transaction on a store. Obtain it with :meth:`Store.writer`."""
 
@@ -109,11 +114,15 @@ class Store(ABC):
 
     def read_changes(self, *, record_uuid: str | None = None, import_id: str | None = None,
                      layer: str | None = None, until=None, latest: bool = False,
-                     latest_only: bool = False, since_fid: int | None = None,
+                     since_fid: int | None = None,
                      import_prefix: str | None = None) -> list[dict[str, Any]]:
-        """Change log entries, oldest first: of a record (UUID or prefix), of an import, of a
-        layer, up to an instant (UTC); ``latest``: only each record's last one;
-        ``latest_only``: only the store's last change."""
+        """Change log entries, oldest first: of a record (UUID or prefix), of an import (or
+        of imports whose id starts with a prefix), of a layer, after a ``fid``, of the
+        transactions committed by an instant (UTC); ``latest``: only each record's last one."""
+        raise NotImplementedError
+
+    def last_commit(self):
+        """The UTC instant the store's last write transaction committed, or None."""
         raise NotImplementedError
 
     def personal(self, uuids: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -15,11 +15,10 @@ from sqlalchemy import Connection, Engine, func, select
 from mineledger.errors import StoreError
 from mineledger.model.vocab import Layer
 from mineledger.store import schema
-from mineledger.store.base import Store, Writer
+from mineledger.store.base import ERASED, Store, Writer
 
 _CHUNK = 500
-#: key_id of a victim whose personal data was erased (kept so that no import restores it)
-ERASED = "erased"
+
 
 
 def _now() -> dt.datetime:
@@ -363,18 +362,13 @@ class SQLStore(Store):
             return {k: v for k, v in conn.execute(select(schema.meta.c.key, schema.meta.c.value))}
 
     def read_changes(self, *, record_uuid=None, import_id=None, layer=None, until=None,
-                     latest=False, latest_only=False, since_fid=None, import_prefix=None):
+                     latest=False, since_fid=None, import_prefix=None):
         c = schema.change_log
         stmt = select(c).order_by(c.c.fid)
         if since_fid is not None:
             stmt = stmt.where(c.c.fid > since_fid)
         if import_prefix is not None:
             stmt = stmt.where(c.c.import_id.startswith(import_prefix, autoescape=True))
-        if latest_only:  # the store's last landed transaction: its commit instant as "at"
-            t = schema.transactions
-            with self.engine.connect() as conn:
-                row = conn.execute(select(t.c.committed_at).order_by(t.c.fid.desc()).limit(1)).first()
-            return [{"at": row[0]}] if row else []
         if record_uuid is not None:
             stmt = stmt.where(c.c.record_uuid.startswith(record_uuid, autoescape=True))
         if import_id is not None:
@@ -398,6 +392,11 @@ class SQLStore(Store):
     def personal(self, uuids):
         with self.engine.connect() as conn:
             return _personal_rows(conn, uuids)
+
+    def last_commit(self):
+        t = schema.transactions
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.c.committed_at).order_by(t.c.fid.desc()).limit(1)).scalar()
 
     @contextmanager
     def _write_connection(self):
