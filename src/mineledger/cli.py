@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -45,6 +46,9 @@ app.add_typer(settings_app, name="settings")
 victims_app = typer.Typer(no_args_is_help=True,
                           help="Victims' personal data: show, correct, erase (recorded).")
 app.add_typer(victims_app, name="victims")
+db_app = typer.Typer(no_args_is_help=True,
+                     help="The store's schema: its revision, and upgrading it (Alembic).")
+app.add_typer(db_app, name="db")
 profile_app = typer.Typer(no_args_is_help=True,
                           help="Import profiles: draft one from a file, check one before importing.")
 app.add_typer(profile_app, name="profile")
@@ -85,9 +89,10 @@ _UNIT = {"km2": (1e6, "km²"), "ha": (1e4, "ha"), "m2": (1.0, "m²")}
 @app.callback()
 def main_options(
     store: Annotated[str, typer.Option(
-        "--store", envvar="MINELEDGER_STORE", metavar="PATH",
-        help="The store: a .gpkg file (created on first import). Default ./mineledger.gpkg, "
-             "or $MINELEDGER_STORE.")] = DEFAULT_STORE,
+        "--store", envvar="MINELEDGER_STORE", metavar="PATH|URL",
+        help="The store: a .gpkg file (created on first import), or a PostgreSQL/PostGIS "
+             "database, postgresql://user@host:5432/name. Default ./mineledger.gpkg, or "
+             "$MINELEDGER_STORE.")] = DEFAULT_STORE,
     user: Annotated[Optional[str], typer.Option(
         "--user", envvar="MINELEDGER_USER", metavar="NAME",
         help="Act as this user of the store (its role decides what is allowed). Default: "
@@ -706,6 +711,69 @@ def restore(
 
 
 @app.command()
+def migrate(
+    source: Annotated[str, typer.Option("--from", metavar="PATH|URL",
+                                        help="The store to move (default: --store).")] = "",
+    target: Annotated[str, typer.Option("--to", metavar="URL|PATH",
+                                        help="Where to: postgresql://… or a .gpkg path.")] = "",
+    force: Annotated[bool, typer.Option(help="Replace a target that already holds records.")] = False,
+):
+    """Move a whole store, history and quarantine included, to another back end (a GeoPackage
+    to PostgreSQL/PostGIS, or back); every table is counted and checksummed on both sides."""
+    from mineledger.services.migrate import migrate_store, total_rows
+
+    if not target:
+        raise typer.BadParameter("name the target with --to postgresql://… or --to FILE.gpkg",
+                                 param_hint="--to")
+    with open_store(source or state.store, create=False, user=state.user) as store, \
+            ExitStack() as bars:
+        shown = []
+
+        def progress(n):  # the bar appears once the target is accepted and rows move
+            if not shown:
+                shown.append(bars.enter_context(_rich_progress("migrating", total_rows(store))))
+            shown[0](n)
+
+        report = migrate_store(store, target, force=force, user=state.user, progress=progress)
+    table = Table(title=f"{report.source} → {report.target}".replace("[", "\\["))
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("sha256 (both sides)")
+    for t in report.tables:
+        table.add_row(t.name, f"{t.rows:,}", t.checksum[:16])
+    out.print(table)
+    out.print(f"{report.rows:,} rows in {len(report.tables)} tables copied and verified",
+              highlight=False, markup=False)
+
+
+@db_app.command("status")
+def db_status():
+    """Show the store's schema revision and the one this mineledger needs."""
+    from mineledger.store import revisions
+
+    with open_store(state.store, create=False, user=state.user, check_schema=False) as store:
+        with store.engine.connect() as conn:
+            current = revisions.current(conn)
+    head = revisions.head()
+    out.print(f"{store.location}: schema revision {current}; this mineledger needs {head}"
+              + ("" if current == head else " (run `mineledger db upgrade`)"),
+              highlight=False, markup=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade():
+    """Bring the store's schema to this mineledger's revision (Alembic migrations, in one
+    transaction; back the store up first)."""
+    from mineledger.services.access import Action, require
+
+    with open_store(state.store, create=False, user=state.user, check_schema=False) as store:
+        require(store, Action.BACKUP)
+        before, after = store.upgrade_schema()
+    out.print(f"{store.location}: schema revision {before} → {after}" if before != after else
+              f"{store.location}: schema already at revision {after}", highlight=False, markup=False)
+
+
+@app.command()
 def layers():
     """List the store's layers with their record counts."""
     from mineledger.services.history import layer_counts
@@ -892,6 +960,7 @@ def main() -> None:
     Usage errors (a missing option, an unknown command) are reported by Typer itself, also
     with exit status 2.
     """
+    logging.basicConfig(format="%(message)s", level=logging.WARNING, stream=sys.stderr)
     try:
         app(prog_name="mineledger")
     except MineledgerError as exc:

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
-from mineledger.services.areas import area_by_admin  # noqa: E402
+from mineledger.services.areas import land_by_admin  # noqa: E402
 from mineledger.services.summary import summary  # noqa: E402
 from mineledger.store.base import Store  # noqa: E402
 
@@ -214,9 +214,9 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
         for lvl in levels:
             areas = admin[admin["level"] == lvl]
             haz_rows = (figures["hazards"]["by_admin"] if lvl == figures["admin"]["level"]
-                        else area_by_admin(hazards, areas))
+                        else land_by_admin(store, "hazards", country, lvl, hazards, areas))
             clr_rows = (figures["cleared"]["by_admin"] if lvl == figures["admin"]["level"]
-                        else area_by_admin(cleared, areas))
+                        else land_by_admin(store, "cleared_areas", country, lvl, cleared, areas))
             area_levels[lvl] = (haz_rows, clr_rows)
             merged: dict[str, dict[str, Any]] = {}
             for key, rows in (("hazard_m2", haz_rows), ("cleared_m2", clr_rows)):

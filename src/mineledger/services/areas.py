@@ -70,6 +70,22 @@ def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[di
     return out
 
 
+def land_by_admin(store, layer: str, country: str, level: int, records: gpd.GeoDataFrame,
+                  admin: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """:func:`area_by_admin` of a layer's records, computed in the store's database where the
+    back end does it there (PostGIS: :meth:`mineledger.store.Store.area_by_admin`), else in
+    Python from ``records`` and ``admin`` (the areas of ``level``). Same rows, same rule;
+    areas agree to 0.1 % (measured: 1e-8 on the real data).
+    """
+    pushed = store.area_by_admin(layer, country, level)
+    if pushed is None:
+        return area_by_admin(records, admin)
+    names = dict(zip(admin["code"], admin["name"]))
+    return [{"code": r["code"], "area_m2": r["area_m2"],
+             "name": "outside every administrative area" if r["code"] == UNASSIGNED
+             else names.get(r["code"])} for r in pushed]
+
+
 def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
     """Split the land of one polygonal geometry among administrative areas, in m².
 
@@ -118,9 +134,14 @@ def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
 
 
 def count_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame,
-                   name_column: str | None = None) -> list[dict[str, Any]]:
+                   name_column: str | None = None,
+                   located: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Number of point records per administrative area (by code if they carry one, else by
-    location); records in no area, or without a location, count as ``unassigned``.
+    location; a point in two overlapping areas counts in the one whose code sorts first);
+    records in no area, or without a location, count as ``unassigned``.
+
+    ``located``, if given, is the area of each uncoded record already found by the store
+    (:meth:`mineledger.store.Store.admin_of_points`, ``{uuid: code}``).
 
     Returns
     -------
@@ -131,11 +152,14 @@ def count_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame,
     codes = records["admin_code"].copy() if "admin_code" in records else \
         pd.Series([None] * len(records), index=records.index, dtype=object)
     need = codes.isna()
-    if need.any() and not admin.empty:
+    if located is not None:
+        codes.loc[need] = records.loc[need, "uuid"].map(located).values
+    elif need.any() and not admin.empty:
         pts = records[need]
         ok = _usable(pts.geometry.array)
         joined = gpd.sjoin(pts[ok][[pts.geometry.name]], admin[["code", admin.geometry.name]],
-                           how="left", predicate="within")
+                           how="inner", predicate="within")
+        joined = joined.rename_axis("row").sort_values(["row", "code"])
         joined = joined[~joined.index.duplicated(keep="first")]
         codes.loc[joined.index] = joined["code"].values
     counts = codes.fillna(UNASSIGNED).value_counts()

@@ -1,11 +1,14 @@
 """Storage safety: consistent backups while others use the store, and restores that verify
 before they replace anything.
 
-A backup is taken with SQLite's online backup API, page by page inside one read transaction,
-so it is the store as it stood at one instant even while an import is writing (WAL). Its
-SHA-256 is written beside it (``FILE.sha256``, in ``sha256sum`` format). ``restore`` checks the
-checksum, that the file is a mineledger store of this version and that SQLite finds it
-intact, before it copies it into place.
+A backup is a GeoPackage store file. Of an embedded store it is taken with SQLite's online
+backup API, page by page inside one read transaction, so it is the store as it stood at one
+instant even while an import is writing (WAL); of a PostgreSQL store it is a migration into a
+new GeoPackage from one REPEATABLE READ snapshot, every table counted and checksummed (see
+:mod:`mineledger.services.migrate`). Its SHA-256 is written beside it (``FILE.sha256``, in
+``sha256sum`` format). ``restore`` checks the checksum, that the file is a mineledger store
+this version knows and that SQLite finds it intact, before it copies it into place (or
+migrates it into the PostgreSQL database), then upgrades an older schema.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def _sha256(path: Path) -> str:
 
 
 def backup_store(store: Store, out: str | Path) -> str:
-    """Write a consistent copy of an embedded store to ``out`` and its checksum to
+    """Write a consistent copy of the store to the GeoPackage ``out`` and its checksum to
     ``out.sha256``; returns the SHA-256 (hex).
 
     Raises
@@ -43,17 +46,20 @@ def backup_store(store: Store, out: str | Path) -> str:
     SourceError
         ``out`` exists, or its folder does not.
     StoreError
-        The store is not an embedded (GeoPackage) store.
+        A PostgreSQL store's copy did not verify (nothing is left behind).
     """
     require(store, Action.BACKUP)
     out = Path(out)
-    path = getattr(store, "path", None)
-    if path is None:
-        raise StoreError("backup copies an embedded store; back up a PostgreSQL store with pg_dump")
     if out.exists():
         raise SourceError(f"{out} exists; name a new file for the backup")
     if not out.parent.is_dir():
         raise SourceError(f"{out}: the folder {out.parent} does not exist")
+    path = getattr(store, "path", None)
+    if path is None:  # PostgreSQL: the same content, moved into a GeoPackage and verified
+        from mineledger.services.migrate import migrate_store
+
+        migrate_store(store, str(out))
+        return _write_sum(out)
     partial = out.with_name(out.name + ".partial")
     src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -68,6 +74,10 @@ def backup_store(store: Store, out: str | Path) -> str:
     finally:
         src.close()
     os.replace(partial, out)
+    return _write_sum(out)
+
+
+def _write_sum(out: Path) -> str:
     digest = _sha256(out)
     Path(f"{out}.sha256").write_text(f"{digest}  {out.name}\n", encoding="utf-8")
     return digest
@@ -101,17 +111,22 @@ def verify_backup(backup: str | Path) -> str:
             ok = con.execute("PRAGMA integrity_check").fetchone()[0]
             version = con.execute("SELECT value FROM mineledger_meta WHERE key='schema_version'"
                                   ).fetchone()
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            revision = con.execute("SELECT version_num FROM alembic_version").fetchone() \
+                if "alembic_version" in tables else None
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"{backup}: not a mineledger store ({exc})") from None
     if ok != "ok":
         raise SourceError(f"{backup}: SQLite finds it damaged ({ok}); not restored")
-    from mineledger.store.geopackage import SCHEMA_VERSION
+    from mineledger.store import revisions
 
-    if version is None or version[0] != SCHEMA_VERSION:
-        raise SourceError(f"{backup}: store schema version {version[0] if version else None}, "
-                          f"this mineledger reads {SCHEMA_VERSION}; not restored")
+    known = revisions.known()
+    rev = revision[0] if revision else revisions.legacy(version[0] if version else None)
+    if rev not in known:
+        raise SourceError(f"{backup}: store schema {rev or 'unknown'}, not one this mineledger "
+                          f"knows (it reads revision {revisions.head()}); not restored")
     return actual
 
 
@@ -158,9 +173,11 @@ def restore_store(backup: str | Path, target: str | Path, *, force: bool = False
     from mineledger.store import open_store
 
     verify_backup(backup)
+    from mineledger.store.postgis import is_postgres_url
+
+    if is_postgres_url(str(target)):
+        return _restore_into_postgres(Path(backup), str(target), force, user)
     target = Path(target)
-    if "://" in str(target):
-        raise StoreError("restore writes an embedded store (.gpkg); use pg_restore for PostgreSQL")
     usable = False
     if target.exists():
         if not force:
@@ -197,9 +214,47 @@ def restore_store(backup: str | Path, target: str | Path, *, force: bool = False
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
-    # erasures made after the backup was taken are re-applied (their list is kept beside
-    # the store key, outside the store)
-    from mineledger.services.personal import reapply_erasures
+    return _after_restore(target, user)
 
+
+def _after_restore(target, user) -> int:
+    """Bring a restored store to this version's schema, and erase again the victims' data
+    erased after the backup was taken (their list is kept beside the store key, outside the
+    store); returns how many erasures were re-applied."""
+    from mineledger.services.personal import reapply_erasures
+    from mineledger.store import open_store
+
+    with open_store(target, create=False, user=user, check_schema=False) as restored:
+        restored.upgrade_schema()
     with open_store(target, create=False, user=user) as restored:
         return reapply_erasures(restored)
+
+
+def _restore_into_postgres(backup: Path, target: str, force: bool, user: str | None) -> int:
+    """Migrate a verified backup into the PostgreSQL database ``target`` (replacing a store
+    there only with ``force``, and only by its admin), in one transaction."""
+    from mineledger.services.migrate import migrate_store
+    from mineledger.store import open_store
+
+    with open_store(target, user=user, check_schema=False) as current:
+        from mineledger.services.migrate import has_records
+
+        if has_records(current):
+            if not force:
+                raise StoreError(f"{current.location} holds a store; pass --force to replace it "
+                                 "with the backup")
+            require(current, Action.BACKUP)
+        else:
+            _require_admin_of_file(backup, user)
+    with tempfile.TemporaryDirectory() as tmp:  # the backup's bytes stay as they are
+        copy = Path(tmp) / backup.name
+        shutil.copyfile(backup, copy)
+        with open_store(copy, create=False, user=user, check_schema=False) as source:
+            source.upgrade_schema()
+            from mineledger.services.access import Actor, Role, acting_name
+
+            # the right to restore was checked above, against the store being replaced (or,
+            # into an empty database, against the backup's own admins)
+            source._actor = Actor(acting_name(user), Role.ADMIN, None, None)
+            migrate_store(source, target, force=True, user=user)
+    return _after_restore(target, user)

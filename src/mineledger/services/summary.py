@@ -16,7 +16,7 @@ import pandas as pd
 
 from mineledger.errors import QueryError
 from mineledger.model.vocab import EventType, GeometryStatus
-from mineledger.services.areas import area_by_admin, count_by_admin, finest_level
+from mineledger.services.areas import area_by_admin, count_by_admin, finest_level, land_by_admin
 from mineledger.store.base import Store
 
 UNKNOWN = "unknown"
@@ -33,9 +33,10 @@ def _unusable(gdf) -> int:
                                             GeometryStatus.UNPARSEABLE]).sum())
 
 
-def _polygon_figures(gdf, admin) -> dict[str, Any]:
+def _polygon_figures(store, layer, country, level, gdf, admin) -> dict[str, Any]:
     areas = pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0)
-    by_admin = area_by_admin(gdf, admin)
+    by_admin = land_by_admin(store, layer, country, level, gdf, admin) if level is not None \
+        else area_by_admin(gdf, admin)
     return {
         "count": int(len(gdf)),
         "without_geometry": _without_geometry(gdf),
@@ -99,8 +100,12 @@ def summary(store: Store, country: str) -> dict[str, Any]:
     events = store.read_layer("events", country)
     quarantine = store.read_table("quarantine", country)
 
-    haz = _polygon_figures(hazards, admin)
-    clr = _polygon_figures(cleared, admin)
+    haz = _polygon_figures(store, "hazards", country, level, hazards, admin)
+    clr = _polygon_figures(store, "cleared_areas", country, level, cleared, admin)
+
+    def located(layer):
+        return store.admin_of_points(layer, country, level) if level is not None else None
+
 
     outcome = victims["outcome"]
     vic = {
@@ -111,7 +116,8 @@ def summary(store: Store, country: str) -> dict[str, Any]:
         "civilian": int((victims["civilian"] == True).sum()),  # noqa: E712 (nullable)
         "minors": int((victims["age_group"] == "minor").sum()),
         "by_year": _by_year(victims["year"]),
-        "by_admin": count_by_admin(victims, admin, "admin2_name") if len(victims) else [],
+        "by_admin": count_by_admin(victims, admin, "admin2_name", located("victims"))
+        if len(victims) else [],
         "without_geometry": _without_geometry(victims),
         "unusable_geometry": _unusable(victims),
     }
@@ -120,7 +126,8 @@ def summary(store: Store, country: str) -> dict[str, Any]:
         "count": int(len(events)),
         "by_type": {t.value: int(types.get(t.value, 0)) for t in EventType if types.get(t.value, 0)},
         "by_year": _by_year(events["year"]),
-        "by_admin": count_by_admin(events, admin) if len(events) else [],
+        "by_admin": count_by_admin(events, admin, located=located("events"))
+        if len(events) else [],
         "without_geometry": _without_geometry(events),
         "unusable_geometry": _unusable(events),
         "linked": {

@@ -25,33 +25,41 @@ def default_location() -> str:
 
 
 def open_store(location: str | Path | None = None, *, create: bool = True,
-               user: str | None = None) -> Store:
-    """Open the store at ``location`` (a file path; a ``postgresql://`` URL later).
+               user: str | None = None, check_schema: bool = True) -> Store:
+    """Open the store at ``location``: a GeoPackage file path, or a PostgreSQL/PostGIS URL
+    (``postgresql://user@host:5432/database``).
 
     Parameters
     ----------
     location : str or Path, optional
         Defaults to :func:`default_location`.
     create : bool
-        Create an empty GeoPackage store if the file does not exist; if false, a missing
-        file raises :class:`StoreError`.
+        Create an empty store if the file does not exist (or the database is empty); if
+        false, a missing store raises :class:`StoreError`.
     user : str, optional
         Who acts (their role is in the store's users table; see
         :mod:`mineledger.services.access`). Default ``$MINELEDGER_USER``, else the login name.
+    check_schema : bool
+        Refuse a store whose schema is at an older revision (``mineledger db upgrade``
+        opens it with false, to upgrade it).
 
     Raises
     ------
     StoreError
-        The location is not a mineledger store, cannot be created, or names a back end that
-        this version does not have.
+        The location is not a mineledger store, cannot be reached or created, or its schema
+        is older than this mineledger's (run ``mineledger db upgrade``).
     """
     location = str(location or default_location())
-    if location.startswith(("postgresql:", "postgres:")):
-        raise StoreError("the PostgreSQL/PostGIS back end is not available in this version; "
-                         "use a .gpkg file path")
-    from mineledger.store.geopackage import GeoPackageStore
+    from mineledger.store.postgis import is_postgres_url
 
-    store = GeoPackageStore(location, create=create)
+    if is_postgres_url(location):
+        from mineledger.store.postgis import PostGISStore
+
+        store: Store = PostGISStore(location, create=create, check_schema=check_schema)
+    else:
+        from mineledger.store.geopackage import GeoPackageStore
+
+        store = GeoPackageStore(location, create=create, check_schema=check_schema)
     store.user_name = user
     return store
 

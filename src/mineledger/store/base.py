@@ -8,12 +8,33 @@ service can write a record without leaving its history.
 
 from __future__ import annotations
 
+import logging
+import os
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from typing import Any, Iterable
 
 import geopandas as gpd
 import pandas as pd
+
+
+#: Where the store says it is waiting for another writer (the CLI prints it on stderr).
+log = logging.getLogger("mineledger.store")
+
+
+def lock_timeout_s() -> float:
+    """Seconds a writer waits for another writer to finish before giving up:
+    ``$MINELEDGER_LOCK_TIMEOUT``, default 600."""
+    try:
+        return float(os.environ.get("MINELEDGER_LOCK_TIMEOUT", "600"))
+    except ValueError:
+        return 600.0
+
+
+def say_waiting(location: str, timeout: float) -> None:
+    """Tell the user that a write waits for another writer, once per wait."""
+    log.warning("%s: another process is writing to the store; waiting for it to finish "
+                "(up to %.0f s, MINELEDGER_LOCK_TIMEOUT) …", location, timeout)
 
 
 #: ``key_id`` of a victim whose personal data was erased on a lawful request (the row stays,
@@ -128,6 +149,21 @@ class Store(ABC):
     def personal(self, uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Encrypted personal data of victims by UUID: ``{key_id, ciphertext}``."""
         raise NotImplementedError
+
+    # -- spatial work a back end may push down to its database; ``None``: do it in Python --
+
+    def area_by_admin(self, layer: str, country: str, level: int) -> list[dict[str, Any]] | None:
+        """Distinct polygonal area of ``layer`` per administrative area of ``level``, in m²,
+        by the rule of :func:`mineledger.services.areas.area_by_admin` (rows ``{"code",
+        "area_m2"}`` sorted by code, then ``unassigned``); ``None`` if this back end leaves
+        it to Python."""
+        return None
+
+    def admin_of_points(self, layer: str, country: str, level: int) -> dict[str, str] | None:
+        """``{uuid: code}``: the administrative area of ``level`` that holds each located
+        point record of ``layer`` that carries no code (where areas overlap, the first code);
+        ``None`` if this back end leaves it to Python."""
+        return None
 
     @abstractmethod
     def countries(self) -> list[str]:

@@ -4,7 +4,8 @@ QGIS and GDAL open it as it is: the record layers are feature tables with an R-t
 index, ``imports``, ``change_log`` and ``quarantine`` are attribute tables. Every connection
 registers the SQL functions the R-tree triggers call and sets WAL mode (QGIS resets the
 journal mode when it closes a file). Writers take the lock up front (``BEGIN IMMEDIATE``), so
-a second writer waits for the first instead of failing half-way.
+a second writer waits for the first (saying so) instead of failing half-way; readers go on
+reading the last committed state while a writer works (WAL).
 """
 
 from __future__ import annotations
@@ -20,17 +21,19 @@ from sqlalchemy.exc import OperationalError
 
 from mineledger.errors import StoreError
 from mineledger.model.records import LAYERS
-from mineledger.store import gpkg_geometry, schema
+from mineledger.store import gpkg_geometry, revisions, schema
+from mineledger.store.base import lock_timeout_s, say_waiting
 from mineledger.store.sql import SQLStore
 
 #: ``PRAGMA application_id`` of a GeoPackage ('GPKG').
 APPLICATION_ID = 0x47504B47
 #: ``PRAGMA user_version`` of GeoPackage 1.3.0.
 USER_VERSION = 10300
-#: Version of mineledger's own schema, kept in ``mineledger_meta``.
+#: Written to ``mineledger_meta`` for readers of stores made before Alembic; the schema's
+#: revision is Alembic's (:mod:`mineledger.store.revisions`).
 SCHEMA_VERSION = "8"
-#: Seconds a writer waits for another writer's lock before giving up with a clear error.
-LOCK_TIMEOUT_S = 60.0
+#: Milliseconds a writer first waits silently for another writer's lock.
+_QUIET_WAIT_MS = 2000
 
 _GPKG_DDL = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -115,7 +118,7 @@ def _executescript(conn, script: str) -> None:
 class GeoPackageStore(SQLStore):
     """The embedded store at ``path`` (created, as a valid GeoPackage, if ``create``)."""
 
-    def __init__(self, path: str | Path, *, create: bool = True):
+    def __init__(self, path: str | Path, *, create: bool = True, check_schema: bool = True):
         self.path = Path(path)
         self.location = str(self.path)
         if self.path.is_dir():
@@ -131,7 +134,7 @@ class GeoPackageStore(SQLStore):
         if exists:
             self._check_is_sqlite()
         self.engine = create_engine(f"sqlite:///{self.path}",
-                                    connect_args={"timeout": LOCK_TIMEOUT_S})
+                                    connect_args={"timeout": lock_timeout_s()})
         event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "begin", self._on_begin)
         try:
@@ -141,7 +144,7 @@ class GeoPackageStore(SQLStore):
                                      "first (mineledger import …)")
                 self._create()
             else:
-                self._check_is_mineledger()
+                self._check_is_mineledger(check_schema)
         except OperationalError as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc.orig}") from None
 
@@ -160,36 +163,41 @@ class GeoPackageStore(SQLStore):
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
-    @staticmethod
-    def _on_begin(conn):
-        if conn.info.get("write"):
+    def _on_begin(self, conn):
+        if not conn.info.get("write"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        timeout = lock_timeout_s()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {min(_QUIET_WAIT_MS, int(timeout * 1000))}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError:
+            say_waiting(self.location, timeout)
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite retries until the timeout
             except OperationalError as exc:
                 raise StoreError(
-                    "the store is locked by another writer and stayed locked for "
-                    f"{LOCK_TIMEOUT_S:.0f} s; try again when it has finished ({exc.orig})") from None
-        else:
-            conn.exec_driver_sql("BEGIN")
+                    f"{self.location}: another writer held the store for {timeout:.0f} s; "
+                    "nothing was written; try again when it has finished, or set "
+                    f"MINELEDGER_LOCK_TIMEOUT to wait longer ({exc.orig})") from None
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     def _is_blank(self) -> bool:
         with self.engine.connect() as conn:
             n = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
         return n == 0
 
-    def _check_is_mineledger(self):
+    def _check_is_mineledger(self, check_schema: bool = True):
         with self.engine.connect() as conn:
             has = conn.exec_driver_sql(
                 "SELECT count(*) FROM sqlite_master WHERE name='mineledger_meta'").scalar_one()
             if not has:
                 raise StoreError(f"{self.path}: a SQLite/GeoPackage file, but not a mineledger "
                                  "store; name a new file or an existing store with --store")
-            version = conn.exec_driver_sql(
-                "SELECT value FROM mineledger_meta WHERE key='schema_version'").scalar()
-        if version != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: store schema version {version}, this mineledger "
-                             f"reads version {SCHEMA_VERSION}; import the sources again into a "
-                             "new store (no migration exists for development versions)")
+            if check_schema:
+                revisions.check(conn, self.location)
 
     def _create(self):
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -227,6 +235,7 @@ class GeoPackageStore(SQLStore):
                 {"key": "schema_version", "value": SCHEMA_VERSION},
                 {"key": "store_id", "value": str(uuid.uuid4())},
                 {"key": "timezone", "value": "UTC"}])
+            revisions.stamp_head(conn)
         # The application id lives in the file header; readers that look at the header
         # itself (GDAL) must see it before the WAL is checkpointed on close.
         raw = self.engine.raw_connection()

@@ -6,7 +6,8 @@ column ``geom``); ``imports``, ``change_log`` and ``quarantine`` are attribute t
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, LargeBinary, MetaData, Table, Text
+from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, LargeBinary, MetaData,
+                        Table, Text)
 
 from mineledger.model.records import COMMON_FIELDS, LAYERS, Field
 from mineledger.store.types import Date, Geometry, JSONText, UTCDateTime
@@ -15,7 +16,8 @@ metadata = MetaData()
 
 _TYPES = {
     "text": Text,
-    "integer": Integer,
+    # 64-bit on PostgreSQL as in SQLite (a record's ``fid`` stays SQLite's INTEGER rowid)
+    "integer": lambda: Integer().with_variant(BigInteger(), "postgresql"),
     "real": Float,
     "boolean": Boolean,
     "date": Date,
@@ -23,6 +25,12 @@ _TYPES = {
     "json": JSONText,
     "blob": LargeBinary,
 }
+
+
+def _fid() -> Column:
+    """The feature id: SQLite's INTEGER rowid (GeoPackage requires it), BIGSERIAL on PostgreSQL."""
+    return Column("fid", Integer().with_variant(BigInteger(), "postgresql"), primary_key=True,
+                  autoincrement=True)
 
 
 def _column(name: str, field: Field) -> Column:
@@ -33,7 +41,7 @@ def _column(name: str, field: Field) -> Column:
 
 
 def _layer_table(spec) -> Table:
-    cols = [Column("fid", Integer, primary_key=True, autoincrement=True),
+    cols = [_fid(),
             Column("geom", Geometry(spec.geometry_type))]
     for name, field in COMMON_FIELDS.items():
         if name not in spec.fields:
@@ -42,6 +50,8 @@ def _layer_table(spec) -> Table:
     table = Table(spec.name, metadata, *cols, sqlite_autoincrement=True)
     Index(f"ix_{spec.name}_country", table.c.country)
     Index(f"ix_{spec.name}_source", table.c.source_file)
+    # GeoPackage keeps its R-tree in its own tables (see store.geopackage); PostGIS a GiST index
+    Index(f"ix_{spec.name}_geom", table.c.geom, postgresql_using="gist").ddl_if(dialect="postgresql")
     return table
 
 
@@ -49,7 +59,7 @@ layer_tables: dict[str, Table] = {name: _layer_table(spec) for name, spec in LAY
 
 imports = Table(
     "imports", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("import_id", Text, nullable=False, unique=True),
     Column("started_at", UTCDateTime()),
     Column("finished_at", UTCDateTime()),
@@ -74,7 +84,7 @@ imports = Table(
 
 change_log = Table(
     "change_log", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("at", UTCDateTime(), nullable=False),
     Column("user_name", Text, nullable=False),
     Column("import_id", Text),
@@ -93,12 +103,13 @@ change_log = Table(
 )
 Index("ix_change_log_record", change_log.c.record_uuid)
 Index("ix_change_log_tx", change_log.c.tx_id)
+Index("ix_change_log_import", change_log.c.import_id)  # revision 0002
 
 #: One row per write transaction that changed something, written as its last statement:
 #: ``--as-of`` counts a change from when its transaction landed.
 transactions = Table(
     "transactions", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("tx_id", Text, nullable=False, unique=True),
     Column("started_at", UTCDateTime()),
     Column("committed_at", UTCDateTime(), nullable=False),
@@ -106,10 +117,11 @@ transactions = Table(
     Column("command", Text),
     sqlite_autoincrement=True,
 )
+Index("ix_transactions_committed", transactions.c.committed_at)  # revision 0002
 
 quarantine = Table(
     "quarantine", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("uuid", Text, nullable=False, unique=True),
     Column("import_id", Text),
     Column("country", Text),
@@ -130,7 +142,7 @@ quarantine = Table(
 
 lineage = Table(
     "hazard_lineage", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("parent_uuid", Text, nullable=False),
     Column("child_uuid", Text, nullable=False),
     Column("kind", Text, nullable=False),  # split | merge
@@ -142,7 +154,7 @@ lineage = Table(
 
 quality_findings = Table(
     "quality_findings", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("fingerprint", Text, nullable=False, unique=True),
     Column("rule_id", Text, nullable=False),
     Column("severity", Text, nullable=False),
@@ -169,7 +181,7 @@ meta = Table(
 
 users = Table(
     "users", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("name", Text, nullable=False, unique=True),
     Column("role", Text, nullable=False),  # admin | officer | operator | viewer | public
     Column("country", Text),
@@ -183,7 +195,7 @@ users = Table(
 #: are themselves encrypted with the store's key, which is kept outside the store.
 victim_personal = Table(
     "victim_personal", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("uuid", Text, nullable=False, unique=True),  # the victim record
     Column("key_id", Text, nullable=False),
     Column("ciphertext", LargeBinary, nullable=False),
@@ -193,7 +205,7 @@ victim_personal = Table(
 
 person_keys = Table(
     "person_keys", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("key_id", Text, nullable=False, unique=True),
     Column("wrapped_key", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime()),
@@ -203,7 +215,7 @@ person_keys = Table(
 #: Every access to personal data (read, correction, erasure); append-only.
 access_log = Table(
     "personal_access_log", metadata,
-    Column("fid", Integer, primary_key=True, autoincrement=True),
+    _fid(),
     Column("at", UTCDateTime(), nullable=False),
     Column("user_name", Text, nullable=False),
     Column("record_uuid", Text, nullable=False),

@@ -30,6 +30,18 @@ def _wkb(row: dict[str, Any] | None) -> bytes | None:
     return None if geom is None else shapely.to_wkb(geom, output_dimension=2)
 
 
+def _conform(table, rows: list[dict[str, Any]]) -> None:
+    """Make polygons multipolygons in a MULTIPOLYGON layer (GeoPackage 1.3 §2.1.6 allows only
+    the declared type and its subtypes; PostGIS's typmod enforces it), before the rows are
+    written and logged, so the change log holds what the layer holds."""
+    if table.c.geom.type.geometry_type != "MULTIPOLYGON":
+        return
+    for row in rows:
+        geom = row.get("geom")
+        if geom is not None and geom.geom_type == "Polygon":
+            row["geom"] = shapely.MultiPolygon([geom]) if not geom.is_empty else shapely.MultiPolygon()
+
+
 def _loggable(row: dict[str, Any]) -> dict[str, Any]:
     """A record as the change log keeps it, JSON-able; its geometry goes to its own column."""
     out = {}
@@ -165,6 +177,7 @@ class SQLWriter(Writer):
             row.setdefault("created_at", self.now)
             row.setdefault("updated_at", self.now)
             row["import_id"] = import_id
+        _conform(table, rows)
         self.conn.execute(table.insert(), rows)
         self._log(layer, "insert", rows, None, import_id, reason)
 
@@ -172,6 +185,7 @@ class SQLWriter(Writer):
         if not rows:
             return
         table = schema.layer_tables[Layer(layer)]
+        _conform(table, rows)
         for row in rows:
             row["updated_at"] = self.now
             row["import_id"] = import_id
@@ -404,10 +418,24 @@ class SQLStore(Store):
             conn.info["write"] = True
             yield conn
 
+    def upgrade_schema(self) -> tuple[str | None, str]:
+        """Bring the store's schema to this mineledger's revision, in one transaction;
+        returns the revisions before and after (see :mod:`mineledger.store.revisions`)."""
+        from mineledger.store import revisions
+
+        with self._write_connection() as conn, conn.begin():
+            self._take_write_lock(conn)
+            return revisions.upgrade(conn)
+
+    def _take_write_lock(self, conn: Connection) -> None:
+        """Serialise writers; called first in each write transaction (SQLite takes its lock
+        with ``BEGIN IMMEDIATE`` instead)."""
+
     @contextmanager
     def writer(self, *, user, command):
         with self._write_connection() as conn:
             with conn.begin():
+                self._take_write_lock(conn)
                 writer = SQLWriter(conn, user, command)
                 yield writer
                 writer.commit_stamp()

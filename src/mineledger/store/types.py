@@ -3,6 +3,10 @@
 On the embedded GeoPackage store geometries are GeoPackage blobs, instants are ISO 8601 UTC
 text (``YYYY-MM-DDTHH:MM:SS.sssZ``, the GeoPackage DATETIME form) and dates ``YYYY-MM-DD``
 text, with the declared column types GeoPackage readers (GDAL, QGIS) expect.
+
+On PostgreSQL/PostGIS geometries are PostGIS ``geometry(TYPE, 4326)`` columns (GeoAlchemy2's
+type; sent and received as hex EWKB), and instants and dates are the same ISO 8601 text, so
+that the two back ends compare, sort and checksum the same values.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import shapely
+from geoalchemy2 import Geometry as PostGISGeometry  # imported first: it hooks table DDL events
 from sqlalchemy import LargeBinary, Text
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
@@ -37,16 +43,36 @@ class Geometry(TypeDecorator):
     def __init__(self, geometry_type: str = "GEOMETRY"):
         super().__init__()
         self.geometry_type = geometry_type
+        # read by GeoAlchemy2's DDL hooks: the schema declares the GiST index itself
+        self.spatial_index = False
+        self.use_typmod = None
+        self.use_N_D_index = False
 
     def load_dialect_impl(self, dialect):
+        if dialect is None:  # GeoAlchemy2's DDL hooks ask without one
+            return LargeBinary()
         if dialect.name == "sqlite":
             return dialect.type_descriptor(_Declared(self.geometry_type))
+        if dialect.name == "postgresql":
+            # the GiST index is declared in the schema, explicitly, for PostgreSQL only
+            return dialect.type_descriptor(PostGISGeometry(
+                self.geometry_type, srid=gpkg_geometry.SRS_WGS84, spatial_index=False))
         return dialect.type_descriptor(LargeBinary())
 
     def process_bind_param(self, value, dialect):
+        if dialect.name == "postgresql":
+            if value is None:
+                return None
+            return shapely.to_wkb(shapely.set_srid(value, gpkg_geometry.SRS_WGS84), hex=True,
+                                  output_dimension=2, include_srid=True)
         return gpkg_geometry.encode(value)
 
     def process_result_value(self, value, dialect):
+        if dialect.name == "postgresql":
+            if value is None:
+                return None
+            geom = shapely.from_wkb(getattr(value, "data", value))
+            return shapely.set_srid(geom, 0)
         return gpkg_geometry.decode(value)
 
 

@@ -1,0 +1,236 @@
+"""Moving a whole store from one back end to another (``mineledger migrate``).
+
+Every table of the schema is copied row for row, ``fid`` included: the records, the change
+log and its transactions (so ``--as-of`` and ``history`` work on the copy), imports,
+quarantine, findings, lineage, users, settings (the store id, so the key of victims' personal
+data still opens it) and the encrypted personal data with its access log. Then each table is
+counted and checksummed on both sides; any difference undoes the copy. The copy is one
+transaction on PostgreSQL, and a GeoPackage is written beside its final name and moved into
+place only when verified, so a failed migration leaves the target as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import shapely
+from sqlalchemy import Connection, Table, func, select, text
+
+from mineledger.errors import StoreError
+from mineledger.services.access import Action, require
+from mineledger.store import open_store, schema
+from mineledger.store.base import Store
+from mineledger.store.postgis import is_postgres_url
+
+#: Rows read and written per round trip.
+_BATCH = 2000
+
+
+@dataclass
+class TableCopy:
+    """One table moved: rows on each side and their SHA-256 (see :func:`table_checksum`)."""
+
+    name: str
+    rows: int
+    checksum: str
+
+
+@dataclass
+class MigrationReport:
+    source: str
+    target: str
+    tables: list[TableCopy] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+
+def _tables() -> list[Table]:
+    """Every table of the schema, parents before children."""
+    return list(schema.metadata.sorted_tables)
+
+
+def _order(table: Table):
+    return table.c.fid if "fid" in table.c else table.c[table.primary_key.columns.keys()[0]]
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, shapely.Geometry):
+        return "geom:" + shapely.to_wkb(value, hex=True, output_dimension=2, byte_order=1)
+    if isinstance(value, (bytes, memoryview)):
+        return "bytes:" + bytes(value).hex()
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    return value
+
+
+def _rows(conn: Connection, table: Table) -> Iterator[list[dict[str, Any]]]:
+    """The table's rows in ``fid`` order, in batches, as the schema's Python values."""
+    result = conn.execution_options(yield_per=_BATCH).execute(select(table).order_by(_order(table)))
+    for batch in result.mappings().partitions(_BATCH):
+        yield [dict(r) for r in batch]
+
+
+def table_checksum(conn: Connection, table: Table) -> tuple[int, str]:
+    """(rows, SHA-256) of a table: every row in ``fid`` order, every column by name, values
+    as the schema reads them (geometries as little-endian 2D WKB, instants in UTC), so that
+    the same content gives the same checksum on either back end."""
+    digest = hashlib.sha256()
+    n = 0
+    for batch in _rows(conn, table):
+        for row in batch:
+            digest.update(json.dumps({k: _canonical(v) for k, v in row.items()}, sort_keys=True,
+                                     default=str, ensure_ascii=False).encode())
+            digest.update(b"\n")
+            n += 1
+    return n, digest.hexdigest()
+
+
+def has_records(store: Store) -> bool:
+    """Whether the store holds anything but its settings (records, history, users …)."""
+    with store.engine.connect() as conn:
+        for table in _tables():
+            if table.name == "mineledger_meta":
+                continue
+            if conn.execute(select(func.count()).select_from(table)).scalar_one():
+                return True
+    return False
+
+
+def _copy(src: Connection, dst: Connection, report: MigrationReport, progress=None) -> None:
+    for table in _tables():
+        if table.name == "mineledger_meta":
+            dst.execute(table.delete())  # the target's own id and settings give way
+        for batch in _rows(src, table):
+            dst.execute(table.insert(), batch)
+            if progress:
+                progress(len(batch))
+        if dst.dialect.name == "postgresql" and "fid" in table.c:
+            dst.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'fid'), "
+                f"coalesce((SELECT max(fid) FROM {table.name}), 0) + 1, false)"))
+    for table in _tables():
+        n_src, sum_src = table_checksum(src, table)
+        n_dst, sum_dst = table_checksum(dst, table)
+        if (n_src, sum_src) != (n_dst, sum_dst):
+            raise StoreError(f"migrate: table {table.name} differs after the copy ({n_src} rows "
+                             f"read, {n_dst} written; checksums {sum_src[:12]} and "
+                             f"{sum_dst[:12]}); nothing was changed in {report.target}")
+        report.tables.append(TableCopy(table.name, n_dst, sum_dst))
+
+
+def _snapshot(store: Store):
+    """A read connection that sees the store at one instant for as long as it is open (on
+    PostgreSQL, REPEATABLE READ; a SQLite read transaction in WAL mode already does), so a
+    copy made while others write is consistent and verifies."""
+    conn = store.engine.connect()
+    if conn.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
+def total_rows(store: Store) -> int:
+    """Rows in every table of the store (for progress)."""
+    with store.engine.connect() as conn:
+        return sum(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables())
+
+
+def migrate_store(source: Store, target: str, *, force: bool = False, user: str | None = None,
+                  progress=None) -> MigrationReport:
+    """Copy the whole store ``source`` into the store at ``target`` (a ``postgresql://`` URL or
+    a ``.gpkg`` path) and verify it.
+
+    Parameters
+    ----------
+    source : Store
+        Opened at the current schema revision (``mineledger db upgrade`` it first).
+    target : str
+        An empty PostgreSQL database (PostGIS installed or installable), an empty store, or a
+        GeoPackage path that does not exist yet.
+    force : bool
+        Replace a target that holds records (every table of it is emptied first, in the same
+        transaction).
+    progress : callable, optional
+        Called with the number of rows copied, batch by batch.
+
+    Returns
+    -------
+    MigrationReport
+        Rows and SHA-256 of every table, equal on both sides.
+
+    Raises
+    ------
+    PermissionDenied
+        Only admins move stores (the same right as backup and restore).
+    StoreError
+        The target holds records and ``force`` is false; it is the source itself; it cannot be
+        reached or built; or a table differs after the copy (then nothing was changed).
+    """
+    require(source, Action.BACKUP)
+    if str(target) == source.location or (
+            hasattr(source, "path") and not is_postgres_url(target)
+            and Path(target).resolve() == Path(source.path).resolve()):
+        raise StoreError(f"migrate: {target} is the source store itself")
+    if is_postgres_url(target):
+        return _into_postgres(source, target, force, user, progress)
+    return _into_geopackage(source, Path(target), force, user, progress)
+
+
+def _into_postgres(source, target, force, user, progress):
+    with open_store(target, user=user, check_schema=False) as dst_store:
+        report = MigrationReport(source.location, dst_store.location)
+        from mineledger.store import revisions
+
+        if not force:  # (a forced copy rebuilds the target's schema anyway)
+            with dst_store.engine.connect() as conn:
+                revisions.check(conn, dst_store.location)
+        if not force and has_records(dst_store):
+            raise StoreError(f"migrate: {dst_store.location} already holds a store with records; "
+                             "pass --force to replace it (everything in it is deleted)")
+        with dst_store._write_connection() as dst, dst.begin():
+            dst_store._take_write_lock(dst)
+            if force:
+                dst_store._rebuild(dst)
+            with _snapshot(source) as src:
+                _copy(src, dst, report, progress)
+    return report
+
+
+def _into_geopackage(source, target: Path, force, user, progress):
+    if target.exists() and not force:
+        with open_store(target, create=False, user=user, check_schema=False) as existing:
+            if has_records(existing):
+                raise StoreError(f"migrate: {target} already holds a store with records; pass "
+                                 "--force to replace it")
+    partial = target.with_name(target.name + ".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    try:
+        with open_store(partial, user=user) as dst_store:
+            report = MigrationReport(source.location, str(target))
+            with dst_store._write_connection() as dst, dst.begin():
+                with _snapshot(source) as src:
+                    _copy(src, dst, report, progress)
+            raw = dst_store.engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        os.replace(partial, target)
+    finally:
+        for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            leftover.unlink(missing_ok=True)
+    return report

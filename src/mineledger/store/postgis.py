@@ -1,0 +1,259 @@
+"""The server store: PostgreSQL with PostGIS, for many people sharing one database.
+
+The schema is the embedded store's (:mod:`mineledger.store.schema`), in the database named by
+the URL (its default schema, usually ``public``): the record layers have ``geometry(TYPE,
+4326)`` columns with GiST indexes, and the same ISO 8601 text for instants and dates, so the
+two back ends give the same figures and the same checksums. Writers serialise on a
+transaction-scoped advisory lock, so imports never interleave (no lost update, identities
+intact) while readers read the last committed state; the change log and the personal-data
+access log refuse UPDATE and DELETE by trigger, as on the embedded store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+
+from mineledger.errors import StoreError
+from mineledger.model.vocab import Layer
+from mineledger.store import revisions, schema
+from mineledger.store.base import lock_timeout_s, say_waiting
+from mineledger.store.geopackage import SCHEMA_VERSION
+from mineledger.store.sql import SQLStore
+
+#: The row of land outside every administrative area (as in services.areas).
+UNASSIGNED = "unassigned"
+#: Key of the advisory lock that serialises writers ("mineledg" as a 64-bit integer).
+WRITE_LOCK_KEY = int.from_bytes(b"mineledg", "big") & 0x7FFF_FFFF_FFFF_FFFF
+#: URL schemes taken as a PostgreSQL store.
+SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+_APPEND_ONLY = [
+    "CREATE OR REPLACE FUNCTION mineledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$",
+    *(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {t} "
+      "FOR EACH STATEMENT EXECUTE FUNCTION mineledger_append_only()"
+      for t in ("change_log", "personal_access_log")),
+]
+
+
+_EMPTY = "ST_GeomFromText('MULTIPOLYGON EMPTY', 4326)"
+
+#: Distinct area per administrative area, the rule of services.areas.area_by_admin: records
+#: that carry a code claim their land by code (the first code wins where two overlap), the
+#: rest is split among the areas of the level by location (the first code wins where areas
+#: overlap), land outside every area is ``outside``. Areas are geodesic (geography, spheroid).
+_AREA_BY_ADMIN = f"""
+WITH r AS (
+  SELECT admin_code, geom FROM {{layer}}
+  WHERE country = :country AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)),
+coded AS (
+  SELECT admin_code AS code, ST_Union(geom) AS g FROM r
+  WHERE admin_code IS NOT NULL GROUP BY admin_code),
+coded_pieces AS (
+  SELECT c.code, ST_Difference(c.g, coalesce(
+    (SELECT ST_Union(c2.g) FROM coded c2 WHERE c2.code < c.code AND c2.g && c.g), {_EMPTY})) AS g
+  FROM coded c),
+remainder AS (
+  SELECT ST_CollectionExtract(ST_Difference(
+    coalesce((SELECT ST_Union(geom) FROM r WHERE admin_code IS NULL), {_EMPTY}),
+    coalesce((SELECT ST_Union(g) FROM coded), {_EMPTY})), 3) AS g),
+parts AS (SELECT (ST_Dump(g)).geom AS g FROM remainder),
+admin AS (
+  SELECT code, geom FROM admin_areas
+  WHERE country = :country AND level = :level AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)),
+located AS (
+  SELECT a.code, ST_Difference(ST_Intersection(ST_Collect(p.g), a.geom), coalesce(
+    (SELECT ST_Union(a2.geom) FROM admin a2
+     WHERE a2.code < a.code AND a2.geom && a.geom AND ST_Intersects(a2.geom, a.geom)), {_EMPTY})) AS g
+  FROM admin a JOIN parts p ON p.g && a.geom AND ST_Intersects(p.g, a.geom)
+  GROUP BY a.code, a.geom),
+outside AS (
+  SELECT ST_Difference(coalesce((SELECT ST_Collect(g) FROM parts), {_EMPTY}),
+                       coalesce((SELECT ST_Union(geom) FROM admin), {_EMPTY})) AS g)
+SELECT 'coded', code, ST_Area(ST_CollectionExtract(g, 3)::geography) FROM coded_pieces
+UNION ALL SELECT 'located', code, ST_Area(ST_CollectionExtract(g, 3)::geography) FROM located
+UNION ALL SELECT 'outside', NULL, ST_Area(ST_CollectionExtract(g, 3)::geography) FROM outside
+"""
+
+#: The area of ``level`` holding each uncoded point record (the first code where areas overlap).
+_ADMIN_OF_POINTS = """
+SELECT DISTINCT ON (p.fid) p.uuid, a.code
+FROM {layer} p JOIN admin_areas a
+  ON a.country = :country AND a.level = :level AND a.geom && p.geom AND ST_Within(p.geom, a.geom)
+WHERE p.country = :country AND p.admin_code IS NULL AND p.geom IS NOT NULL AND NOT ST_IsEmpty(p.geom)
+ORDER BY p.fid, a.code
+"""
+
+
+def is_postgres_url(location: str) -> bool:
+    """Whether ``location`` names a PostgreSQL store (``postgresql://…``)."""
+    return str(location).split(":", 1)[0].lower() in SCHEMES
+
+
+def _first_line(exc: BaseException) -> str:
+    msg = str(getattr(exc, "orig", None) or exc).strip()
+    return msg.splitlines()[0] if msg else type(exc).__name__
+
+
+class PostGISStore(SQLStore):
+    """The store in the PostgreSQL database at ``url`` (``postgresql://user@host:port/db``).
+
+    Parameters
+    ----------
+    url : str
+        A libpq URL; its password never appears in messages, logs or reports.
+    create : bool
+        Build the store in an empty database (installing the PostGIS extension if the
+        server has it and the user may). A database that holds other tables is refused.
+    check_schema : bool
+        Refuse a store at an older schema revision (``mineledger db upgrade`` passes false).
+
+    Raises
+    ------
+    StoreError
+        The server cannot be reached, the database does not exist, PostGIS is missing, the
+        database is not (and cannot become) a mineledger store, or its schema is older.
+    """
+
+    def __init__(self, url: str, *, create: bool = True, check_schema: bool = True):
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError(f"{url!r}: not a PostgreSQL URL; expected "
+                             "postgresql://user@host:5432/database") from None
+        if not parsed.database:
+            raise StoreError(f"{parsed.render_as_string(hide_password=True)}: name the database, "
+                             "as in postgresql://user@host:5432/database")
+        self.url = parsed.set(drivername="postgresql+psycopg")
+        self.location = parsed.set(drivername="postgresql").render_as_string(hide_password=True)
+        self.engine = create_engine(self.url, pool_pre_ping=True)
+        try:
+            with self.engine.connect() as conn:
+                blank = not inspect(conn).has_table("mineledger_meta")
+                foreign = [t for t in inspect(conn).get_table_names()
+                           if t not in ("spatial_ref_sys",)] if blank else []
+            if blank:
+                if foreign:
+                    raise StoreError(
+                        f"{self.location}: the database holds tables ({', '.join(sorted(foreign)[:5])}"
+                        f"{' …' if len(foreign) > 5 else ''}) but is not a mineledger store; "
+                        "name an empty database (createdb NAME) or an existing store")
+                if not create:
+                    raise StoreError(f"{self.location}: an empty database, not a store; import "
+                                     "into it first (mineledger import …)")
+                self._create()
+            elif check_schema:
+                with self.engine.connect() as conn:
+                    revisions.check(conn, self.location)
+        except OperationalError as exc:
+            self.engine.dispose()
+            reason = _first_line(exc)
+            hint = ""
+            if "does not exist" in reason and "database" in reason:
+                hint = f"; create it first: createdb -h {parsed.host or 'localhost'} {parsed.database}"
+            elif "connect" in reason or "refused" in reason:
+                hint = "; is PostgreSQL running and listening there?"
+            raise StoreError(f"{self.location}: cannot open the store: {reason}{hint}") from None
+        except StoreError:
+            self.engine.dispose()
+            raise
+
+    def _create(self):
+        with self._write_connection() as conn, conn.begin():
+            self._take_write_lock(conn)
+            if inspect(conn).has_table("mineledger_meta"):
+                return  # another process built it while we waited
+            self._build(conn)
+
+    def _build(self, conn):
+        """Install PostGIS if needed and build the schema at the head revision on ``conn``."""
+        has_postgis = conn.execute(text(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")).scalar_one()
+        if not has_postgis:
+            available = conn.execute(text(
+                "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")).scalar_one()
+            if not available:
+                raise StoreError(
+                    f"{self.location}: PostGIS is not installed on this server; install it "
+                    "(Debian: apt install postgresql-15-postgis-3) and try again")
+            try:
+                with conn.begin_nested():
+                    conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            except DBAPIError as exc:
+                raise StoreError(
+                    f"{self.location}: cannot install PostGIS in this database "
+                    f"({_first_line(exc)}); ask its owner to run CREATE EXTENSION postgis") from None
+        schema.metadata.create_all(conn)
+        for statement in _APPEND_ONLY:
+            conn.exec_driver_sql(statement)
+        conn.execute(schema.meta.insert(), [
+            {"key": "schema_version", "value": SCHEMA_VERSION},
+            {"key": "store_id", "value": str(uuid.uuid4())},
+            {"key": "timezone", "value": "UTC"}])
+        revisions.stamp_head(conn)
+
+    def _rebuild(self, conn):
+        """Drop every table of the store and build it empty again, on ``conn`` (inside its
+        transaction: ``migrate --force``)."""
+        schema.metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS mineledger_append_only() CASCADE")
+        self._build(conn)
+
+    # -- spatial work done in PostGIS, with the GiST indexes; areas on the spheroid --
+
+    def area_by_admin(self, layer, country, level):
+        table = schema.layer_tables[Layer(layer)]
+        if table.c.geom.type.geometry_type != "MULTIPOLYGON":
+            return None
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(_AREA_BY_ADMIN.format(layer=table.name)),
+                                {"country": country, "level": level}).all()
+        out: dict[str, float] = {}
+        unassigned = 0.0
+        for kind, code, area in rows:
+            area = float(area or 0.0)
+            if kind == "outside":
+                unassigned = area
+            elif kind == "coded" or area > 0:
+                out[code] = out.get(code, 0.0) + area
+        return [*({"code": c, "area_m2": a} for c, a in sorted(out.items())),
+                {"code": UNASSIGNED, "area_m2": unassigned}]
+
+    def admin_of_points(self, layer, country, level):
+        table = schema.layer_tables[Layer(layer)]
+        if "admin_code" not in table.c:
+            return None
+        with self.engine.connect() as conn:
+            return dict(conn.execute(text(_ADMIN_OF_POINTS.format(layer=table.name)),
+                                     {"country": country, "level": level}).all())
+
+    def _take_write_lock(self, conn):
+        got = conn.execute(select(func.pg_try_advisory_xact_lock(WRITE_LOCK_KEY))).scalar_one()
+        if got:
+            return
+        timeout = lock_timeout_s()
+        say_waiting(self.location, timeout)
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'")
+        try:
+            conn.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+        except OperationalError as exc:
+            raise StoreError(
+                f"{self.location}: another writer held the store for {timeout:.0f} s; nothing "
+                "was written; try again when it has finished, or set MINELEDGER_LOCK_TIMEOUT "
+                f"to wait longer ({_first_line(exc)})") from None
+        conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+
+    @contextmanager
+    def writer(self, *, user, command):
+        try:
+            with super().writer(user=user, command=command) as w:
+                yield w
+        except DBAPIError as exc:
+            raise StoreError(f"{self.location}: write failed, nothing was written: "
+                             f"{_first_line(exc)}") from None
