@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mineledger.errors import QueryError
+from tests.conftest import locate
 from mineledger.services import personal
 from mineledger.services.access import PermissionDenied, put_user, set_setting
 from mineledger.services.export import export_layer
@@ -40,7 +41,7 @@ def _profile(tmp, name, text):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(backend, databases, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("access")
     data = tmp / "data"
     data.mkdir()
@@ -61,7 +62,7 @@ def world(tmp_path_factory):
                             "geometry: {wkt: wkt, crs: EPSG:4326}\nfields:\n"
                             "  local_id: {column: id}\n  hazard_type: {value: SHA}\n"),
     }
-    path = tmp / "s.gpkg"
+    path = locate(backend, databases, tmp)("s")
     with open_store(path) as store:  # a one-person store: its user is admin
         ids = {name: import_source(store, data / f"{name}.csv", profiles[name]).files[0].import_id
                for name in ("events", "victims", "hazards")}
@@ -169,7 +170,7 @@ def test_operators_read_only_their_own_records_when_the_country_says_so(world):
             set_setting(store, "operator_reads:COL", "all")
 
 
-def test_user_management_checks_its_input(world, tmp_path):
+def test_user_management_checks_its_input(store_at, world, tmp_path):
     with open_store(world["path"], create=False, user="ada") as store:
         with pytest.raises(QueryError, match="--role 'boss'"):
             put_user(store, "x", "boss")
@@ -177,7 +178,7 @@ def test_user_management_checks_its_input(world, tmp_path):
             put_user(store, "x", "officer")
         with pytest.raises(QueryError, match="give --organisation"):
             put_user(store, "x", "operator", country="COL")
-    with open_store(tmp_path / "solo.gpkg") as store:
+    with open_store(store_at("solo")) as store:
         with pytest.raises(QueryError, match="the first user of a store must be an admin"):
             put_user(store, "x", "viewer")
 

@@ -42,8 +42,8 @@ def test_readme_opens_with_the_two_setup_commands():
     assert re.findall(r"^make (\w+)", head, flags=re.M) == ["demo", "test"]
 
 
-def test_import_summary_and_quarantine_through_the_cli(tmp_path):
-    store = str(tmp_path / "cli.gpkg")
+def test_import_summary_and_quarantine_through_the_cli(tmp_path, store_at):
+    store = store_at("cli")
     path = victims_csv(tmp_path, GOOD, replace_field(GOOD, 12, "Muerto"), replace_field(GOOD, 7, "13"))
     result = run_cli("--store", store, "import", str(path), "--profile", "aicma-victims")
     assert result.returncode == 0, result.stderr
@@ -76,8 +76,8 @@ def test_default_store_is_in_the_working_folder(tmp_path):
     assert (tmp_path / "mineledger.gpkg").exists()
 
 
-def test_strict_import_exits_2_and_writes_nothing(tmp_path):
-    store = str(tmp_path / "s.gpkg")
+def test_strict_import_exits_2_and_writes_nothing(tmp_path, store_at):
+    store = store_at("s")
     path = victims_csv(tmp_path, GOOD, replace_field(GOOD, 7, "13"))
     result = run_cli("--store", store, "import", str(path), "--profile", "aicma-victims", "--strict")
     assert result.returncode == 2
@@ -146,9 +146,9 @@ def test_usage_errors_are_typers_not_tracebacks(tmp_path):
         assert "Error" in result.stderr
 
 
-def test_file_names_with_brackets_are_printed_as_they_are(tmp_path):
+def test_file_names_with_brackets_are_printed_as_they_are(tmp_path, store_at):
     path = victims_csv(tmp_path, GOOD, name="a[red]x.csv")
-    result = run_cli("--store", str(tmp_path / "b.gpkg"), "import", str(path), "--profile", "aicma-victims")
+    result = run_cli("--store", store_at("b"), "import", str(path), "--profile", "aicma-victims")
     assert result.returncode == 0, result.stderr
     assert "a[red]x.csv: 1 file, 1 rows read: 1 inserted" in result.stdout
 

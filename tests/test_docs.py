@@ -67,8 +67,8 @@ def example(tmp_path: Path, *names: str) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "s.gpkg") as s:
+def store(store_at, tmp_path):
+    with open_store(store_at("s")) as s:
         yield s
 
 
@@ -356,7 +356,7 @@ def test_5_geopackage_layer(tmp_path, store):
         import_source(store, path, str(other))
 
 
-def test_5_shapefile_zipped_folder_and_loose_without_prj(tmp_path, store):
+def test_5_shapefile_zipped_folder_and_loose_without_prj(store_at, tmp_path, store):
     shp = tmp_path / "shp"
     shp.mkdir()
     _hazards_frame().to_crs(32634).to_file(shp / "hazards.shp")
@@ -371,12 +371,12 @@ def test_5_shapefile_zipped_folder_and_loose_without_prj(tmp_path, store):
     _check_hazards(store)
     # a loose Shapefile whose .prj is lost: the profile's crs is used
     (shp / "hazards.prj").unlink()
-    with open_store(tmp_path / "loose.gpkg") as other:
+    with open_store(store_at("loose")) as other:
         import_source(other, shp / "hazards.shp", profile)
         _check_hazards(other)
 
 
-def test_5_kml_and_kmz(tmp_path, store):
+def test_5_kml_and_kmz(store_at, tmp_path, store):
     data = tmp_path / "data"
     data.mkdir()
     frame = gpd.GeoDataFrame({"Name": ["SHA-17", "SHA-18"], "description": ["near school", ""],
@@ -387,7 +387,7 @@ def test_5_kml_and_kmz(tmp_path, store):
         z.write(data / "sketches.kml", "doc.kml")
     profile = doc_profile(tmp_path, "col-sha-sketches-kml")
     for name in ("sketches.kml", "sketches.kmz"):
-        with open_store(tmp_path / f"{name}.gpkg") as s:
+        with open_store(store_at(f"{name}")) as s:
             report = import_source(s, data / name, profile)
             assert report.total("inserted") == 2
             hz = by(s, "hazards", "local_id")
@@ -585,7 +585,7 @@ def test_9_hxl_csv_read_by_tags(tmp_path, store):
     assert ev.loc["Briceño", "attributes"] == {"Fuente": "Informe municipal"}
 
 
-def test_9_export_with_hxl_is_read_back_by_tags_whatever_the_headers(tmp_path, store):
+def test_9_export_with_hxl_is_read_back_by_tags_whatever_the_headers(store_at, tmp_path, store):
     data = example(tmp_path, "hxl/accidents-hxl.csv", "accidents-dates.csv")
     import_source(store, data / "hxl" / "accidents-hxl.csv", doc_profile(tmp_path, "col-accidents-hxl"))
     import_source(store, data / "accidents-dates.csv", doc_profile(tmp_path, "col-accidents-dates"))
@@ -600,7 +600,7 @@ def test_9_export_with_hxl_is_read_back_by_tags_whatever_the_headers(tmp_path, s
     partner = tmp_path / "partner" / "eventos.csv"
     partner.parent.mkdir()
     partner.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with open_store(tmp_path / "partner.gpkg") as other:
+    with open_store(store_at("partner")) as other:
         report = import_source(other, partner, doc_profile(tmp_path, "mineledger-events-by-hxl-tags"))
         assert report.total("quarantined") == 0
         got = by(other, "events", "uuid")
@@ -640,12 +640,12 @@ def test_10_the_page_shows_the_profile_export_writes(tmp_path, store):
 
 
 @pytest.mark.parametrize("fmt", ["shp", "csv", "gpkg"])
-def test_10_an_export_is_read_back_into_the_same_records(tmp_path, store, fmt):
+def test_10_an_export_is_read_back_into_the_same_records(store_at, tmp_path, store, fmt):
     ref = _events_with_an_empty_geometry(tmp_path, store)
     out = tmp_path / "out" / f"events.{fmt}"
     out.parent.mkdir()
     report = export_layer(store, "events", fmt, out)
-    with open_store(tmp_path / "partner.gpkg") as other:
+    with open_store(store_at("partner")) as other:
         back = import_source(other, out, str(report.profile_path))
         assert (back.total("inserted"), back.total("quarantined")) == (6, 0)
         got = by(other, "events", "uuid")
@@ -663,7 +663,7 @@ def test_10_an_export_is_read_back_into_the_same_records(tmp_path, store, fmt):
     assert all("source_file" in a or "source_fil" in a for a in got["attributes"])
 
 
-def test_10_an_unparseable_geometry_keeps_its_flag_when_read_back(tmp_path, store):
+def test_10_an_unparseable_geometry_keeps_its_flag_when_read_back(store_at, tmp_path, store):
     data = tmp_path / "data"
     data.mkdir()
     (data / "dms.csv").write_text("id,latitud,longitud\nB1,7°75'N,75 33 W\n", encoding="utf-8")
@@ -671,7 +671,7 @@ def test_10_an_unparseable_geometry_keeps_its_flag_when_read_back(tmp_path, stor
     out = tmp_path / "out" / "events.csv"
     out.parent.mkdir()
     report = export_layer(store, "events", "csv", out)
-    with open_store(tmp_path / "partner.gpkg") as other:
+    with open_store(store_at("partner")) as other:
         import_source(other, out, str(report.profile_path))
         (rec,) = other.read_layer("events").to_dict("records")
     assert rec["geometry_status"] == "unparseable"

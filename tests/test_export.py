@@ -64,14 +64,14 @@ fields:
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(store_at, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "h.csv").write_text(HAZARDS_CSV, encoding="utf-8")
     (data / "e.csv").write_text(EVENTS_CSV, encoding="utf-8")
     (tmp_path / "h.yaml").write_text(HAZARDS_PROFILE, encoding="utf-8")
     (tmp_path / "e.yaml").write_text(EVENTS_PROFILE, encoding="utf-8")
-    with open_store(tmp_path / "s.gpkg") as s:
+    with open_store(store_at("s")) as s:
         assert import_source(s, data / "h.csv", str(tmp_path / "h.yaml")).total("inserted") == 5
         assert import_source(s, data / "e.csv", str(tmp_path / "e.yaml")).total("inserted") == 3
         yield s
@@ -104,13 +104,13 @@ FIELDS = {"hazards": ["country", "local_id", "date_of_information", "status", "h
 
 @pytest.mark.parametrize("layer", ["hazards", "events"])
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_round_trip_keeps_records_attributes_geometries_and_times(tmp_path, store, fmt, layer):
+def test_round_trip_keeps_records_attributes_geometries_and_times(store_at, tmp_path, store, fmt, layer):
     out = tmp_path / "out" / f"{layer}{SUFFIX[fmt]}"
     out.parent.mkdir()
     report = export_layer(store, layer, fmt, out)
     assert report.records == (5 if layer == "hazards" else 3)
     assert report.profile_path == out.with_name(out.name + ".profile.yaml")
-    with open_store(tmp_path / "back.gpkg") as back:
+    with open_store(store_at("back")) as back:
         imported = import_source(back, out, str(report.profile_path))
         assert (imported.total("inserted"), imported.total("quarantined")) == (report.records, 0)
         a = store.read_layer(layer).set_index("uuid")
@@ -160,7 +160,7 @@ def test_shapefile_export_says_what_it_cannot_carry(tmp_path, store):
     assert profile["geometry"] == {"status_column": "geometry_s", "note_column": "geometry_n"}
 
 
-def test_csv_with_bom_and_hxl(tmp_path, store):
+def test_csv_with_bom_and_hxl(store_at, tmp_path, store):
     out = tmp_path / "e.csv"
     export_layer(store, "events", "csv", out, hxl=True, bom=True)
     raw = out.read_bytes()
@@ -186,7 +186,7 @@ fields:
   killed: {column: "#affected+killed"}
   event_date: {column: "#date+occurred"}
 """, encoding="utf-8")
-    with open_store(tmp_path / "b.gpkg") as back:
+    with open_store(store_at("b")) as back:
         assert import_source(back, out, str(profile)).total("inserted") == 3
         got = back.read_layer("events")
         assert sorted(got["killed"].dropna().astype(int)) == [0, 1]
@@ -242,11 +242,11 @@ def test_export_refuses_to_overwrite_and_checks_its_arguments(tmp_path, store):
 
 def test_export_through_the_cli(tmp_path, store):
     out = tmp_path / "h.xlsx"
-    result = run_cli("--store", str(tmp_path / "s.gpkg"), "export", "hazards", "--format", "xlsx",
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "xlsx",
                      "--out", str(out), "--status", "open", "--status", "closed")
     assert result.returncode == 0, result.stderr
     assert f"{out}: 4 hazards record(s) as xlsx" in result.stdout
-    result = run_cli("--store", str(tmp_path / "s.gpkg"), "export", "hazards", "--format", "csv",
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "csv",
                      "--out", str(out.with_suffix(".csv")), "--from", "yesterday")
     assert result.returncode == 2 and "error: --from 'yesterday': expected a date" in result.stderr
 
@@ -270,19 +270,19 @@ def test_profile_infer_and_check_through_the_cli(tmp_path, store):
     assert result.returncode == 2 and "CHOOSE" in result.stderr  # a draft is not imported on a guess
     text = draft.read_text().replace("CHOOSE-ISO3", "COL").replace("AP: CHOOSE", "AP: accident_ap_mine")
     draft.write_text(text)
-    result = run_cli("--store", str(tmp_path / "s.gpkg"), "profile", "check", str(draft), str(src))
+    result = run_cli("--store", store.location, "profile", "check", str(draft), str(src))
     assert result.returncode == 0, result.stderr
     assert "2 rows read; would store 2 (2 new, 0 changed, 0 unchanged) and quarantine 0" in result.stdout
 
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("fmt", ["gpkg", "shp", "csv"])
-def test_real_bih_hazards_round_trip(tmp_path, real_store, fmt):
+def test_real_bih_hazards_round_trip(store_at, tmp_path, real_store, fmt):
     """All 11,068 BiH hazards: same UUIDs, same geometries to 1e-7°, same area."""
     out = tmp_path / f"hazards{SUFFIX[fmt]}"
     report = export_layer(real_store, "hazards", fmt, out, country="BIH")
     assert report.records == 11068
-    with open_store(tmp_path / "back.gpkg") as back:
+    with open_store(store_at("back")) as back:
         imported = import_source(back, out, str(report.profile_path))
         assert (imported.total("inserted"), imported.total("quarantined")) == (11068, 0)
         b = back.read_layer("hazards").set_index("uuid")

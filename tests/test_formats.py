@@ -44,8 +44,8 @@ def write_profile(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "s.gpkg") as s:
+def store(store_at, tmp_path):
+    with open_store(store_at("s")) as s:
         yield s
 
 
@@ -557,7 +557,7 @@ def test_profile_check_reports_without_writing(tmp_path, store):
               len(store.read_table("imports")))
     path = tmp_path / "data" / "d.csv"
     path.write_text("id,day,at\n1,2021-03-04,\n2,2021-03-05,\n3,05/03/2021,\n", encoding="utf-8")
-    checked = check_source(tmp_path / "s.gpkg", path, str(tmp_path / "p.yaml"))
+    checked = check_source(store.location, path, str(tmp_path / "p.yaml"))
     assert (checked.total("unchanged"), checked.total("inserted"), checked.total("quarantined")) == (1, 1, 1)
     after = (len(store.read_layer("events")), len(store.read_table("change_log")),
              len(store.read_table("imports")))

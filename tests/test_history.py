@@ -47,12 +47,12 @@ def write(tmp_path, text):
 
 
 @pytest.fixture
-def two_versions(tmp_path):
+def two_versions(tmp_path, store_at):
     """A store with one import, then (a moment later) a second that changes H1 and adds H3;
     returns (store, instant between them, first import id, second import id)."""
     profile = tmp_path / "p.yaml"
     profile.write_text(PROFILE, encoding="utf-8")
-    store = open_store(tmp_path / "s.gpkg")
+    store = open_store(store_at("s"))
     first = import_source(store, write(tmp_path, HAZARDS_V1), str(profile)).files[0].import_id
     time.sleep(0.02)
     between = dt.datetime.now(dt.timezone.utc)
@@ -94,8 +94,8 @@ def test_information_as_of_counts_what_was_known_by_a_date(two_versions):
         summary(as_of(store, information_as_of="2019-12-31"), "BIH")  # nothing known yet
 
 
-def test_as_of_a_date_is_the_end_of_that_day_in_the_store_time_zone(tmp_path):
-    with open_store(tmp_path / "s.gpkg") as store:
+def test_as_of_a_date_is_the_end_of_that_day_in_the_store_time_zone(tmp_path, store_at):
+    with open_store(store_at("s")) as store:
         assert parse_instant("2025-12-31", store) == dt.datetime(
             2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
         from mineledger.services.access import set_setting
@@ -156,7 +156,7 @@ def test_revert_refuses_when_a_later_change_touched_the_records(two_versions):
 
 def test_as_of_and_history_through_the_cli(tmp_path, two_versions):
     store, between, _, second = two_versions
-    path = str(tmp_path / "s.gpkg")
+    path = store.location
     figures = cli_json("--store", path, "summary", "--country", "BIH", "--format", "json",
                        "--as-of", instant_text(between))
     assert figures["hazards"]["count"] == 2
@@ -175,6 +175,16 @@ def test_as_of_and_history_through_the_cli(tmp_path, two_versions):
     assert f"--as-of {instant_text(between)}" in html
 
 
+def _same(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-6, abs=1e-3)
+    return a == b
+
+
 @pytest.mark.realdata
 @pytest.mark.parametrize("country", ["BIH", "COL"])
 def test_the_real_figures_come_back_as_of_the_instant_they_carry(real_store, country):
@@ -183,7 +193,9 @@ def test_the_real_figures_come_back_as_of_the_instant_they_carry(real_store, cou
     figures = summary(real_store, country)
     again = summary(as_of(real_store, figures["meta"]["as_of"]), country)
     for part in ("hazards", "cleared", "victims", "events", "admin"):
-        assert again[part] == figures[part], part
+        # counts exactly; areas to 1e-6 (PostGIS measures the live store's land by
+        # administrative area itself, the rebuilt store is measured in Python)
+        assert _same(again[part], figures[part]), part
     if country == "BIH":
         assert again["hazards"]["count"] == 11068
         assert round(again["hazards"]["area_m2"] / 1e6, 2) == 812.31
@@ -191,11 +203,11 @@ def test_the_real_figures_come_back_as_of_the_instant_they_carry(real_store, cou
         assert (again["victims"]["count"], again["victims"]["killed"]) == (12364, 2351)
 
 
-def test_as_of_counts_a_change_from_when_its_transaction_landed(tmp_path):
+def test_as_of_counts_a_change_from_when_its_transaction_landed(store_at):
     """A change written at T1 but committed at T2 was not in the store between them."""
     import shapely
 
-    with open_store(tmp_path / "s.gpkg") as store:
+    with open_store(store_at("s")) as store:
         with store.writer(user="t", command="slow import") as w:
             w.insert("hazards", [{"uuid": "00000000-0000-0000-0000-000000000001",
                                   "country": "BIH", "hazard_type": "SHA",

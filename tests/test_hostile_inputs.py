@@ -21,8 +21,8 @@ from tests.conftest import run_cli
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "s.gpkg") as s:
+def store(store_at, tmp_path):
+    with open_store(store_at("s")) as s:
         yield s
 
 
@@ -229,7 +229,7 @@ def test_admin_filter_follows_the_summarys_attribution(tmp_path, store):
         select_records(store, "hazards", date_from="2021-03-06", date_to="2021-03-01")
 
 
-def test_an_empty_export_reads_back_as_nothing(tmp_path, store):
+def test_an_empty_export_reads_back_as_nothing(store_at, tmp_path, store):
     path = data(tmp_path, "h.csv", "id,w\n1,\"POLYGON ((0 0, 1 0, 1 1, 0 0))\"\n")
     import_source(store, path, profile(tmp_path, "layer: hazards\ncountry: BIH\nkey: [id]\n"
                                        "geometry: {wkt: w, crs: EPSG:4326}\nfields: {}\n"))
@@ -237,7 +237,7 @@ def test_an_empty_export_reads_back_as_nothing(tmp_path, store):
         out = tmp_path / f"none.{fmt}"
         report = export_layer(store, "hazards", fmt, out, country="COL")
         assert report.records == 0
-        with open_store(tmp_path / f"b{fmt}.gpkg") as back:
+        with open_store(store_at(f"b{fmt}")) as back:
             assert import_source(back, out, str(report.profile_path)).total("rows_read") == 0
 
 
@@ -245,7 +245,7 @@ def test_unwritable_outputs_and_existing_drafts_are_clear_errors(tmp_path, store
     path = data(tmp_path, "h.csv", "id,w\n1,\"POLYGON ((0 0, 1 0, 1 1, 0 0))\"\n")
     import_source(store, path, profile(tmp_path, "layer: hazards\ncountry: BIH\nkey: [id]\n"
                                        "geometry: {wkt: w, crs: EPSG:4326}\nfields: {}\n"))
-    result = run_cli("--store", str(tmp_path / "s.gpkg"), "export", "hazards", "--format", "csv",
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "csv",
                      "--out", "/proc/h.csv")
     assert result.returncode == 2 and "error: --out /proc/h.csv: cannot write it" in result.stderr
     draft = tmp_path / "d.yaml"

@@ -61,8 +61,8 @@ def outcome(oid, hid, kind, geom, date="2023-05-01"):
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "t.gpkg") as s:
+def store(store_at, tmp_path):
+    with open_store(store_at("t")) as s:
         yield s
 
 

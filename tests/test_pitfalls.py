@@ -72,8 +72,8 @@ EQUATOR_SQUARE_M2 = math.radians(0.01) * A * meridian_arc(0.0, 0.01)
 # --- helpers ------------------------------------------------------------------------------
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "s.gpkg") as s:
+def store(store_at, tmp_path):
+    with open_store(store_at("s")) as s:
         yield s
 
 
@@ -414,7 +414,7 @@ MIXED_AREAS = {"H1": cell_area(0, 0, 0.01, 0.01),
 
 
 @pytest.mark.parametrize("fmt", ["shp", "gpkg"])
-def test_polygon_and_multipolygon_in_one_layer_survive_export(store, tmp_path, fmt):
+def test_polygon_and_multipolygon_in_one_layer_survive_export(store_at, store, tmp_path, fmt):
     """Pitfall: a layer mixing Polygon and MultiPolygon; a writer that takes the first
     feature's type drops or fails on the other. Both import with the right areas, and
     export → import (with the profile written beside the export) keeps count and areas."""
@@ -428,7 +428,7 @@ def test_polygon_and_multipolygon_in_one_layer_survive_export(store, tmp_path, f
     out_dir.mkdir()
     exported = export_layer(store, "hazards", fmt, out_dir / f"hazards.{fmt}")
     assert exported.records == 2
-    with open_store(tmp_path / "back.gpkg") as back:
+    with open_store(store_at("back")) as back:
         again = import_source(back, exported.path, load_profile(exported.profile_path))
         assert again.total("inserted") == 2 and again.total("quarantined") == 0
         hz2 = hazards_by_id(back)
@@ -441,7 +441,7 @@ def test_polygon_and_multipolygon_in_one_layer_survive_export(store, tmp_path, f
 # --- missing versus empty geometry ------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["gpkg", "geojson", "csv", "shp"])
-def test_missing_and_empty_geometry_stay_distinct_through_export(store, tmp_path, fmt):
+def test_missing_and_empty_geometry_stay_distinct_through_export(store_at, store, tmp_path, fmt):
     """Pitfall: a null geometry (not surveyed) and an empty one (surveyed, nothing left)
     collapse into one. GeoJSON null vs empty coordinates import as 'missing' vs 'empty', and
     an export → import round trip keeps the difference (Shapefile, which cannot hold an
@@ -462,7 +462,7 @@ def test_missing_and_empty_geometry_stay_distinct_through_export(store, tmp_path
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     exported = export_layer(store, "hazards", fmt, out_dir / f"hazards.{fmt}")
-    with open_store(tmp_path / "back.gpkg") as back:
+    with open_store(store_at("back")) as back:
         report = import_source(back, exported.path, load_profile(exported.profile_path))
         assert report.total("inserted") == 3 and report.total("quarantined") == 0
         check(back)

@@ -21,8 +21,8 @@ DISTRICT_B = shapely.box(17.05, 43.9, 17.2, 44.2)
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "q.gpkg") as s:
+def store(store_at, tmp_path):
+    with open_store(store_at("q")) as s:
         feats = [{"type": "Feature", "properties": {"shapeName": n, "shapeID": c, "shapeGroup": "XKX",
                                                     "shapeType": f"ADM{lvl}"},
                   "geometry": json.loads(shapely.to_geojson(g))}
@@ -251,12 +251,12 @@ def test_duplicate_vertex_fix_keeps_the_area(store, tmp_path):
     assert store.read_layer("hazards").area_m2[0] == pytest.approx(before, rel=1e-6)
 
 
-def test_import_warns_with_per_record_rules(tmp_path):
+def test_import_warns_with_per_record_rules(tmp_path, store_at):
     from tests.conftest import run_cli
 
     d = tmp_path / "data"
     path = write(d, "h.csv", HAZARD_COLS, [hazard("H1", wkt=""), hazard("H2", metric_square(17.0, 44.0, 3.0))])
-    result = run_cli("--store", str(tmp_path / "w.gpkg"), "import", str(path), "--profile", "completion-hazards")
+    result = run_cli("--store", store_at("w"), "import", str(path), "--profile", "completion-hazards")
     assert result.returncode == 0, result.stderr
     assert "quality: GEOM-AREA 1, GEOM-MISSING 1" in result.stderr
 
@@ -295,10 +295,10 @@ def test_report_figures_that_break_the_identity_or_the_polygons(store, tmp_path)
                        "reports 1 m² cleared, its cleared polygons measure 10,000 m²"]
 
 
-def test_thresholds_are_configurable_from_the_command_line(tmp_path):
+def test_thresholds_are_configurable_from_the_command_line(tmp_path, store_at):
     from tests.conftest import run_cli
 
-    store = str(tmp_path / "c.gpkg")
+    store = store_at("c")
     path = write(tmp_path / "data", "h.csv", HAZARD_COLS, [hazard("H1", metric_square(17.0, 44.0, 4.0))])
     run_cli("--store", store, "import", str(path), "--profile", "completion-hazards")
     default = run_cli("--store", store, "check", "--country", "XKX", "--rule", "GEOM-AREA", "--format", "json")

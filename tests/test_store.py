@@ -1,4 +1,6 @@
-"""The embedded store: a valid GeoPackage that GDAL reads, WAL, an append-only change log."""
+"""Both back ends: the embedded store is a valid GeoPackage that GDAL reads, in WAL mode; on
+each, the change log is append-only and the spatial index is filled. PostGIS-only behaviour
+is in test_postgis.py."""
 
 from __future__ import annotations
 
@@ -16,6 +18,15 @@ from mineledger.store import gpkg_geometry
 LAYERS = {"hazards", "cleared_areas", "events", "victims", "admin_areas"}
 
 
+def on_postgis(store) -> bool:
+    return store.location.startswith("postgresql:")
+
+
+def gpkg_only(store):
+    if on_postgis(store):
+        pytest.skip("a property of the GeoPackage file; its PostGIS counterpart is tested too")
+
+
 def test_new_store_is_a_valid_geopackage(tmp_path):
     path = tmp_path / "new.gpkg"
     open_store(path).close()
@@ -28,6 +39,7 @@ def test_new_store_is_a_valid_geopackage(tmp_path):
 
 
 def test_real_store_validates_and_reads_in_wgs84(real_store):
+    gpkg_only(real_store)
     result = subprocess.run([sys.executable, "-m", "osgeo_utils.samples.validate_gpkg",
                              real_store.location], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -40,12 +52,24 @@ def test_real_store_validates_and_reads_in_wgs84(real_store):
 
 
 def test_store_is_in_wal_mode(real_store):
+    gpkg_only(real_store)
     with sqlite3.connect(real_store.location) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
 
 
 def test_change_log_is_append_only(real_store):
+    if on_postgis(real_store):
+        import psycopg
+
+        with psycopg.connect(real_store.location) as conn:
+            for statement in ("UPDATE change_log SET user_name = 'mallory'",
+                              "DELETE FROM change_log", "TRUNCATE change_log",
+                              "DELETE FROM personal_access_log"):
+                with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                    conn.execute(statement)
+                conn.rollback()
+        return
     conn = sqlite3.connect(real_store.location)
     try:
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -65,6 +89,21 @@ def test_every_record_has_one_insert_in_the_change_log(real_store):
 
 
 def test_spatial_index_is_filled(real_store):
+    if on_postgis(real_store):
+        import psycopg
+
+        with psycopg.connect(real_store.location) as conn:
+            plan = "\n".join(r[0] for r in conn.execute(
+                "EXPLAIN SELECT count(*) FROM hazards WHERE geom && "
+                "ST_MakeEnvelope(18, 44, 18.1, 44.1, 4326)"))
+            conn.execute("SET enable_seqscan = off")
+            assert "ix_hazards_geom" in "\n".join(r[0] for r in conn.execute(
+                "EXPLAIN SELECT count(*) FROM hazards WHERE geom && "
+                "ST_MakeEnvelope(18, 44, 18.1, 44.1, 4326)")), plan
+            kinds = dict(conn.execute(
+                "SELECT f_table_name, type || ' ' || srid FROM geometry_columns"))
+        assert kinds["hazards"] == "MULTIPOLYGON 4326" and kinds["events"] == "POINT 4326"
+        return
     with sqlite3.connect(real_store.location) as conn:
         n_index = conn.execute("SELECT count(*) FROM rtree_hazards_geom").fetchone()[0]
         n_geom = conn.execute("SELECT count(*) FROM hazards WHERE geom IS NOT NULL").fetchone()[0]
@@ -112,7 +151,3 @@ def test_missing_store_is_not_created_for_reading(tmp_path):
         open_store(tmp_path / "absent.gpkg", create=False)
     assert not (tmp_path / "absent.gpkg").exists()
 
-
-def test_postgresql_location_is_refused_clearly():
-    with pytest.raises(StoreError, match="PostGIS back end is not available"):
-        open_store("postgresql://localhost/x")

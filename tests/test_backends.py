@@ -1,0 +1,258 @@
+"""What both back ends must do alike: schema revisions (``db upgrade``), moving a whole store
+between them (``migrate``), and one writer at a time while readers go on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import shapely
+from alembic import command
+from sqlalchemy import inspect, text
+
+from mineledger import StoreError, import_source, open_store, summary
+from mineledger.services import personal
+from mineledger.services.history import as_of, instant_text, record_history
+from mineledger.services.migrate import migrate_store
+from mineledger.store import revisions
+from tests.conftest import ROOT, cli_json, run_cli
+
+HAZARDS = """id,org,wkt
+{rows}
+"""
+PROFILE = ("layer: hazards\ncountry: BIH\nkey: [id]\ngeometry: {wkt: wkt, crs: EPSG:4326}\n"
+           "fields:\n  local_id: {column: id}\n  organisation: {column: org}\n"
+           "  hazard_type: {value: SHA}\n")
+VICTIMS = ("id,year,name,lat,lon\nV1,2019,Ana Secreta,6.14,-75.18\nV2,2020,Luis Oculto,6.20,-75.30\n"
+           "V3,abc,Bad Year,6.2,-75.3\n")
+VICTIM_PROFILE = ("layer: victims\ncountry: COL\nkey: [id]\ngeometry: {x: lon, y: lat, crs: EPSG:4326}\n"
+                  "fields:\n  year: {column: year}\n  name: {column: name}\n")
+
+
+def hazards_file(folder, name, n, start=0, org="HALO"):
+    rows = "\n".join(f'{name}-{i},{org},"POLYGON(({18 + i * 0.01} 44, {18.005 + i * 0.01} 44, '
+                     f'{18.005 + i * 0.01} 44.005, {18 + i * 0.01} 44.005, {18 + i * 0.01} 44))"'
+                     for i in range(start, start + n))
+    path = folder / f"{name}.csv"
+    path.write_text(HAZARDS.format(rows=rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def profiles(tmp_path):
+    (tmp_path / "h.yaml").write_text(PROFILE, encoding="utf-8")
+    (tmp_path / "v.yaml").write_text(VICTIM_PROFILE, encoding="utf-8")
+    (tmp_path / "victims.csv").write_text(VICTIMS, encoding="utf-8")
+    return tmp_path / "h.yaml", tmp_path / "v.yaml"
+
+
+@pytest.fixture
+def full(store_at, tmp_path, profiles):
+    """A store with history (two versions of a hazard), quarantine, and victims' encrypted
+    personal data."""
+    hz, vp = profiles
+    store = open_store(store_at("full"))
+    import_source(store, hazards_file(tmp_path, "h", 5), str(hz))
+    time.sleep(0.01)
+    (tmp_path / "h.csv").write_text((tmp_path / "h.csv").read_text().replace("HALO", "MAG", 1))
+    import_source(store, tmp_path / "h.csv", str(hz))
+    import_source(store, tmp_path / "victims.csv", str(vp))
+    yield store
+    store.close()
+
+
+# --- schema revisions ---------------------------------------------------------------------
+
+def _downgrade_to_0001(store):
+    """Take a store back to revision 0001, as a store of the previous version would be."""
+    with store._write_connection() as conn, conn.begin():
+        cfg = revisions._config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+
+
+def test_an_older_store_is_refused_until_db_upgrade(store_at, tmp_path):
+    location = store_at("old")
+    with open_store(location) as store:
+        assert store.settings()["schema_version"] == "8"
+        _downgrade_to_0001(store)
+    with pytest.raises(StoreError, match=r"revision 0001, this mineledger needs 0002; back it "
+                                         r"up, then run `mineledger --store .* db upgrade`"):
+        open_store(location)
+    result = run_cli("--store", location, "db", "status")
+    assert result.returncode == 0 and "schema revision 0001; this mineledger needs 0002" in result.stdout
+    result = run_cli("--store", location, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert "schema revision 0001 → 0002" in result.stdout
+    with open_store(location) as store, store.engine.connect() as conn:
+        assert revisions.current(conn) == "0002"
+        names = {i["name"] for i in inspect(conn).get_indexes("change_log")}
+        assert "ix_change_log_import" in names
+    result = run_cli("--store", location, "db", "upgrade")
+    assert "already at revision 0002" in result.stdout
+
+
+def test_a_store_made_before_alembic_is_upgraded(store_at):
+    """Stores of schema version 8 carry no alembic_version table."""
+    location = store_at("legacy")
+    with open_store(location) as store:
+        _downgrade_to_0001(store)
+        with store._write_connection() as conn, conn.begin():
+            conn.execute(text("DROP TABLE alembic_version"))
+    with pytest.raises(StoreError, match="revision 0001"):
+        open_store(location)
+    with open_store(location, check_schema=False) as store:
+        assert store.upgrade_schema() == ("0001", "0002")
+    open_store(location).close()
+
+
+def test_a_store_of_an_unknown_revision_is_refused(store_at):
+    location = store_at("future")
+    with open_store(location) as store:
+        with store._write_connection() as conn, conn.begin():
+            conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(StoreError, match=r"schema \(0099\) is not one this mineledger knows"):
+        open_store(location)
+
+
+# --- migrate ------------------------------------------------------------------------------
+
+def test_migrate_moves_everything_and_verifies_it(full, tmp_path, databases, backend):
+    """To the other back end and back: every table with the same rows and checksum, the same
+    figures, the same history, the same quarantine, personal data readable with the same key."""
+    other = str(tmp_path / "moved.gpkg") if backend == "postgis" else databases.new()
+    report = migrate_store(full, other)
+    counts = {t.name: t.rows for t in report.tables}
+    assert counts["hazards"] == 5 and counts["victims"] == 2 and counts["quarantine"] == 1
+    assert counts["change_log"] == len(full.read_table("change_log")) > 7
+    assert counts["person_keys"] == 2 and counts["victim_personal"] == 2
+    with open_store(other) as moved:
+        for country in ("BIH", "COL"):
+            a, b = summary(full, country), summary(moved, country)
+            for part in ("hazards", "victims", "quarantine", "admin"):
+                assert a[part] == b[part], part
+        assert moved.settings()["store_id"] == full.settings()["store_id"]
+        uuid = full.read_layer("hazards").sort_values("local_id")["uuid"].iloc[0]
+        history = [(c["action"], c["changed"].get("organisation")) for c in record_history(moved, uuid)]
+        assert history == [(c["action"], c["changed"].get("organisation"))
+                           for c in record_history(full, uuid)]
+        assert [a for a, _ in history] == ["insert", "update"]
+        assert history[1][1] == ("HALO", "MAG")
+        first = full.read_table("transactions")["committed_at"].iloc[0]
+        assert summary(as_of(moved, instant_text(first)), "BIH")["hazards"]["count"] == 5
+        v = moved.read_layer("victims").sort_values("source_locator")["uuid"].iloc[0]
+        assert personal.read(moved, [v], purpose="test")[v]["name"] == "Ana Secreta"
+        assert moved.read_table("quarantine")["reason"].tolist() == \
+            full.read_table("quarantine")["reason"].tolist()
+        # the copy goes on where the source left off: new rows get new fids
+        import_source(moved, hazards_file(tmp_path, "more", 2), str(tmp_path / "h.yaml"))
+        assert moved.read_layer("hazards")["fid"].is_unique
+
+
+def test_migrate_refuses_a_target_with_records_unless_forced(full, store_at, tmp_path, profiles):
+    target = store_at("target")
+    with open_store(target) as t:
+        import_source(t, hazards_file(tmp_path, "other", 1), str(profiles[0]))
+    before = (tmp_path / "other.csv").name
+    with pytest.raises(StoreError, match="already holds a store with records; pass --force"):
+        migrate_store(full, target)
+    with open_store(target) as t:
+        assert t.read_layer("hazards")["local_id"].tolist() == ["other-0"], before
+    result = run_cli("--store", full.location, "migrate", "--to", target)
+    assert result.returncode == 2 and "pass --force" in result.stderr
+    result = run_cli("--store", full.location, "migrate", "--to", target, "--force")
+    assert result.returncode == 0, result.stderr
+    assert "rows in 18 tables copied and verified" in result.stdout
+    with open_store(target) as t:
+        assert sorted(t.read_layer("hazards")["local_id"]) == [f"h-{i}" for i in range(5)]
+
+
+def test_migrate_refuses_itself_and_unreachable_targets(full):
+    with pytest.raises(StoreError, match="is the source store itself"):
+        migrate_store(full, full.location)
+    result = run_cli("--store", full.location, "migrate", "--to",
+                     "postgresql://nobody:secret@127.0.0.1:1/nowhere")
+    assert result.returncode == 2 and "cannot open the store" in result.stderr
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+# --- one writer at a time, readers go on ---------------------------------------------------
+
+HOLDER = """
+import sys, time, shapely
+from mineledger.store import open_store
+store = open_store(sys.argv[1])
+with store.writer(user="holder", command="hold") as w:
+    w.insert("hazards", [{"uuid": "held-1", "country": "BIH", "geom": shapely.box(19, 44, 19.01, 44.01),
+                          "geometry_status": "ok", "area_m2": 1.0}], import_id="held")
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+store.close()
+"""
+
+
+def _hold(location, seconds):
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, location, str(seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout.readline().strip() == "holding", proc.stderr.read()
+    return proc
+
+
+def test_readers_go_on_and_a_second_writer_waits_while_one_writes(full, tmp_path, profiles):
+    holder = _hold(full.location, 6)
+    try:
+        started = time.monotonic()
+        figures = cli_json("--store", full.location, "summary", "--country", "BIH", "--format", "json")
+        assert figures["hazards"]["count"] == 5  # the held write is not seen …
+        assert time.monotonic() - started < 6 and holder.poll() is None  # … nor waited for
+        second = run_cli("--store", full.location, "import", str(hazards_file(tmp_path, "w2", 3)),
+                         "--profile", str(profiles[0]), env={"MINELEDGER_LOCK_TIMEOUT": "120"})
+    finally:
+        holder.wait(timeout=60)
+    assert holder.returncode == 0
+    assert second.returncode == 0, second.stderr
+    assert "another process is writing to the store; waiting for it to finish" in second.stderr
+    assert "locked" not in second.stderr
+    assert len(full.read_layer("hazards")) == 5 + 1 + 3
+
+
+def test_a_writer_that_waits_too_long_gives_up_clearly_and_writes_nothing(full, tmp_path, profiles):
+    holder = _hold(full.location, 8)
+    try:
+        result = run_cli("--store", full.location, "import", str(hazards_file(tmp_path, "w3", 2)),
+                         "--profile", str(profiles[0]), env={"MINELEDGER_LOCK_TIMEOUT": "1"})
+    finally:
+        holder.wait(timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "another writer held the store for 1 s; nothing was written" in result.stderr
+    assert set(full.read_layer("hazards")["local_id"].dropna()) == {f"h-{i}" for i in range(5)}
+
+
+# --- backup and restore, whatever the back end ---------------------------------------------
+
+def test_backup_and_restore_on_either_back_end(full, store_at, tmp_path):
+    """A backup is a verified GeoPackage of the whole store; it restores into a new store or,
+    with --force, over one, on the same back end."""
+    from mineledger import SourceError
+    from mineledger.services.safety import backup_store, restore_store, verify_backup
+
+    out = tmp_path / "b.gpkg"
+    digest = backup_store(full, out)
+    assert verify_backup(out) == digest
+    assert (tmp_path / "b.gpkg.sha256").read_text().startswith(digest)
+    target = store_at("restored")
+    assert restore_store(out, target) == 0
+    with open_store(target) as back:
+        assert summary(back, "BIH")["hazards"] == summary(full, "BIH")["hazards"]
+        assert len(back.read_table("change_log")) == len(full.read_table("change_log"))
+    with pytest.raises(StoreError, match="pass --force"):
+        restore_store(out, target)
+    result = run_cli("--store", target, "restore", str(out), "--force")
+    assert result.returncode == 0, result.stderr
+    damaged = bytearray(out.read_bytes())
+    damaged[5000] ^= 0xFF
+    out.write_bytes(bytes(damaged))
+    with pytest.raises(SourceError, match="does not match"):
+        restore_store(out, target, force=True)
