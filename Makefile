@@ -46,7 +46,11 @@ demo: $(BIN)/.installed
 	@echo "  open demo-report/COL/index.html and demo-report/BIH/index.html in a browser"
 	@echo "  open $(STORE) in QGIS, or: $(BIN)/python -c \"import pyogrio; print(pyogrio.list_layers('$(STORE)'))\""
 
+# The tests run on both back ends: the embedded GeoPackage, and PostgreSQL/PostGIS on
+# 127.0.0.1:5432 (scripts/postgis-up installs and starts it if needed; each run makes its own
+# throwaway databases and drops them). MINELEDGER_TEST_BACKENDS=gpkg runs the embedded only.
 test: $(BIN)/.installed
+	scripts/postgis-up
 	$(BIN)/python -m pytest -q
 
 # Benchmarks (not part of `make test`): each workload beside its hand-written baseline, at
