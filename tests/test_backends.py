@@ -256,3 +256,17 @@ def test_backup_and_restore_on_either_back_end(full, store_at, tmp_path):
     out.write_bytes(bytes(damaged))
     with pytest.raises(SourceError, match="does not match"):
         restore_store(out, target, force=True)
+
+
+def test_a_nul_character_is_quarantined_alike_on_both_back_ends(store_at, tmp_path, profiles):
+    """PostgreSQL text cannot hold NUL (\\x00); the row goes to quarantine naming the field,
+    on either back end, and the other rows are stored."""
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b'id,org,wkt\nn-1,HA\x00LO,"POLYGON((18 44, 18.1 44, 18.1 44.1, 18 44))"\n'
+                     b'n-2,MAG,"POLYGON((19 44, 19.1 44, 19.1 44.1, 19 44))"\n')
+    with open_store(store_at("nul")) as store:
+        report = import_source(store, path, str(profiles[0]))
+        assert (report.total("inserted"), report.total("quarantined")) == (1, 1)
+        q = store.read_table("quarantine").iloc[0]
+        assert q["field"] == "organisation" and "without NUL characters" in q["reason"]
+        assert q["value"] == "HA\\x00LO"

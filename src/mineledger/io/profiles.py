@@ -121,6 +121,10 @@ class FieldRule:
                              "with no computed value (open and save the workbook in a "
                              "spreadsheet program, or paste values)")
         value = unicodedata.normalize("NFC", raw).strip() if isinstance(raw, str) else raw
+        if isinstance(value, str) and "\x00" in value:
+            raise FieldError(self.name, self.column, raw.replace("\x00", "\\x00"),
+                             "text without NUL characters (\\x00): is the file binary, or "
+                             "UTF-16 read as another encoding?")
         if value == "" or value is None or (isinstance(value, str) and value in self.null_values):
             if self.required:
                 raise FieldError(self.name, self.column, raw, "a value (the field is required)")

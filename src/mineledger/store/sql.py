@@ -30,14 +30,24 @@ def _wkb(row: dict[str, Any] | None) -> bytes | None:
     return None if geom is None else shapely.to_wkb(geom, output_dimension=2)
 
 
+def _visible_nul(row: dict[str, Any]) -> None:
+    """Show a NUL character in text as ``\\x00``: PostgreSQL text cannot hold it, and both back
+    ends must store the same. (Mapped fields refuse NUL at import; this covers notes and
+    messages that quote a source.)"""
+    for key, value in row.items():
+        if isinstance(value, str) and "\x00" in value:
+            row[key] = value.replace("\x00", "\\x00")
+
+
 def _conform(table, rows: list[dict[str, Any]]) -> None:
     """Make polygons multipolygons in a MULTIPOLYGON layer (GeoPackage 1.3 §2.1.6 allows only
-    the declared type and its subtypes; PostGIS's typmod enforces it), before the rows are
-    written and logged, so the change log holds what the layer holds."""
-    if table.c.geom.type.geometry_type != "MULTIPOLYGON":
-        return
+    the declared type and its subtypes; PostGIS's typmod enforces it), and NUL characters
+    visible, before the rows are written and logged, so the change log holds what the layer
+    holds."""
+    polygonal = table.c.geom.type.geometry_type == "MULTIPOLYGON"
     for row in rows:
-        geom = row.get("geom")
+        _visible_nul(row)
+        geom = row.get("geom") if polygonal else None
         if geom is not None and geom.geom_type == "Polygon":
             row["geom"] = shapely.MultiPolygon([geom]) if not geom.is_empty else shapely.MultiPolygon()
 
@@ -339,6 +349,7 @@ class SQLWriter(Writer):
                 held[row["uuid"]] = dict(row)
         new = []
         for r in rejected:
+            _visible_nul(r)
             old = held.get(r["uuid"])
             if old is None:
                 new.append({**r, "status": "open", "created_at": self.now, "updated_at": self.now})
