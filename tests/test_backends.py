@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-import shapely
 from alembic import command
 from sqlalchemy import inspect, text
 
@@ -270,3 +269,16 @@ def test_a_nul_character_is_quarantined_alike_on_both_back_ends(store_at, tmp_pa
         q = store.read_table("quarantine").iloc[0]
         assert q["field"] == "organisation" and "without NUL characters" in q["reason"]
         assert q["value"] == "HA\\x00LO"
+
+
+def test_two_imports_into_a_new_store_at_once_both_land(store_at, tmp_path, profiles):
+    """The first builds the store, the second waits and finds it built."""
+    location = store_at("race")
+    files = [hazards_file(tmp_path, f"race{i}", 3, start=i * 3) for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-m", "mineledger", "--store", location, "import",
+                               str(f), "--profile", str(profiles[0])], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for f in files]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    with open_store(location) as store:
+        assert len(store.read_layer("hazards")) == 6

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mineledger.cli import app
-from tests.conftest import ROOT, cli_json, real, run_cli
+from tests.conftest import ROOT, cli_json, run_cli
 from tests.test_import import GOOD, replace_field, victims_csv
 
 

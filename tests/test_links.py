@@ -8,7 +8,6 @@ import shapely
 from pyproj import Geod
 
 from mineledger.services.links import compute_links, link_events
-from tests.conftest import real
 from tests.test_geo import metric_square
 
 GEOD = Geod(ellps="WGS84")

@@ -11,7 +11,6 @@ import datetime as dt
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mineledger.errors import QueryError

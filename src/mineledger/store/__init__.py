@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mineledger.errors import StoreError
 from mineledger.store.base import Store, Writer
 
 #: The store used when neither ``--store`` nor ``MINELEDGER_STORE`` names one.

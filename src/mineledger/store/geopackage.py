@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,9 +28,6 @@ from mineledger.store.sql import SQLStore
 APPLICATION_ID = 0x47504B47
 #: ``PRAGMA user_version`` of GeoPackage 1.3.0.
 USER_VERSION = 10300
-#: Written to ``mineledger_meta`` for readers of stores made before Alembic; the schema's
-#: revision is Alembic's (:mod:`mineledger.store.revisions`).
-SCHEMA_VERSION = "8"
 #: Milliseconds a writer first waits silently for another writer's lock.
 _QUIET_WAIT_MS = 2000
 
@@ -142,7 +138,8 @@ class GeoPackageStore(SQLStore):
                 if not create:
                     raise StoreError(f"{self.path}: an empty file, not a store; import into it "
                                      "first (mineledger import …)")
-                self._create()
+                if not self._create():  # another process built it while this one waited
+                    self._check_is_mineledger(check_schema)
             else:
                 self._check_is_mineledger(check_schema)
         except OperationalError as exc:
@@ -199,9 +196,12 @@ class GeoPackageStore(SQLStore):
             if check_schema:
                 revisions.check(conn, self.location)
 
-    def _create(self):
+    def _create(self) -> bool:
+        """Build the store in the blank file; false if another process did it first."""
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         with self._write_connection() as conn, conn.begin():
+            if conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one():
+                return False
             conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.exec_driver_sql(f"PRAGMA user_version = {USER_VERSION}")
             _executescript(conn, _GPKG_DDL)
@@ -231,10 +231,7 @@ class GeoPackageStore(SQLStore):
                     "last_change) VALUES (:t, 'attributes', :t, :d, :now)"),
                     {"t": name, "d": f"mineledger {name}", "now": now})
             _executescript(conn, _APPEND_ONLY)
-            conn.execute(schema.meta.insert(), [
-                {"key": "schema_version", "value": SCHEMA_VERSION},
-                {"key": "store_id", "value": str(uuid.uuid4())},
-                {"key": "timezone", "value": "UTC"}])
+            conn.execute(schema.meta.insert(), schema.initial_meta())
             revisions.stamp_head(conn)
         # The application id lives in the file header; readers that look at the header
         # itself (GDAL) must see it before the WAL is checkpointed on close.
@@ -243,6 +240,7 @@ class GeoPackageStore(SQLStore):
             raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             raw.close()
+        return True
 
     @contextmanager
     def writer(self, *, user, command):

@@ -11,7 +11,6 @@ access log refuse UPDATE and DELETE by trigger, as on the embedded store.
 
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, func, inspect, select, text
@@ -22,7 +21,6 @@ from mineledger.errors import StoreError
 from mineledger.model.vocab import Layer
 from mineledger.store import revisions, schema
 from mineledger.store.base import lock_timeout_s, say_waiting
-from mineledger.store.geopackage import SCHEMA_VERSION
 from mineledger.store.sql import SQLStore
 
 #: The row of land outside every administrative area (as in services.areas).
@@ -191,10 +189,7 @@ class PostGISStore(SQLStore):
         schema.metadata.create_all(conn)
         for statement in _APPEND_ONLY:
             conn.exec_driver_sql(statement)
-        conn.execute(schema.meta.insert(), [
-            {"key": "schema_version", "value": SCHEMA_VERSION},
-            {"key": "store_id", "value": str(uuid.uuid4())},
-            {"key": "timezone", "value": "UTC"}])
+        conn.execute(schema.meta.insert(), schema.initial_meta())
         revisions.stamp_head(conn)
 
     def _rebuild(self, conn):

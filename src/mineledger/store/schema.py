@@ -173,6 +173,21 @@ quality_findings = Table(
     sqlite_autoincrement=True,
 )
 
+#: Written to ``mineledger_meta`` for readers of stores made before Alembic; the schema's
+#: revision is Alembic's (:mod:`mineledger.store.revisions`).
+SCHEMA_VERSION = "8"
+
+
+def initial_meta() -> list[dict[str, str]]:
+    """The settings of a new store: a new store id (it names the key of victims' personal
+    data), UTC as its time zone."""
+    import uuid
+
+    return [{"key": "schema_version", "value": SCHEMA_VERSION},
+            {"key": "store_id", "value": str(uuid.uuid4())},
+            {"key": "timezone", "value": "UTC"}]
+
+
 meta = Table(
     "mineledger_meta", metadata,
     Column("key", Text, primary_key=True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuidlib
 from contextlib import contextmanager
-from typing import Any, Iterable
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
