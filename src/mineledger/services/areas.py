@@ -113,6 +113,7 @@ def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
     admin = admin.sort_values("code")
     admin_geoms = np.asarray(admin.geometry.array)
     admin_tree = shapely.STRtree(admin_geoms)
+    codes, pieces = [], []
     for i, (code, area_geom) in enumerate(zip(admin["code"], admin_geoms)):
         if area_geom is None or area_geom.is_empty:
             continue
@@ -121,12 +122,17 @@ def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
             continue
         # the parts of a union are disjoint: a MultiPolygon of them needs no second union
         piece = shapely.intersection(shapely.multipolygons(parts[idx]), area_geom)
-        earlier = [j for j in admin_tree.query(area_geom, predicate="intersects") if j < i]
-        if earlier:
+        earlier = np.array([j for j in admin_tree.query(area_geom, predicate="intersects")
+                            if j < i], dtype=int)
+        if len(earlier):  # areas that share only a boundary (most of them) take no land
+            earlier = earlier[~shapely.touches(admin_geoms[earlier], area_geom)]
+        if len(earlier):
             piece = shapely.difference(piece, shapely.union_all(admin_geoms[earlier]))
-        area = float(geodesic_area(piece))
+        codes.append(code)
+        pieces.append(piece)
+    for code, area in zip(codes, geodesic_area(np.array(pieces, dtype=object)) if pieces else []):
         if area > 0:
-            out[code] = out.get(code, 0.0) + area
+            out[code] = out.get(code, 0.0) + float(area)
     whole = shapely.multipolygons(parts)
     outside = shapely.difference(whole, shapely.union_all(admin_geoms)) if len(admin_geoms) else whole
     out[UNASSIGNED] = float(geodesic_area(outside))
