@@ -7,7 +7,10 @@ STORE  := mineledger-demo.gpkg
 ML     := $(BIN)/mineledger --store $(STORE)
 
 .PHONY: demo test bench clean
+comma := ,
+space := $(subst ,, )
 SIZES  ?= S M
+BENCH_BACKENDS ?= gpkg postgis
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +60,8 @@ test: $(BIN)/.installed
 # the synthetic sizes in SIZES (S = 10^4, M = 10^5, L = 10^6 hazards); results in
 # benchmarks/results/ (JSON and markdown), recorded in docs/benchmarks.md.
 bench: $(BIN)/.installed
-	$(BIN)/python -m benchmarks.run --sizes $(SIZES)
+	MINELEDGER_TEST_BACKENDS=$(subst $(space),$(comma),$(BENCH_BACKENDS)) scripts/postgis-up
+	$(BIN)/python -m benchmarks.run --sizes $(SIZES) --backends $(BENCH_BACKENDS)
 
 clean:
 	rm -rf $(VENV) $(STORE) $(STORE)-wal $(STORE)-shm demo-report

@@ -282,3 +282,50 @@ def test_two_imports_into_a_new_store_at_once_both_land(store_at, tmp_path, prof
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
     with open_store(location) as store:
         assert len(store.read_layer("hazards")) == 6
+
+
+def test_migrate_replaces_a_store_only_for_its_admin(full, store_at, tmp_path, profiles):
+    """--force wipes a store: only an admin of that store may, as with restore --force."""
+    from mineledger.services.access import PermissionDenied, put_user
+
+    target = store_at("guarded")
+    with open_store(target) as t:
+        import_source(t, hazards_file(tmp_path, "g", 1), str(profiles[0]))
+        put_user(t, "alice", "admin")
+    with pytest.raises(PermissionDenied, match="'mallory' is not a user"):
+        migrate_store(full, target, force=True, user="mallory")
+    result = run_cli("--store", full.location, "--user", "mallory", "migrate", "--to", target,
+                     "--force")
+    assert result.returncode == 2 and "mallory" in result.stderr
+    with open_store(target, user="alice") as t:
+        assert t.read_layer("hazards")["local_id"].tolist() == ["g-0"]
+    migrate_store(full, target, force=True, user="alice")
+
+
+@pytest.mark.parametrize("target, message", [
+    ("{tmp}", "is a folder; name a .gpkg file"),
+    ("{tmp}/no/such/x.gpkg", "the folder {tmp}/no/such does not exist"),
+    ("{tmp}/notes.gpkg", "not a GeoPackage/SQLite file"),
+    ("mysql://u@h/db", "expected a postgresql:// URL or a .gpkg path"),
+    ("{tmp}/busy.gpkg", "busy.gpkg.partial exists: another migration into"),
+])
+def test_migrate_refuses_bad_targets_in_one_line(full, tmp_path, target, message):
+    (tmp_path / "notes.gpkg").write_text("not a store")
+    (tmp_path / "busy.gpkg.partial").write_text("")
+    target = target.format(tmp=tmp_path)
+    result = run_cli("--store", full.location, "migrate", "--to", target, "--force")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message.format(tmp=tmp_path) in result.stderr
+    assert (tmp_path / "notes.gpkg").read_text() == "not a store"
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "-1", "1e30"])
+def test_a_bad_lock_timeout_is_a_clear_error(full, tmp_path, profiles, value):
+    holder = _hold(full.location, 4)
+    try:
+        result = run_cli("--store", full.location, "import", str(hazards_file(tmp_path, "t", 1)),
+                         "--profile", str(profiles[0]), env={"MINELEDGER_LOCK_TIMEOUT": value})
+    finally:
+        holder.wait(timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"MINELEDGER_LOCK_TIMEOUT={value!r}: expected a number of seconds" in result.stderr

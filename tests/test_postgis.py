@@ -225,3 +225,42 @@ def test_eight_importers_and_sixteen_queriers_at_once(pg, tmp_path):
     assert tx["tx_id"].is_unique and tx["committed_at"].is_monotonic_increasing
     # every import's changes landed in one transaction
     assert (log.groupby("import_id")["tx_id"].nunique() == 1).all()
+
+
+def test_the_same_database_spelt_otherwise_is_the_source_itself(pg):
+    """localhost for 127.0.0.1, a password added: still the same database (a migration into
+    itself would wait on its own locks for ever)."""
+    open_store(pg).close()
+    other = pg.replace("127.0.0.1", "localhost").replace("postgres@", "postgres:pw@")
+    with open_store(pg) as store:
+        with pytest.raises(StoreError, match="is the source store itself"):
+            migrate_store(store, other, force=True)
+
+
+def test_no_password_reaches_the_store_or_the_screen(pg, tmp_path):
+    """Trust authentication ignores the password, so it can be given here."""
+    from tests.test_backends import hazards_file as hz
+
+    (tmp_path / "h.yaml").write_text(PROFILE, encoding="utf-8")
+    url = pg.replace("postgres@", "postgres:Sup3rS3cret@") + "?connect_timeout=5"
+    result = run_cli("--store", url, "import", str(hz(tmp_path, "p", 2)), "--profile",
+                     str(tmp_path / "h.yaml"))
+    assert result.returncode == 0, result.stderr
+    shown = run_cli("--store", url, "imports", "list", "--format", "json").stdout
+    with open_store(pg) as store:
+        stored = " ".join(store.read_table("imports")["command"]) + " ".join(
+            store.read_table("change_log")["command"].dropna())
+    for text in (result.stdout + result.stderr, shown, stored):
+        assert "Sup3rS3cret" not in text
+    assert "postgres:***@" in stored
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgresql://postgres@127.0.0.1:abc/x", "not a PostgreSQL URL"),
+    ("postgresql://postgres@127.0.0.1/x?bogus=1", 'invalid connection option "bogus"'),
+    ("postgresql://postgres:pw@127.0.0.1/x?password=Sup3rS3cret", "does not exist"),
+])
+def test_malformed_urls_are_one_line_errors(url, message):
+    result = run_cli("--store", url, "layers")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr and "Sup3rS3cret" not in result.stderr

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from sqlalchemy.exc import DBAPIError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -86,6 +87,13 @@ class ListFormat(str, Enum):
 _UNIT = {"km2": (1e6, "km²"), "ha": (1e4, "ha"), "m2": (1.0, "m²")}
 
 
+def _command_line() -> str:
+    """The command as typed, for the change log, with any database password hidden."""
+    from mineledger.store.postgis import hide_passwords
+
+    return hide_passwords(" ".join(["mineledger", *sys.argv[1:]]))
+
+
 @app.callback()
 def main_options(
     store: Annotated[str, typer.Option(
@@ -133,7 +141,7 @@ def import_command(
         raise SourceError(f"{path}: no such file or folder")
     with open_store(state.store, user=state.user) as store:
         report = import_source(store, path, loaded, country=country, strict=strict,
-                               command=" ".join(["mineledger", *sys.argv[1:]]),
+                               command=_command_line(),
                                progress=_rich_progress)
     files = len(report.files)
     out.print(f"{path}: {files} file{'s' if files != 1 else ''}, "
@@ -304,7 +312,7 @@ def link(
 
     with open_store(state.store, create=False, user=state.user) as store:
         counts = link_events(store, country, within_m=within,
-                             command=" ".join(["mineledger", *sys.argv[1:]]))
+                             command=_command_line())
     out.print(f"{country.upper()}: {counts['events']:,} events: {counts['in_hazard']:,} in a "
               f"hazardous area, {counts['in_cleared']:,} in a cleared area, {counts['near']:,} "
               f"within {within:g} m of one, {counts['unlinked']:,} not linked "
@@ -369,7 +377,7 @@ def check(
 
     with open_store(state.store, create=False, user=state.user) as store:
         findings = run_checks(view(store, as_of, information_as_of), country, rule or None,
-                              params=params, command=" ".join(["mineledger", *sys.argv[1:]]))
+                              params=params, command=_command_line())
     cols = ["fingerprint", "rule_id", "severity", "layer", "record_uuid", "reason",
             "suggested_fix", "status", "status_reason"]
     rows = [{c: f.get(c) for c in cols} for f in findings]
@@ -428,7 +436,7 @@ def fix(
 
     with open_store(state.store, create=False, user=state.user) as store:
         if revert:
-            n = revert_fix(store, revert, command=" ".join(["mineledger", *sys.argv[1:]]))
+            n = revert_fix(store, revert, command=_command_line())
             out.print(f"{revert}: {n} record(s) restored", highlight=False, markup=False)
             return
         if not rule or not country:
@@ -446,7 +454,7 @@ def fix(
             out.print(f"dry run: {len(plan):,} record(s) would change; add --apply to apply",
                       highlight=False)
             return
-        fix_id = apply_fix(store, rule, plan, command=" ".join(["mineledger", *sys.argv[1:]]))
+        fix_id = apply_fix(store, rule, plan, command=_command_line())
     out.print(f"applied to {len(plan):,} record(s) as {fix_id}; undo with: mineledger fix "
               f"--revert {fix_id}", highlight=False, markup=False)
 
@@ -755,8 +763,10 @@ def db_status():
         with store.engine.connect() as conn:
             current = revisions.current(conn)
     head = revisions.head()
-    out.print(f"{store.location}: schema revision {current}; this mineledger needs {head}"
-              + ("" if current == head else " (run `mineledger db upgrade`)"),
+    advice = ("" if current == head else " (run `mineledger db upgrade`)"
+              if current in revisions.known() else
+              " (written by a newer or a development version of mineledger; it cannot upgrade it)")
+    out.print(f"{store.location}: schema revision {current}; this mineledger needs {head}{advice}",
               highlight=False, markup=False)
 
 
@@ -965,6 +975,13 @@ def main() -> None:
         app(prog_name="mineledger")
     except MineledgerError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(2)
+    except DBAPIError as exc:  # the database refused something no check foresaw (permissions …)
+        from mineledger.store.postgis import hide_passwords
+
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        err.print(f"error: {hide_passwords(state.store)}: the database refused: "
+                  f"{hide_passwords(reason)}; nothing was changed", highlight=False, markup=False)
         sys.exit(2)
 
 

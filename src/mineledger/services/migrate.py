@@ -15,18 +15,20 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import shapely
 from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from mineledger.errors import StoreError
 from mineledger.services.access import Action, require
 from mineledger.store import open_store, schema
-from mineledger.store.base import Store
-from mineledger.store.postgis import is_postgres_url
+from mineledger.store.base import Store, lock_timeout_s
+from mineledger.store.postgis import hide_passwords, is_postgres_url
 
 #: Rows read and written per round trip.
 _BATCH = 2000
@@ -82,6 +84,18 @@ def _rows(conn: Connection, table: Table) -> Iterator[list[dict[str, Any]]]:
         yield [dict(r) for r in batch]
 
 
+def _refuse_nul(table: Table, batch: list[dict[str, Any]]) -> None:
+    """PostgreSQL text cannot hold NUL (``\\x00``), which an older embedded store may; name
+    the row rather than fail inside the copy."""
+    for row in batch:
+        for key, value in row.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise StoreError(
+                    f"migrate: table {table.name}, fid {row.get('fid', row.get('key'))}, "
+                    f"column {key}: the text holds a NUL character (\\x00), which PostgreSQL "
+                    "cannot store; correct it in the source store first")
+
+
 def table_checksum(conn: Connection, table: Table) -> tuple[int, str]:
     """(rows, SHA-256) of a table: every row in ``fid`` order, every column by name, values
     as the schema reads them (geometries as little-endian 2D WKB, instants in UTC), so that
@@ -97,14 +111,16 @@ def table_checksum(conn: Connection, table: Table) -> tuple[int, str]:
     return n, digest.hexdigest()
 
 
-def has_records(store: Store) -> bool:
+def has_records(store: Store, conn: Connection | None = None) -> bool:
     """Whether the store holds anything but its settings (records, history, users …)."""
-    with store.engine.connect() as conn:
-        for table in _tables():
-            if table.name == "mineledger_meta":
-                continue
-            if conn.execute(select(func.count()).select_from(table)).scalar_one():
-                return True
+    if conn is None:
+        with store.engine.connect() as conn:
+            return has_records(store, conn)
+    for table in _tables():
+        if table.name == "mineledger_meta":
+            continue
+        if conn.execute(select(table.c[_order(table).name]).limit(1)).first() is not None:
+            return True
     return False
 
 
@@ -113,6 +129,8 @@ def _copy(src: Connection, dst: Connection, report: MigrationReport, progress=No
         if table.name == "mineledger_meta":
             dst.execute(table.delete())  # the target's own id and settings give way
         for batch in _rows(src, table):
+            if dst.dialect.name == "postgresql":
+                _refuse_nul(table, batch)
             dst.execute(table.insert(), batch)
             if progress:
                 progress(len(batch))
@@ -178,28 +196,59 @@ def migrate_store(source: Store, target: str, *, force: bool = False, user: str 
         reached or built; or a table differs after the copy (then nothing was changed).
     """
     require(source, Action.BACKUP)
-    if str(target) == source.location or (
-            hasattr(source, "path") and not is_postgres_url(target)
-            and Path(target).resolve() == Path(source.path).resolve()):
-        raise StoreError(f"migrate: {target} is the source store itself")
-    if is_postgres_url(target):
-        return _into_postgres(source, target, force, user, progress)
-    return _into_geopackage(source, Path(target), force, user, progress)
+    try:
+        if is_postgres_url(target):
+            return _into_postgres(source, target, force, user, progress)
+        if "://" in str(target):
+            raise StoreError(f"migrate: {hide_passwords(str(target))}: expected a "
+                             "postgresql:// URL or a .gpkg path")
+        return _into_geopackage(source, Path(target), force, user, progress)
+    except DBAPIError as exc:
+        reason = hide_passwords(str(exc.orig or exc).strip().splitlines()[0])
+        raise StoreError(f"migrate: the database refused: {reason}; nothing was changed in "
+                         f"{hide_passwords(str(target))}") from None
+
+
+def _same_database(a: Store, b: Store) -> bool:
+    """Whether two PostgreSQL stores are one database (the same server cluster and name,
+    however the URLs spell host, port or password)."""
+    with a.engine.connect() as ca, b.engine.connect() as cb:
+        # the target's server sees the source's connection, in its own database, only if
+        # they are one (needs no privilege: every role sees every session's pid and database)
+        pid, started = ca.execute(text(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")).one()
+        return cb.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND backend_start = :started "
+            "AND datname = current_database()"), {"pid": pid, "started": started}).scalar_one() > 0
+
+
+def _may_replace(target: Store, force: bool) -> None:
+    """Refuse to overwrite a store that holds anything unless forced, and then only by one of
+    its admins (the same right ``restore --force`` asks for)."""
+    if not has_records(target):
+        return
+    if not force:
+        raise StoreError(f"migrate: {target.location} already holds a store with records; pass "
+                         "--force to replace it (everything in it is deleted)")
+    require(target, Action.BACKUP)
 
 
 def _into_postgres(source, target, force, user, progress):
     with open_store(target, user=user, check_schema=False) as dst_store:
+        if source.location.startswith("postgresql:") and _same_database(source, dst_store):
+            raise StoreError(f"migrate: {dst_store.location} is the source store itself")
         report = MigrationReport(source.location, dst_store.location)
         from mineledger.store import revisions
 
+        _may_replace(dst_store, force)
         if not force:  # (a forced copy rebuilds the target's schema anyway)
             with dst_store.engine.connect() as conn:
                 revisions.check(conn, dst_store.location)
-        if not force and has_records(dst_store):
-            raise StoreError(f"migrate: {dst_store.location} already holds a store with records; "
-                             "pass --force to replace it (everything in it is deleted)")
         with dst_store._write_connection() as dst, dst.begin():
             dst_store._take_write_lock(dst)
+            if has_records(dst_store, dst) and not force:  # filled while this one waited
+                raise StoreError(f"migrate: {dst_store.location} was filled by another process "
+                                 "meanwhile; nothing was changed")
             if force:
                 dst_store._rebuild(dst)
             with _snapshot(source) as src:
@@ -208,14 +257,22 @@ def _into_postgres(source, target, force, user, progress):
 
 
 def _into_geopackage(source, target: Path, force, user, progress):
-    if target.exists() and not force:
+    if hasattr(source, "path") and target.resolve() == Path(source.path).resolve():
+        raise StoreError(f"migrate: {target} is the source store itself")
+    if target.is_dir():
+        raise StoreError(f"migrate: {target} is a folder; name a .gpkg file, such as "
+                         f"{target / 'mineledger.gpkg'}")
+    if not target.parent.is_dir():
+        raise StoreError(f"migrate: the folder {target.parent} does not exist; create it first")
+    if target.exists():  # only a mineledger store is ever replaced, and only by its admin
         with open_store(target, create=False, user=user, check_schema=False) as existing:
-            if has_records(existing):
-                raise StoreError(f"migrate: {target} already holds a store with records; pass "
-                                 "--force to replace it")
+            _may_replace(existing, force)
     partial = target.with_name(target.name + ".partial")
-    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
-        leftover.unlink(missing_ok=True)
+    try:  # the partial file is this migration's own: a second one into the same file stops
+        os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        raise StoreError(f"migrate: {partial} exists: another migration into {target} is "
+                         "running, or one was interrupted (then delete that file)") from None
     try:
         with open_store(partial, user=user) as dst_store:
             report = MigrationReport(source.location, str(target))
@@ -227,9 +284,21 @@ def _into_geopackage(source, target: Path, force, user, progress):
                 raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 raw.close()
-        for suffix in ("-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        os.replace(partial, target)
+        if target.exists():
+            # into the live store through SQLite's backup API: it takes the store's locks, so
+            # an import running there finishes first, and no file is swapped under anyone
+            src_db = sqlite3.connect(f"file:{partial}?mode=ro", uri=True)
+            dst_db = sqlite3.connect(target, timeout=lock_timeout_s())
+            try:
+                src_db.backup(dst_db)
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"migrate: {target} stayed locked by another writer ({exc}); "
+                                 "nothing was changed") from None
+            finally:
+                dst_db.close()
+                src_db.close()
+        else:
+            os.replace(partial, target)
     finally:
         for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
             leftover.unlink(missing_ok=True)

@@ -197,7 +197,9 @@ def restore_store(backup: str | Path, target: str | Path, *, force: bool = False
         # running import finishes first (or waits), and every open connection sees the
         # restored content — no file is swapped under anyone
         src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-        dst = sqlite3.connect(target, timeout=600)
+        from mineledger.store.base import lock_timeout_s
+
+        dst = sqlite3.connect(target, timeout=lock_timeout_s())
         try:
             src.backup(dst)
         finally:

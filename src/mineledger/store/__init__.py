@@ -55,6 +55,12 @@ def open_store(location: str | Path | None = None, *, create: bool = True,
         from mineledger.store.postgis import PostGISStore
 
         store: Store = PostGISStore(location, create=create, check_schema=check_schema)
+    elif "://" in location:
+        from mineledger.errors import StoreError
+        from mineledger.store.postgis import hide_passwords
+
+        raise StoreError(f"{hide_passwords(location)}: not a store location mineledger knows; "
+                         "expected a .gpkg file path or postgresql://user@host:5432/database")
     else:
         from mineledger.store.geopackage import GeoPackageStore
 

@@ -22,19 +22,39 @@ import pandas as pd
 log = logging.getLogger("mineledger.store")
 
 
+#: The longest wait ``MINELEDGER_LOCK_TIMEOUT`` may ask for (PostgreSQL's lock_timeout is a
+#: 32-bit count of milliseconds): 24 days.
+MAX_LOCK_TIMEOUT_S = 2_000_000
+
+
 def lock_timeout_s() -> float:
     """Seconds a writer waits for another writer to finish before giving up:
-    ``$MINELEDGER_LOCK_TIMEOUT``, default 600."""
+    ``$MINELEDGER_LOCK_TIMEOUT``, default 600; 0 means do not wait.
+
+    Raises
+    ------
+    StoreError
+        The variable is not a number of seconds from 0 to 2,000,000.
+    """
+    import math
+
+    from mineledger.errors import StoreError
+
+    text = os.environ.get("MINELEDGER_LOCK_TIMEOUT", "600")
     try:
-        return float(os.environ.get("MINELEDGER_LOCK_TIMEOUT", "600"))
+        value = float(text)
     except ValueError:
-        return 600.0
+        value = math.nan
+    if not (0 <= value <= MAX_LOCK_TIMEOUT_S):
+        raise StoreError(f"MINELEDGER_LOCK_TIMEOUT={text!r}: expected a number of seconds from 0 "
+                         f"to {MAX_LOCK_TIMEOUT_S:,}")
+    return value
 
 
 def say_waiting(location: str, timeout: float) -> None:
     """Tell the user that a write waits for another writer, once per wait."""
     log.warning("%s: another process is writing to the store; waiting for it to finish "
-                "(up to %.0f s, MINELEDGER_LOCK_TIMEOUT) …", location, timeout)
+                "(up to %g s, MINELEDGER_LOCK_TIMEOUT) …", location, timeout)
 
 
 #: ``key_id`` of a victim whose personal data was erased on a lawful request (the row stays,

@@ -169,13 +169,16 @@ class GeoPackageStore(SQLStore):
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except OperationalError:
+            if timeout == 0:
+                raise StoreError(f"{self.location}: another process is writing to the store and "
+                                 "MINELEDGER_LOCK_TIMEOUT is 0; nothing was written") from None
             say_waiting(self.location, timeout)
             conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite retries until the timeout
             except OperationalError as exc:
                 raise StoreError(
-                    f"{self.location}: another writer held the store for {timeout:.0f} s; "
+                    f"{self.location}: another writer held the store for {timeout:g} s; "
                     "nothing was written; try again when it has finished, or set "
                     f"MINELEDGER_LOCK_TIMEOUT to wait longer ({exc.orig})") from None
         finally:

@@ -11,6 +11,7 @@ access log refuse UPDATE and DELETE by trigger, as on the embedded store.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, func, inspect, select, text
@@ -89,8 +90,28 @@ ORDER BY p.fid, a.code
 
 
 def is_postgres_url(location: str) -> bool:
-    """Whether ``location`` names a PostgreSQL store (``postgresql://…``)."""
-    return str(location).split(":", 1)[0].lower() in SCHEMES
+    """Whether ``location`` names a PostgreSQL store (``postgresql://…``, ``postgres://…``,
+    ``postgresql+driver://…``)."""
+    scheme = str(location).split(":", 1)[0].lower()
+    return "://" in str(location) and scheme.split("+", 1)[0] in ("postgresql", "postgres")
+
+
+_PASSWORDS = [
+    (re.compile(r"((?:postgres|postgresql)(?:\+\w+)?://[^:/@\s]*:)[^@\s]*@", re.I), r"\1***@"),
+    (re.compile(r"((?:^|[?&\s])password=)[^&\s]*", re.I), r"\1***"),
+]
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every PostgreSQL URL in it (``user:PASSWORD@`` or
+    ``?password=…``) replaced by ``***``.
+
+    >>> hide_passwords("mineledger --store postgresql://ada:s3cret@db/x?password=s3cret import f")
+    'mineledger --store postgresql://ada:***@db/x?password=*** import f'
+    """
+    for pattern, repl in _PASSWORDS:
+        text = pattern.sub(repl, text)
+    return text
 
 
 def _first_line(exc: BaseException) -> str:
@@ -119,16 +140,19 @@ class PostGISStore(SQLStore):
     """
 
     def __init__(self, url: str, *, create: bool = True, check_schema: bool = True):
+        shown = hide_passwords(url)
         try:
             parsed = make_url(url)
-        except ArgumentError:
-            raise StoreError(f"{url!r}: not a PostgreSQL URL; expected "
+            parsed.port  # noqa: B018 (a port that is not a number raises here)
+        except (ArgumentError, ValueError):
+            raise StoreError(f"{shown}: not a PostgreSQL URL; expected "
                              "postgresql://user@host:5432/database") from None
         if not parsed.database:
-            raise StoreError(f"{parsed.render_as_string(hide_password=True)}: name the database, "
-                             "as in postgresql://user@host:5432/database")
+            raise StoreError(f"{shown}: name the database, as in "
+                             "postgresql://user@host:5432/database")
         self.url = parsed.set(drivername="postgresql+psycopg")
-        self.location = parsed.set(drivername="postgresql").render_as_string(hide_password=True)
+        self.location = hide_passwords(
+            parsed.set(drivername="postgresql").render_as_string(hide_password=True))
         self.engine = create_engine(self.url, pool_pre_ping=True)
         try:
             with self.engine.connect() as conn:
@@ -148,13 +172,13 @@ class PostGISStore(SQLStore):
             elif check_schema:
                 with self.engine.connect() as conn:
                     revisions.check(conn, self.location)
-        except OperationalError as exc:
+        except DBAPIError as exc:
             self.engine.dispose()
-            reason = _first_line(exc)
+            reason = hide_passwords(_first_line(exc))
             hint = ""
-            if "does not exist" in reason and "database" in reason:
-                hint = f"; create it first: createdb -h {parsed.host or 'localhost'} {parsed.database}"
-            elif "connect" in reason or "refused" in reason:
+            if f'database "{parsed.database}" does not exist' in reason:
+                hint = f"; create it first: createdb -h {parsed.host or 'localhost'} '{parsed.database}'"
+            elif "refused" in reason or "timeout" in reason or "could not translate" in reason:
                 hint = "; is PostgreSQL running and listening there?"
             raise StoreError(f"{self.location}: cannot open the store: {reason}{hint}") from None
         except StoreError:
@@ -233,13 +257,16 @@ class PostGISStore(SQLStore):
         if got:
             return
         timeout = lock_timeout_s()
+        if timeout == 0:
+            raise StoreError(f"{self.location}: another process is writing to the store and "
+                             "MINELEDGER_LOCK_TIMEOUT is 0; nothing was written")
         say_waiting(self.location, timeout)
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{max(1, int(timeout * 1000))}ms'")
         try:
             conn.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
         except OperationalError as exc:
             raise StoreError(
-                f"{self.location}: another writer held the store for {timeout:.0f} s; nothing "
+                f"{self.location}: another writer held the store for {timeout:g} s; nothing "
                 "was written; try again when it has finished, or set MINELEDGER_LOCK_TIMEOUT "
                 f"to wait longer ({_first_line(exc)})") from None
         conn.exec_driver_sql("SET LOCAL lock_timeout = 0")

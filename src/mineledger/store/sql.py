@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from mineledger.errors import StoreError
 from mineledger.model.vocab import Layer
@@ -434,9 +435,14 @@ class SQLStore(Store):
         returns the revisions before and after (see :mod:`mineledger.store.revisions`)."""
         from mineledger.store import revisions
 
-        with self._write_connection() as conn, conn.begin():
-            self._take_write_lock(conn)
-            return revisions.upgrade(conn)
+        try:
+            with self._write_connection() as conn, conn.begin():
+                self._take_write_lock(conn)
+                return revisions.upgrade(conn)
+        except DBAPIError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise StoreError(f"{self.location}: the schema upgrade failed, nothing was changed: "
+                             f"{reason}") from None
 
     def _take_write_lock(self, conn: Connection) -> None:
         """Serialise writers; called first in each write transaction (SQLite takes its lock
