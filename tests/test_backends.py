@@ -3,6 +3,7 @@ between them (``migrate``), and one writer at a time while readers go on."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -180,50 +181,65 @@ def test_migrate_refuses_itself_and_unreachable_targets(full):
 # --- one writer at a time, readers go on ---------------------------------------------------
 
 HOLDER = """
-import sys, time, shapely
+import os, sys, time, shapely
 from mineledger.store import open_store
 store = open_store(sys.argv[1])
 with store.writer(user="holder", command="hold") as w:
     w.insert("hazards", [{"uuid": "held-1", "country": "BIH", "geom": shapely.box(19, 44, 19.01, 44.01),
                           "geometry_status": "ok", "area_m2": 1.0}], import_id="held")
     print("holding", flush=True)
-    time.sleep(float(sys.argv[2]))
+    deadline = time.monotonic() + 120
+    while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+        time.sleep(0.05)
 store.close()
 """
 
 
-def _hold(location, seconds):
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, location, str(seconds)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    assert proc.stdout.readline().strip() == "holding", proc.stderr.read()
-    return proc
+class _hold:
+    """A process that holds the store's write lock (one uncommitted row) until released."""
+
+    def __init__(self, location, folder):
+        self.release = folder / "release-the-lock"
+        self.proc = subprocess.Popen([sys.executable, "-c", HOLDER, location, str(self.release)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     cwd=ROOT)
+        assert self.proc.stdout.readline().strip() == "holding", self.proc.stderr.read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release.touch()
+        self.proc.wait(timeout=60)
+
+
+def _second_writer(location, path, profile, timeout):
+    return subprocess.Popen([sys.executable, "-m", "mineledger", "--store", location, "import",
+                             str(path), "--profile", str(profile)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "MINELEDGER_LOCK_TIMEOUT": timeout})
 
 
 def test_readers_go_on_and_a_second_writer_waits_while_one_writes(full, tmp_path, profiles):
-    holder = _hold(full.location, 6)
-    try:
-        started = time.monotonic()
+    with _hold(full.location, tmp_path) as holder:
         figures = cli_json("--store", full.location, "summary", "--country", "BIH", "--format", "json")
-        assert figures["hazards"]["count"] == 5  # the held write is not seen …
-        assert time.monotonic() - started < 6 and holder.poll() is None  # … nor waited for
-        second = run_cli("--store", full.location, "import", str(hazards_file(tmp_path, "w2", 3)),
-                         "--profile", str(profiles[0]), env={"MINELEDGER_LOCK_TIMEOUT": "120"})
-    finally:
-        holder.wait(timeout=60)
-    assert holder.returncode == 0
-    assert second.returncode == 0, second.stderr
-    assert "another process is writing to the store; waiting for it to finish" in second.stderr
-    assert "locked" not in second.stderr
+        assert figures["hazards"]["count"] == 5  # the held write is not seen, nor waited for
+        assert holder.proc.poll() is None
+        second = _second_writer(full.location, hazards_file(tmp_path, "w2", 3), profiles[0], "120")
+        said = second.stderr.readline()  # printed once it finds the lock taken, then it waits
+        assert "another process is writing to the store; waiting for it to finish" in said
+        assert second.poll() is None
+    out, err = second.communicate(timeout=120)
+    assert holder.proc.returncode == 0
+    assert second.returncode == 0, err
+    assert "locked" not in err
     assert len(full.read_layer("hazards")) == 5 + 1 + 3
 
 
 def test_a_writer_that_waits_too_long_gives_up_clearly_and_writes_nothing(full, tmp_path, profiles):
-    holder = _hold(full.location, 8)
-    try:
+    with _hold(full.location, tmp_path):
         result = run_cli("--store", full.location, "import", str(hazards_file(tmp_path, "w3", 2)),
                          "--profile", str(profiles[0]), env={"MINELEDGER_LOCK_TIMEOUT": "1"})
-    finally:
-        holder.wait(timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "another writer held the store for 1 s; nothing was written" in result.stderr
     assert set(full.read_layer("hazards")["local_id"].dropna()) == {f"h-{i}" for i in range(5)}
@@ -321,11 +337,8 @@ def test_migrate_refuses_bad_targets_in_one_line(full, tmp_path, target, message
 
 @pytest.mark.parametrize("value", ["abc", "nan", "inf", "-1", "1e30"])
 def test_a_bad_lock_timeout_is_a_clear_error(full, tmp_path, profiles, value):
-    holder = _hold(full.location, 4)
-    try:
+    with _hold(full.location, tmp_path):
         result = run_cli("--store", full.location, "import", str(hazards_file(tmp_path, "t", 1)),
                          "--profile", str(profiles[0]), env={"MINELEDGER_LOCK_TIMEOUT": value})
-    finally:
-        holder.wait(timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"MINELEDGER_LOCK_TIMEOUT={value!r}: expected a number of seconds" in result.stderr

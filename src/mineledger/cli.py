@@ -31,7 +31,7 @@ from mineledger.store import DEFAULT_STORE, open_store
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   help="mineledger: mine action accountability ledger (hazards, land release, "
-                       "events, victims) in a GeoPackage store.")
+                       "events, victims) in a GeoPackage file or a PostgreSQL/PostGIS database.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Rows that were not stored, and why.")
 app.add_typer(quarantine_app, name="quarantine")
 check_app = typer.Typer(help="Data quality: run the rule catalogue, list it, mark findings.",
@@ -693,11 +693,14 @@ def victims_erase(
 def backup(
     out_path: Annotated[Path, typer.Option("--out", metavar="FILE", help="The backup file to write (.gpkg).")],
 ):
-    """Take a consistent copy of the store while others use it (SQLite backup API), with a
-    SHA-256 checksum beside it (FILE.sha256). The key of victims' personal data is not in it."""
+    """Take a consistent copy of the store while others use it, as a GeoPackage file with a
+    SHA-256 checksum beside it (FILE.sha256): SQLite's backup API for a .gpkg store, one
+    REPEATABLE READ snapshot, checksummed table by table, for a PostgreSQL store. A store at an
+    older schema revision is backed up as it is (before `db upgrade`). The key of victims'
+    personal data is not in it."""
     from mineledger.services.safety import backup_store
 
-    with open_store(state.store, create=False, user=state.user) as store:
+    with open_store(state.store, create=False, user=state.user, check_schema=False) as store:
         digest = backup_store(store, out_path)
     out.print(f"backup written: {out_path} (sha256 {digest}, in {out_path}.sha256)",
               highlight=False, markup=False)
@@ -720,19 +723,17 @@ def restore(
 
 @app.command()
 def migrate(
+    target: Annotated[str, typer.Option("--to", metavar="URL|PATH",
+                                        help="Where to: postgresql://… or a .gpkg path.")],
     source: Annotated[str, typer.Option("--from", metavar="PATH|URL",
                                         help="The store to move (default: --store).")] = "",
-    target: Annotated[str, typer.Option("--to", metavar="URL|PATH",
-                                        help="Where to: postgresql://… or a .gpkg path.")] = "",
-    force: Annotated[bool, typer.Option(help="Replace a target that already holds records.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace a target that already holds records "
+                                             "(only its admin may).")] = False,
 ):
     """Move a whole store, history and quarantine included, to another back end (a GeoPackage
     to PostgreSQL/PostGIS, or back); every table is counted and checksummed on both sides."""
     from mineledger.services.migrate import migrate_store, total_rows
 
-    if not target:
-        raise typer.BadParameter("name the target with --to postgresql://… or --to FILE.gpkg",
-                                 param_hint="--to")
     with open_store(source or state.store, create=False, user=state.user) as store, \
             ExitStack() as bars:
         shown = []

@@ -57,6 +57,14 @@ def backup_store(store: Store, out: str | Path) -> str:
     path = getattr(store, "path", None)
     if path is None:  # PostgreSQL: the same content, moved into a GeoPackage and verified
         from mineledger.services.migrate import migrate_store
+        from mineledger.store import revisions
+
+        with store.engine.connect() as conn:
+            current = revisions.current(conn)
+        if current != revisions.head():
+            raise StoreError(f"{store.location}: the schema is at revision {current}; a backup "
+                             "is written at this mineledger's revision, so back this database "
+                             "up with pg_dump before `mineledger db upgrade`")
 
         migrate_store(store, str(out))
         return _write_sum(out)

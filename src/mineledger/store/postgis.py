@@ -177,7 +177,10 @@ class PostGISStore(SQLStore):
             reason = hide_passwords(_first_line(exc))
             hint = ""
             if f'database "{parsed.database}" does not exist' in reason:
-                hint = f"; create it first: createdb -h {parsed.host or 'localhost'} '{parsed.database}'"
+                where = " ".join(f"{flag} {value}" for flag, value in
+                                 (("-h", parsed.host), ("-p", parsed.port), ("-U", parsed.username))
+                                 if value)
+                hint = f"; create it first: createdb {where} '{parsed.database}'".replace("  ", " ")
             elif "refused" in reason or "timeout" in reason or "could not translate" in reason:
                 hint = "; is PostgreSQL running and listening there?"
             raise StoreError(f"{self.location}: cannot open the store: {reason}{hint}") from None
