@@ -277,6 +277,13 @@ def run_one(size: str, workload: str, baseline: bool, backend: str = "gpkg") -> 
     return {"seconds": seconds, "rows": rows}
 
 
+def _hazard_count(engine) -> int:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM hazards")).scalar_one()
+
+
 def run_one_postgis(size: str, workload: str, baseline: bool) -> dict:
     """One workload (or its hand-written baseline) on the PostGIS store."""
     import geopandas as gpd
@@ -310,8 +317,7 @@ def run_one_postgis(size: str, workload: str, baseline: bool) -> dict:
                                      user="bench").total("rows_read")
         seconds = time.perf_counter() - clock
     elif workload == "area":
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT count(*) FROM hazards")).scalar_one()
+        rows = _hazard_count(engine)
         if baseline:
             clock = time.perf_counter()
             with engine.connect() as conn:
@@ -325,8 +331,7 @@ def run_one_postgis(size: str, workload: str, baseline: bool) -> dict:
         seconds = time.perf_counter() - clock
         extra = {"result_m2": total}
     elif workload == "by-admin":
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT count(*) FROM hazards")).scalar_one()
+        rows = _hazard_count(engine)
         if baseline:
             clock = time.perf_counter()
             with engine.connect() as conn:

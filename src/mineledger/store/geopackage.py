@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
@@ -244,11 +243,3 @@ class GeoPackageStore(SQLStore):
         finally:
             raw.close()
         return True
-
-    @contextmanager
-    def writer(self, *, user, command):
-        try:
-            with super().writer(user=user, command=command) as w:
-                yield w
-        except OperationalError as exc:
-            raise StoreError(f"{self.path}: write failed, nothing was written: {exc.orig}") from None

@@ -12,7 +12,6 @@ access log refuse UPDATE and DELETE by trigger, as on the embedded store.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
@@ -273,12 +272,3 @@ class PostGISStore(SQLStore):
                 "was written; try again when it has finished, or set MINELEDGER_LOCK_TIMEOUT "
                 f"to wait longer ({_first_line(exc)})") from None
         conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
-
-    @contextmanager
-    def writer(self, *, user, command):
-        try:
-            with super().writer(user=user, command=command) as w:
-                yield w
-        except DBAPIError as exc:
-            raise StoreError(f"{self.location}: write failed, nothing was written: "
-                             f"{_first_line(exc)}") from None

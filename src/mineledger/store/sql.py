@@ -450,12 +450,17 @@ class SQLStore(Store):
 
     @contextmanager
     def writer(self, *, user, command):
-        with self._write_connection() as conn:
-            with conn.begin():
-                self._take_write_lock(conn)
-                writer = SQLWriter(conn, user, command)
-                yield writer
-                writer.commit_stamp()
+        try:
+            with self._write_connection() as conn:
+                with conn.begin():
+                    self._take_write_lock(conn)
+                    writer = SQLWriter(conn, user, command)
+                    yield writer
+                    writer.commit_stamp()
+        except DBAPIError as exc:  # the transaction was rolled back
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise StoreError(f"{self.location}: write failed, nothing was written: "
+                             f"{reason}") from None
 
     def read_layer(self, layer, country=None, import_ids=None):
         table = schema.layer_tables[Layer(layer)]
