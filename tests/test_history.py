@@ -181,7 +181,7 @@ def _same(a, b) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, float) or isinstance(b, float):
-        return a == pytest.approx(b, rel=1e-6, abs=1e-3)
+        return a == pytest.approx(b, rel=1e-3, abs=1e-3)
     return a == b
 
 
@@ -193,8 +193,9 @@ def test_the_real_figures_come_back_as_of_the_instant_they_carry(real_store, cou
     figures = summary(real_store, country)
     again = summary(as_of(real_store, figures["meta"]["as_of"]), country)
     for part in ("hazards", "cleared", "victims", "events", "admin"):
-        # counts exactly; areas to 1e-6 (PostGIS measures the live store's land by
-        # administrative area itself, the rebuilt store is measured in Python)
+        # counts exactly; areas to 0.1 % (PostGIS measures the live store's land by
+        # administrative area on the spheroid, the rebuilt store is measured in Python, many
+        # small pieces in local equal-area projections)
         assert _same(again[part], figures[part]), part
     if country == "BIH":
         assert again["hazards"]["count"] == 11068
