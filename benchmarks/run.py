@@ -77,6 +77,13 @@ BASELINES_PG = {"import": "pyogrio read + GeoPandas to_postgis",
                 "export": "read_postgis + pyogrio write"}
 
 
+def _fresh_path(path: Path) -> Path:
+    """``path`` with any earlier run's file (and its -wal, -shm) removed."""
+    for p in path.parent.glob(path.name + "*"):
+        p.unlink()
+    return path
+
+
 def _store_for(size: str) -> Path:
     return DATA / size / "store.gpkg"
 
@@ -183,9 +190,7 @@ def run_one(size: str, workload: str, baseline: bool, backend: str = "gpkg") -> 
     folder = DATA / size
     rows = 0
     if workload == "import":
-        target = folder / ("baseline-import.gpkg" if baseline else "import.gpkg")
-        for p in folder.glob(target.name + "*"):
-            p.unlink()
+        target = _fresh_path(folder / ("baseline-import.gpkg" if baseline else "import.gpkg"))
         clock = time.perf_counter()
         if baseline:
             gdf = pyogrio.read_dataframe(folder / "hazards.gpkg")
@@ -251,9 +256,7 @@ def run_one(size: str, workload: str, baseline: bool, backend: str = "gpkg") -> 
             seconds = time.perf_counter() - clock
         return {"seconds": seconds, "rows": rows, "findings": len(findings)}
     elif workload == "export":
-        out = folder / ("baseline-export.gpkg" if baseline else "export.gpkg")
-        for p in folder.glob(out.name + "*"):
-            p.unlink()
+        out = _fresh_path(folder / ("baseline-export.gpkg" if baseline else "export.gpkg"))
         with open_store(_store_for(size), create=False, user="bench") as store:
             if baseline:
                 gdf = store.read_layer("hazards", COUNTRY).drop(
@@ -366,9 +369,7 @@ def run_one_postgis(size: str, workload: str, baseline: bool) -> dict:
             seconds = time.perf_counter() - clock
         extra = {"findings": len(findings)}
     elif workload == "export":
-        out = folder / ("pg-baseline-export.gpkg" if baseline else "pg-export.gpkg")
-        for p in folder.glob(out.name + "*"):
-            p.unlink()
+        out = _fresh_path(folder / ("pg-baseline-export.gpkg" if baseline else "pg-export.gpkg"))
         clock = time.perf_counter()
         if baseline:
             gdf = gpd.read_postgis("SELECT * FROM hazards", engine, geom_col="geom").drop(
