@@ -134,3 +134,35 @@ def test_the_vectorised_area_agrees_with_karney_on_every_real_polygon():
         big = ref > 1
         assert (np.abs(fast[big] - ref[big]) / ref[big]).max() < 5e-4
         assert abs(fast.sum() - ref.sum()) / ref.sum() < 1e-7
+
+
+def test_dissolve_equals_union_all_on_clusters_of_overlapping_touching_and_lone_squares():
+    from mineledger.geo import clusters, dissolve
+    from mineledger.geo.dissolve import CLUSTER_MIN
+
+    rng = np.random.default_rng(7)
+    squares = [box(x, y, x + rng.uniform(0.5, 3), y + rng.uniform(0.5, 3))
+               for x, y in rng.uniform(0, 200, size=(CLUSTER_MIN * 2, 2))]
+    squares += [box(300, 0, 301, 1), box(301, 0, 302, 1)]  # touch along an edge: one piece
+    squares += [box(310, 0, 320, 10).difference(box(312, 2, 318, 8)), box(313, 3, 317, 7)]
+    got = dissolve(squares + [None, Polygon()])
+    expected = shapely.union_all(squares)
+    assert got.geom_type == "MultiPolygon" and got.is_valid
+    assert shapely.symmetric_difference(got, expected).area < 1e-9 * expected.area
+    assert got.area == pytest.approx(expected.area, rel=1e-12)
+    label = clusters(squares)
+    assert label[-4] == label[-3] and label[-2] != label[-1]  # touching: one cluster; island in a hole: two
+    assert len(set(label.tolist())) < len(squares)
+
+
+def test_dissolve_of_nothing_is_an_empty_multipolygon():
+    from mineledger.geo import dissolve
+
+    assert dissolve([]).geom_type == "MultiPolygon" and dissolve([None, Polygon()]).is_empty
+
+
+def test_multipolygon_of_many_parts_measures_as_its_parts():
+    parts = [metric_square(17 + i * 0.01, 44, 100) for i in range(100)]
+    whole = MultiPolygon(parts)
+    assert geodesic_area(whole) == pytest.approx(1_000_000, rel=1e-4)
+    assert geodesic_area(whole) == pytest.approx(float(geodesic_area(parts).sum()), rel=1e-12)

@@ -7,7 +7,8 @@ geodesic area would then come out negative. Many small polygons at once (hazards
 areas: under half a degree across) are measured in a local Lambert azimuthal equal-area
 projection instead — all their coordinates transformed in one call, about 3× faster — which
 agrees with the geodesic area within 0.05 % on every real BiH polygon and within 1e-7 in
-total (a test checks it).
+total (a test checks it). A multipolygon of many parts (the union of a country's hazards) is
+measured as the sum of its parts, so the same holds for it.
 """
 
 from __future__ import annotations
@@ -73,6 +74,15 @@ def geodesic_area(geometries) -> np.ndarray | float:
                 geoms[pick], lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
             out[pick] = shapely.area(projected)
         polygonal &= ~small
+    # a large multipolygon (a union: the land of a country) is measured part by part, so that
+    # its many small parts take the projected path above
+    multi = polygonal & np.isin(shapely.get_type_id(geoms), (6, 7))
+    if multi.any():
+        which = np.flatnonzero(multi)
+        parts, owner = shapely.get_parts(geoms[which], return_index=True)
+        if len(parts) >= VECTOR_MIN:
+            np.add.at(out, which[owner], geodesic_area(parts))
+            polygonal &= ~multi
     for i in np.flatnonzero(polygonal):
         oriented = shapely.orient_polygons(geoms[i], exterior_cw=False)
         area, _ = WGS84.geometry_area_perimeter(oriented)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mineledger.geo import geodesic_area, polygonal_part
+from mineledger.geo import dissolve, geodesic_area, polygonal_part
 
 UNASSIGNED = "unassigned"
 
@@ -56,11 +56,11 @@ def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[di
     rows: dict[str, float] = {}
     coded = recs[recs["admin_code"].notna()] if "admin_code" in recs else recs.iloc[0:0]
     for code, group in coded.groupby("admin_code", sort=True):
-        piece = shapely.difference(shapely.union_all(group.geometry.array), claimed)
+        piece = shapely.difference(dissolve(group.geometry.array), claimed)
         rows[code] = float(geodesic_area(piece))
         claimed = shapely.union(claimed, piece)
     located = recs[recs["admin_code"].isna()] if "admin_code" in recs else recs
-    remainder = shapely.difference(shapely.union_all(located.geometry.array), claimed)
+    remainder = shapely.difference(dissolve(located.geometry.array), claimed)
     for code, area in partition(remainder, admin).items():
         rows[code] = rows.get(code, 0.0) + area
     unassigned = rows.pop(UNASSIGNED)

@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from mineledger.errors import QueryError
-from mineledger.geo import geodesic_area, polygonal_part
+from mineledger.geo import dissolve, geodesic_area, polygonal_part
 from mineledger.model.vocab import HazardStatus
 from mineledger.services.areas import UNASSIGNED, partition
 from mineledger.store.base import Store
@@ -50,10 +50,14 @@ _EMPTY = shapely.MultiPolygon()
 
 
 def _union(geoms) -> Any:
+    """Distinct land of polygonal geometries, one MultiPolygon (empty if none). Multi-part
+    inputs are split into their parts first, so that clusters are found among the parts."""
     geoms = [g for g in geoms if g is not None and not g.is_empty]
     if not geoms:
         return _EMPTY
-    return polygonal_part(shapely.union_all(geoms)) or _EMPTY
+    if len(geoms) == 1:
+        return polygonal_part(geoms[0]) or _EMPTY
+    return dissolve(shapely.get_parts(np.asarray(geoms, dtype=object)))
 
 
 def _date(value) -> dt.date | None:
@@ -80,15 +84,17 @@ def clip_to_hazards(outcomes: gpd.GeoDataFrame, hazards: gpd.GeoDataFrame) -> gp
     if "hazard_uuid" not in out or not len(out):
         return out
     shapes = dict(zip(hazards["uuid"], hazards.geometry.array))
-    geoms = list(out.geometry.array)
-    for i, (hid, geom) in enumerate(zip(out["hazard_uuid"], geoms)):
-        parent = shapes.get(hid) if hid else None
-        if parent is None or geom is None or geom.is_empty:
-            continue
-        inside = polygonal_part(shapely.intersection(geom, parent)) or _EMPTY
-        if geodesic_area(shapely.difference(geom, parent)) > 1e-6 * max(geodesic_area(geom), 1.0):
-            out.iloc[i, out.columns.get_loc("outside_hazard")] = True
-        geoms[i] = inside
+    geoms = np.asarray(out.geometry.array, dtype=object)
+    parents = np.asarray([shapes.get(hid) if hid else None for hid in out["hazard_uuid"]],
+                         dtype=object)
+    pick = np.asarray([p is not None and g is not None and not g.is_empty
+                       for p, g in zip(parents, geoms)], dtype=bool)
+    if pick.any():  # all linked outcomes at once
+        inside = shapely.intersection(geoms[pick], parents[pick])
+        beyond = geodesic_area(shapely.difference(geoms[pick], parents[pick]))
+        whole = geodesic_area(geoms[pick])
+        out.loc[out.index[pick], "outside_hazard"] = beyond > 1e-6 * np.maximum(whole, 1.0)
+        geoms[pick] = [polygonal_part(g) or _EMPTY for g in inside]
     return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
 
 
@@ -182,10 +188,12 @@ def _row(code: str, name: str | None, area: dict[str, float]) -> dict[str, Any]:
             "released_m2": released, "remaining_m2": remaining, "both_m2": area.get("both", 0.0)}
 
 
-def _ledger_sets(hazards, outcomes) -> dict[str, Any]:
-    outcomes = clip_to_hazards(outcomes, hazards)
-    sets = release_sets(outcomes)
-    remaining = remaining_land(hazards, outcomes)
+def _ledger_sets(hazards, outcomes, *, clipped=None, sets=None, index=None) -> dict[str, Any]:
+    """The ledger's land; ``clipped`` (outcomes cut to their hazards), their ``sets`` and
+    ``index`` are reused when a caller has them already."""
+    outcomes = clipped if clipped is not None else clip_to_hazards(outcomes, hazards)
+    sets = sets if sets is not None else release_sets(outcomes)
+    remaining = remaining_land(hazards, index if index is not None else outcomes)
     open_land = _union(_usable(hazards[hazards["status"].isin(OPEN_STATUSES)]).geometry.array)
     both = polygonal_part(shapely.intersection(open_land, sets["released"])) or _EMPTY
     return {"cleared": sets["cleared"], "reduced": sets["reduced"],
@@ -264,7 +272,8 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
     hz_key, oc_key = _group_keys(hazards, by), _group_keys(outcomes, by)
     names = dict(zip(hazards["uuid"], hazards["local_id"])) if by == "hazard" else {}
     clipped = clip_to_hazards(outcomes, hazards)  # against every hazard, not the group's only
-    released_all = release_sets(clipped)["released"]
+    all_sets = release_sets(clipped)
+    released_all = all_sets["released"]
     released_parts = np.asarray(shapely.get_parts(released_all))
     released_tree = shapely.STRtree(released_parts) if len(released_parts) else None
     index = OutcomeIndex(clipped)
@@ -283,14 +292,17 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
         sets["remaining"] = remaining_land(own_hazards, index)
         open_land = _union(_usable(own_hazards[own_hazards["status"].isin(OPEN_STATUSES)]).geometry.array) \
             if len(own_hazards) else _EMPTY
-        near = (released_parts[released_tree.query(open_land, predicate="intersects")]
+        # queried part by part: one query with a whole country's land tests every candidate
+        # against one huge prepared geometry
+        near = (released_parts[np.unique(released_tree.query(
+                    shapely.get_parts(open_land), predicate="intersects")[1])]
                 if released_tree is not None and not open_land.is_empty else [])
         sets["both"] = (polygonal_part(shapely.intersection(open_land, shapely.multipolygons(near)))
                         or _EMPTY) if len(near) else _EMPTY
         sets.pop("released")
         rows.append(_row(key, names.get(key), {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
-    rows.append(_row(TOTAL, None, {k: v[TOTAL] for k, v in
-                                   _measure(_ledger_sets(hazards, outcomes), None).items()}))
+    whole = _ledger_sets(hazards, outcomes, clipped=clipped, sets=all_sets, index=index)
+    rows.append(_row(TOTAL, None, {k: v[TOTAL] for k, v in _measure(whole, None).items()}))
     return rows
 
 
