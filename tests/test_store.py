@@ -151,3 +151,82 @@ def test_missing_store_is_not_created_for_reading(tmp_path):
         open_store(tmp_path / "absent.gpkg", create=False)
     assert not (tmp_path / "absent.gpkg").exists()
 
+
+
+def _squares(tmp_path, n, *, empty_every=0, name="many.geojson"):
+    """A GeoJSON of ``n`` small squares (every ``empty_every``-th without geometry)."""
+    import json
+
+    feats = []
+    for i in range(n):
+        x, y = 17 + (i % 50) * 0.01, 44 + (i // 50) * 0.01
+        geom = None if empty_every and i % empty_every == 0 else {
+            "type": "Polygon", "coordinates": [[[x, y], [x + 0.001, y], [x + 0.001, y + 0.002],
+                                                [x, y + 0.002], [x, y]]]}
+        feats.append({"type": "Feature", "properties": {"typeArea": "Suspected Minefield",
+                                                        "fileId": f"F-{i}"},
+                      "geometry": geom})
+    (tmp_path / "SOURCES.md").touch()
+    path = tmp_path / name
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return path
+
+
+def _rtree_as_the_trigger_fills_it(conn, table):
+    """The R-tree rows the GeoPackage insert trigger would have written for ``table``."""
+    gpkg_geometry.register_sql_functions(conn)
+    conn.execute("CREATE VIRTUAL TABLE temp.expected USING rtree(id, minx, maxx, miny, maxy)")
+    conn.execute(f"INSERT INTO temp.expected SELECT fid, ST_MinX(geom), ST_MaxX(geom), "
+                 f"ST_MinY(geom), ST_MaxY(geom) FROM {table} "
+                 "WHERE geom NOT NULL AND NOT ST_IsEmpty(geom)")
+    return conn.execute("SELECT * FROM temp.expected ORDER BY id").fetchall()
+
+
+def test_bulk_insert_fills_the_rtree_as_the_trigger_would_and_puts_the_trigger_back(tmp_path):
+    from mineledger import import_source
+    from mineledger.store.geopackage import BULK_MIN
+
+    path = tmp_path / "s.gpkg"
+    with open_store(path) as store:  # 300 rows (bulk), 30 without geometry
+        import_source(store, _squares(tmp_path, 300, empty_every=10), "bih-suspected-areas")
+        import_source(store, _squares(tmp_path, 3, name="few.geojson"), "bih-suspected-areas")
+    assert 300 >= BULK_MIN > 3  # the first import took the bulk path, the second the trigger
+    with sqlite3.connect(path) as conn:
+        held = conn.execute("SELECT * FROM rtree_hazards_geom ORDER BY id").fetchall()
+        assert len(held) == 273 and held == _rtree_as_the_trigger_fills_it(conn, "hazards")
+        triggers = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_%_insert'")}
+        indexes = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%rtree%'")}
+    assert "rtree_hazards_geom_insert" in triggers
+    assert triggers == {f"{name}_insert" for name in indexes}  # every index has its trigger
+    assert pyogrio.read_dataframe(path, layer="hazards", bbox=(17.0, 44.0, 17.0105, 44.0005)
+                                  ).shape[0] == 3  # through the index: 17.01 (bulk), 17 and 17.01 (trigger)
+
+
+def test_failed_bulk_insert_leaves_nothing_and_keeps_the_trigger(tmp_path):
+    from mineledger import import_source
+
+    path = tmp_path / "s.gpkg"
+    with open_store(path) as store:
+        import_source(store, _squares(tmp_path, 3, name="few.geojson"), "bih-suspected-areas")
+
+        class Boom(Exception):
+            pass
+
+        import mineledger.services.importer as importer
+        original = importer.lifecycle.apply_lineage
+
+        def fail(*a, **k):
+            raise Boom
+        importer.lifecycle.apply_lineage = fail  # after the layer and the log are written
+        try:
+            with pytest.raises(Boom):
+                import_source(store, _squares(tmp_path, 200), "bih-suspected-areas")
+        finally:
+            importer.lifecycle.apply_lineage = original
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM hazards").fetchone()[0] == 3
+        assert conn.execute("SELECT count(*) FROM rtree_hazards_geom").fetchone()[0] == 3
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                            "AND name = 'rtree_hazards_geom_insert'").fetchone()[0] == 1

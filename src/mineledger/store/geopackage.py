@@ -14,6 +14,8 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
+import numpy as np
+import shapely
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
@@ -21,7 +23,8 @@ from mineledger.errors import StoreError
 from mineledger.model.records import LAYERS
 from mineledger.store import gpkg_geometry, revisions, schema
 from mineledger.store.base import lock_timeout_s, say_waiting
-from mineledger.store.sql import SQLStore
+from mineledger.store.sql import SQLStore, SQLWriter
+from mineledger.store.types import Geometry
 
 #: ``PRAGMA application_id`` of a GeoPackage ('GPKG').
 APPLICATION_ID = 0x47504B47
@@ -110,8 +113,68 @@ def _executescript(conn, script: str) -> None:
         raise ValueError(f"incomplete SQL statement: {buffer.strip()[:80]}")
 
 
+#: Inserts of at least this many rows go through :meth:`GeoPackageWriter._insert_many`'s bulk
+#: path; fewer, through SQLAlchemy.
+BULK_MIN = 64
+
+
+class GeoPackageWriter(SQLWriter):
+    """The GeoPackage's writer: many rows at once are written in bulk.
+
+    A bulk insert encodes every geometry in one call (:func:`gpkg_geometry.encode_many`),
+    converts the other values with the columns' own SQLAlchemy bind processors (so the
+    stored text is the same as SQLAlchemy's) and hands all rows to SQLite's ``executemany``.
+    The R-tree of a layer is filled from the envelopes already computed, not by its insert
+    trigger, which would call back into Python five times a row: the trigger is dropped
+    for the insert and put back, as it was, in the same transaction (a failure rolls both
+    back). On 10⁵ hazards this makes the store's write several times faster.
+    """
+
+    def _insert_many(self, table, rows):
+        if len(rows) < BULK_MIN or set(rows[0]) - set(table.c.keys()):
+            return super()._insert_many(table, rows)
+        dialect = self.conn.dialect
+        columns = [c for c in table.columns if c.key in rows[0]]
+        values = []
+        geometry = None
+        for c in columns:
+            col = [r.get(c.key) for r in rows]
+            if isinstance(c.type, Geometry):
+                geometry = col
+                values.append(gpkg_geometry.encode_many(col))
+                continue
+            process = c.type.dialect_impl(dialect).bind_processor(dialect)
+            values.append([process(v) for v in col] if process is not None else col)
+        sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c.name + chr(34) for c in columns)}) '
+               f'VALUES ({", ".join("?" * len(columns))})')
+        trigger = None
+        if geometry is not None and "uuid" in table.c:
+            trigger = self.conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                (f"rtree_{table.name}_geom_insert",)).scalar()
+        if trigger is None:
+            self.conn.exec_driver_sql(sql, list(zip(*values)))
+            return
+        first = self.conn.exec_driver_sql(f'SELECT coalesce(max(fid), 0) FROM "{table.name}"').scalar()
+        self.conn.exec_driver_sql(f'DROP TRIGGER "rtree_{table.name}_geom_insert"')
+        self.conn.exec_driver_sql(sql, list(zip(*values)))
+        self.conn.exec_driver_sql(trigger)
+        fid_of = dict(self.conn.exec_driver_sql(
+            f'SELECT uuid, fid FROM "{table.name}" WHERE fid > ?', (first,)).all())
+        arr = np.asarray(geometry + [None], dtype=object)[:-1]
+        keep = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+        bounds = shapely.bounds(arr)
+        entries = [(fid_of[r["uuid"]], b[0], b[2], b[1], b[3])
+                   for r, b, k in zip(rows, bounds.tolist(), keep.tolist()) if k]
+        if entries:
+            self.conn.exec_driver_sql(
+                f'INSERT OR REPLACE INTO "rtree_{table.name}_geom" VALUES (?, ?, ?, ?, ?)', entries)
+
+
 class GeoPackageStore(SQLStore):
     """The embedded store at ``path`` (created, as a valid GeoPackage, if ``create``)."""
+
+    writer_class = GeoPackageWriter
 
     def __init__(self, path: str | Path, *, create: bool = True, check_schema: bool = True):
         self.path = Path(path)
