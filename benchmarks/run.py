@@ -134,27 +134,35 @@ def prepare_postgis(size: str) -> None:
         migrate_store(store, url, user="bench")
 
 
-def prepare(size: str) -> None:
-    """Generate the size's files (once) and a store holding all of them (once)."""
+def prepare(size: str) -> dict:
+    """Generate the size's files (once) and a store holding all of them (once); returns
+    the seconds each took (absent if it was done before) and the records imported."""
     from benchmarks.generate import generate
 
     folder = DATA / size
+    done: dict = {}
     if not (folder / "victims.gpkg").exists():
         print(f"[{size}] generating", flush=True)
+        clock = time.perf_counter()
         generate(size, folder)
+        done["generate_seconds"] = round(time.perf_counter() - clock, 1)
     if _store_for(size).exists():
-        return
+        return done
     print(f"[{size}] preparing the store", flush=True)
     from mineledger import import_source, open_store
 
     tmp = folder / "store.partial.gpkg"
     for p in folder.glob("store.partial.gpkg*"):
         p.unlink()
+    clock = time.perf_counter()
+    rows = 0
     with open_store(tmp, user="bench") as store:
         for name in ("admin", "hazards", "cleared", "devices", "events", "victims"):
-            import_source(store, folder / f"{name}.gpkg", str(PROFILES / f"{name}.yaml"),
-                          user="bench")
+            rows += import_source(store, folder / f"{name}.gpkg", str(PROFILES / f"{name}.yaml"),
+                                  user="bench").total("rows_read")
     os.replace(tmp, _store_for(size))
+    done.update(seconds=time.perf_counter() - clock, rows=rows)
+    return done
 
 
 def _work_copy(size: str, tag: str, backend: str = "gpkg") -> str:
@@ -419,11 +427,20 @@ def machine() -> dict:
 
 
 def bench(size: str, backend: str = "gpkg") -> list[dict]:
-    prepare(size)
+    # in a process of its own, so its peak memory is measured (at L: 10⁶ hazards and all
+    # their outcomes, devices, events and victims imported into one store)
+    made = _child(size, "prepare", False, backend)
     baselines = BASELINES_PG if backend == "postgis" else BASELINES
     if backend == "postgis":
         prepare_postgis(size)
     rows = []
+    if "rows" in made:  # the store was built in this run: how long and how much memory
+        rows.append({"size": size, "backend": "gpkg", "workload": "prepare (all six files)",
+                     "seconds": round(made["seconds"], 3), "peak_mb": made["peak_mb"],
+                     "rows": made["rows"], "rows_per_s": round(made["rows"] / made["seconds"]),
+                     "baseline": None, "baseline_seconds": None, "baseline_peak_mb": None,
+                     "ratio": None, **({"generate_seconds": made["generate_seconds"]}
+                                       if "generate_seconds" in made else {})})
     for workload in WORKLOADS:
         print(f"[{size} {backend}] {workload}", flush=True)
         mine = _child(size, workload, False, backend)
@@ -479,7 +496,8 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        result = run_one(args.size, args.one, args.baseline, args.backend)
+        result = prepare(args.size) if args.one == "prepare" else \
+            run_one(args.size, args.one, args.baseline, args.backend)
         result["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         print(json.dumps(result))
         return
