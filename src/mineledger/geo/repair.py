@@ -44,13 +44,17 @@ def to_multipolygon(geom: BaseGeometry | None) -> MultiPolygon | None:
     return polygonal_part(geom)
 
 
-def repair_polygonal(geom: BaseGeometry) -> tuple[MultiPolygon | None, str | None]:
+def repair_polygonal(geom: BaseGeometry, valid: bool | None = None
+                     ) -> tuple[MultiPolygon | None, str | None]:
     """Repair an invalid polygonal geometry, keeping its polygonal part.
 
     Parameters
     ----------
     geom : shapely geometry
         A Polygon or MultiPolygon in longitude/latitude.
+    valid : bool, optional
+        ``shapely.is_valid(geom)`` when the caller has it already (computed for many
+        geometries in one call).
 
     Returns
     -------
@@ -68,7 +72,7 @@ def repair_polygonal(geom: BaseGeometry) -> tuple[MultiPolygon | None, str | Non
     >>> len(fixed.geoms), fixed.area, why.split("[")[0]
     (2, 2.0, 'Self-intersection')
     """
-    if shapely.is_valid(geom):
+    if valid if valid is not None else shapely.is_valid(geom):
         return polygonal_part(geom), None
     reason = shapely.is_valid_reason(geom)
     fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)

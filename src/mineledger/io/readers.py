@@ -70,6 +70,8 @@ class SourceRow:
     shape_error: str | None = None  # the row does not fit the table's shape
     #: (status, note) when the file holds a geometry the library could not read as it is
     geometry_issue: tuple[str, str] | None = None
+    #: ``shapely.is_valid(geometry)``, when the importer has measured it for all rows at once
+    valid: bool | None = None
 
     @property
     def locator(self) -> str:

@@ -118,14 +118,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_NAMESPACE_BYTES = NAMESPACE.bytes
+
+
 def _record_uuid(layer: str, identity: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{layer}|{identity}"))
+    """``str(uuid.uuid5(NAMESPACE, f"{layer}|{identity}"))``, without building UUID objects
+    (RFC 4122 §4.3: SHA-1 of namespace and name, version 5, variant 10).
+
+    >>> _record_uuid("hazards", "x") == str(uuid.uuid5(NAMESPACE, "hazards|x"))
+    True
+    """
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{layer}|{identity}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _content_hash(record: dict[str, Any]) -> str:
+def _content_hash(record: dict[str, Any], geometry_hex: dict[str, str] | None = None) -> str:
+    """SHA-256 of the record's values (geometries as 2D hex WKB; ``geometry_hex`` gives them
+    by field name when they were encoded for many records at once)."""
     doc = {}
     for key, value in sorted(record.items()):
-        if isinstance(value, shapely.Geometry):
+        if geometry_hex is not None and key in geometry_hex:
+            value = geometry_hex[key]
+        elif isinstance(value, shapely.Geometry):
             value = shapely.to_wkb(value, hex=True, output_dimension=2)
         elif isinstance(value, bytes):
             value = value.hex()
@@ -258,7 +275,7 @@ class _Mapper:
                 note = (f"coordinates reach ({minx:g}, {miny:g})–({maxx:g}, {maxy:g}): expected "
                         "longitude in [-180, 180] and latitude in [-90, 90]; is the CRS right?")
                 return None, GeometryStatus.UNPARSEABLE, note, shapely.to_wkb(geom), None
-            fixed, reason = repair_polygonal(geom)
+            fixed, reason = repair_polygonal(geom, row.valid)
             if reason is None and status_note is None:
                 return fixed, GeometryStatus.OK, None, None, None
             original = shapely.to_wkb(geom, output_dimension=2)
@@ -440,6 +457,12 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                     **({"geometry_wkt": row.geometry.wkt} if row.geometry is not None else {})},
         })
 
+    if mapper.polygonal and mapper.rule is None:  # validity of every polygon in one call
+        geoms = np.asarray([r.geometry for r in rows] + [None], dtype=object)[:-1]
+        polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+        for row, valid in zip(np.asarray(list(rows) + [None], dtype=object)[:-1][polygonal],
+                              shapely.is_valid(geoms[polygonal]).tolist()):
+            row.valid = valid
     show = progress if len(rows) > PROGRESS_THRESHOLD else no_progress
     with show(f"{name}", len(rows)) as advance:
         for row in rows:
@@ -500,11 +523,15 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                 secrets_by_uuid[rid] = values
     master = crypto.store_key(writer.settings()["store_id"],
                               create=not writer.has_person_keys()) if secrets_by_uuid else None
-    for rid, record in records.items():
+    # every geometry as hex WKB in one call (None stays None)
+    hexes = shapely.to_wkb(np.asarray([r["geom"] for r in records.values()] + [None],
+                                      dtype=object)[:-1], hex=True, output_dimension=2)
+    for (rid, record), geometry_hex in zip(records.items(), hexes.tolist()):
         extra = {"personal": personal.fingerprint(master, secrets_by_uuid[rid])} \
             if rid in secrets_by_uuid else {}
         record["content_hash"] = _content_hash(
-            {**{k: v for k, v in record.items() if k != "source_checksum"}, **extra})
+            {**{k: v for k, v in record.items() if k != "source_checksum"}, **extra},
+            {"geom": geometry_hex})
     existing = writer.existing(profile.layer, records)
     if actor is not None and actor.role == Role.OPERATOR:
         foreign = [rid for rid, old in existing.items()

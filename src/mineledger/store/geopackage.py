@@ -144,7 +144,12 @@ class GeoPackageWriter(SQLWriter):
                 values.append(gpkg_geometry.encode_many(col))
                 continue
             process = c.type.dialect_impl(dialect).bind_processor(dialect)
-            values.append([process(v) for v in col] if process is not None else col)
+            if process is None:
+                values.append(col)
+            elif all(v is col[0] for v in col):  # one value for all (when, who, import id)
+                values.append([process(col[0])] * len(col))
+            else:
+                values.append([process(v) for v in col])
         sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + c.name + chr(34) for c in columns)}) '
                f'VALUES ({", ".join("?" * len(columns))})')
         trigger = None

@@ -60,10 +60,18 @@ def _conform(table, rows: list[dict[str, Any]]) -> None:
             row["geom"] = shapely.MultiPolygon([geom]) if not geom.is_empty else shapely.MultiPolygon()
 
 
+#: Types the change log keeps as they are (looked up before any isinstance test: most values)
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _loggable(row: dict[str, Any]) -> dict[str, Any]:
     """A record as the change log keeps it, JSON-able; its geometry goes to its own column."""
     out = {}
     for key, value in row.items():
+        if type(value) in _PLAIN:
+            if key != "fid" and key != "geom":
+                out[key] = value
+            continue
         if key in ("fid", "geom"):
             continue
         if isinstance(value, shapely.Geometry):
