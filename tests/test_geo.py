@@ -166,3 +166,28 @@ def test_multipolygon_of_many_parts_measures_as_its_parts():
     whole = MultiPolygon(parts)
     assert geodesic_area(whole) == pytest.approx(1_000_000, rel=1e-4)
     assert geodesic_area(whole) == pytest.approx(float(geodesic_area(parts).sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("company", [0, 300])  # the plain and the clustered path
+def test_dissolve_merges_a_lone_multipolygon_whose_parts_overlap_and_repairs_a_lone_bow_tie(company):
+    from mineledger.geo import dissolve
+
+    others = [box(1000 + i * 3, 0, 1001 + i * 3, 1) for i in range(company)]
+    overlapping = MultiPolygon([box(0, 0, 2, 2), box(1, 1, 3, 3)])  # invalid: parts overlap
+    bow_tie = Polygon([(10, 0), (12, 2), (12, 0), (10, 2), (10, 0)])
+    got = dissolve(others + [overlapping, bow_tie])
+    assert got.is_valid
+    assert got.area == pytest.approx(company + 7 + 2)  # 7: the overlap once; 2: both lobes
+
+
+def test_clip_to_hazards_works_by_position_when_the_index_repeats():
+    import geopandas as gpd
+
+    from mineledger.services.landrelease import clip_to_hazards
+
+    hazards = gpd.GeoDataFrame({"uuid": ["h"]}, geometry=[box(17, 44, 17.01, 44.01)], crs=4326)
+    outcomes = gpd.GeoDataFrame({"hazard_uuid": ["h", "h"]}, index=[5, 5], crs=4326, geometry=[
+        box(17, 44, 17.005, 44.005), box(17.005, 44, 17.02, 44.005)])
+    clipped = clip_to_hazards(outcomes, hazards)
+    assert clipped["outside_hazard"].tolist() == [False, True]
+    assert clipped.geometry.iloc[1].bounds[2] == pytest.approx(17.01)

@@ -8,7 +8,8 @@ areas: under half a degree across) are measured in a local Lambert azimuthal equ
 projection instead — all their coordinates transformed in one call, about 3× faster — which
 agrees with the geodesic area within 0.05 % on every real BiH polygon and within 1e-7 in
 total (a test checks it). A multipolygon of many parts (the union of a country's hazards) is
-measured as the sum of its parts, so the same holds for it.
+measured as the sum of its parts, each part as above (measured against Karney's algorithm on
+whole multipolygons: 3e-9 apart for parts of 0.01°, 4e-6 to 8e-6 for parts of 0.5°).
 """
 
 from __future__ import annotations

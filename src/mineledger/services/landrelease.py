@@ -55,8 +55,6 @@ def _union(geoms) -> Any:
     geoms = [g for g in geoms if g is not None and not g.is_empty]
     if not geoms:
         return _EMPTY
-    if len(geoms) == 1:
-        return polygonal_part(geoms[0]) or _EMPTY
     return dissolve(shapely.get_parts(np.asarray(geoms, dtype=object)))
 
 
@@ -93,7 +91,9 @@ def clip_to_hazards(outcomes: gpd.GeoDataFrame, hazards: gpd.GeoDataFrame) -> gp
         inside = shapely.intersection(geoms[pick], parents[pick])
         beyond = geodesic_area(shapely.difference(geoms[pick], parents[pick]))
         whole = geodesic_area(geoms[pick])
-        out.loc[out.index[pick], "outside_hazard"] = beyond > 1e-6 * np.maximum(whole, 1.0)
+        flags = np.zeros(len(out), dtype=bool)  # by position: the index may repeat labels
+        flags[pick] = beyond > 1e-6 * np.maximum(whole, 1.0)
+        out["outside_hazard"] = flags
         geoms[pick] = [polygonal_part(g) or _EMPTY for g in inside]
     return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
 
