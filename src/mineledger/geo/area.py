@@ -52,7 +52,8 @@ def geodesic_area(geometries) -> np.ndarray | float:
     scalar = isinstance(geometries, shapely.Geometry) or geometries is None
     geoms = np.atleast_1d(np.asarray(geometries, dtype=object))
     out = np.zeros(len(geoms), dtype=float)
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6, 7))  # Polygon, Multi…, Collection
+    kind = shapely.get_type_id(geoms)
+    polygonal = (kind == 3) | (kind == 6) | (kind == 7)  # Polygon, Multi…, Collection
     polygonal &= ~shapely.is_empty(geoms)
     if not polygonal.any():
         return float(out[0]) if scalar else out
@@ -77,7 +78,7 @@ def geodesic_area(geometries) -> np.ndarray | float:
         polygonal &= ~small
     # a large multipolygon (a union: the land of a country) is measured part by part, so that
     # its many small parts take the projected path above
-    multi = polygonal & np.isin(shapely.get_type_id(geoms), (6, 7))
+    multi = polygonal & ((kind == 6) | (kind == 7))
     if multi.any():
         which = np.flatnonzero(multi)
         parts, owner = shapely.get_parts(geoms[which], return_index=True)

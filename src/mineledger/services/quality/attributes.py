@@ -34,7 +34,10 @@ def date_range(ctx: Context) -> Iterable[Finding]:
     floor = dt.date(ctx.params["min_year"], 1, 1)
     for layer, fields in DATE_FIELDS.items():
         gdf = ctx.layer(layer)
-        for row in gdf.to_dict("records"):
+        names = ["uuid", *fields, *(c for c in ("start_date", "end_date") if c not in fields)]
+        present = [c for c in names if c in gdf]
+        for values in zip(*(gdf[c].tolist() for c in present)):  # rows, without to_dict
+            row = dict(zip(present, values))
             for f in fields:
                 d = _d(row.get(f))
                 if d is not None and (d > today or d < floor):

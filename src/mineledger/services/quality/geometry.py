@@ -21,16 +21,6 @@ def _present(gdf):
     return gdf[[g is not None and not g.is_empty for g in gdf.geometry.array]] if len(gdf) else gdf
 
 
-def _source_geometry(row):
-    """The geometry as the source gave it (before repair) if kept, else the stored one."""
-    if row.get("source_geometry") is not None:
-        try:
-            return shapely.from_wkb(bytes(row["source_geometry"]))
-        except shapely.errors.GEOSException:
-            return None
-    return row.get("geometry")
-
-
 def _rings(geom) -> list[np.ndarray]:
     out = []
     for poly in getattr(geom, "geoms", [geom]):
@@ -63,35 +53,69 @@ def invalid(ctx: Context) -> Iterable[Finding]:
                           f"{r.source_file}, {r.source_locator}: {r.geometry_note}", fix)
 
 
+def _source_geometries(gdf) -> np.ndarray:
+    """The geometry of every row as the source gave it (before repair) where it was kept,
+    else the stored one; ``None`` where the kept one cannot be read."""
+    stored = np.asarray(gdf.geometry.array, dtype=object)
+    if "source_geometry" not in gdf:
+        return stored
+    out = stored.copy()
+    for i, wkb in enumerate(gdf["source_geometry"].tolist()):
+        if wkb is not None:
+            try:
+                out[i] = shapely.from_wkb(bytes(wkb))
+            except shapely.errors.GEOSException:
+                out[i] = None
+    return out
+
+
+def _ring_vertices(geoms: np.ndarray):
+    """Every vertex of every polygon ring of ``geoms`` (the rings of :func:`_rings`, in the
+    same order), as ``(xy, ring, owner)``: coordinates (n × 2), the ring of each vertex and
+    the geometry of each ring (its index in ``geoms``)."""
+    parts, part_owner = shapely.get_parts(geoms, return_index=True)
+    polygons = shapely.get_type_id(parts) == 3
+    parts, part_owner = parts[polygons], part_owner[polygons]
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    return xy, ring, part_owner[ring_part]
+
+
 @rule("GEOM-FEW-VERTICES", "error", "a polygon ring with fewer than three distinct vertices", per_record=True)
 def few_vertices(ctx: Context) -> Iterable[Finding]:
     for layer in POLYGONAL:
-        for row in ctx.layer(layer).to_dict("records"):
-            geom = _source_geometry(row)
-            if geom is None or geom.is_empty:
-                continue
-            for ring in _rings(geom):
-                distinct = len({(round(x, 9), round(y, 9)) for x, y in ring})
-                if distinct < 3:
-                    yield Finding("GEOM-FEW-VERTICES", layer, row["uuid"],
-                                  f"a ring has {distinct} distinct vertices; a polygon needs 3",
-                                  "redraw the perimeter, or record the location as a point")
-                    break
+        gdf = ctx.layer(layer)
+        if not len(gdf):
+            continue
+        xy, ring, owner = _ring_vertices(_source_geometries(gdf))
+        # distinct vertices of each ring, to 1e-9°: all rings at once
+        keyed = np.unique(np.column_stack([ring, np.round(xy, 9)]), axis=0)
+        distinct = np.bincount(keyed[:, 0].astype(np.int64), minlength=len(owner))
+        uuids = gdf["uuid"].tolist()
+        reported = set()
+        for r in np.flatnonzero(distinct < 3):  # rings in order: the first bad ring of each
+            if owner[r] not in reported:
+                reported.add(owner[r])
+                yield Finding("GEOM-FEW-VERTICES", layer, uuids[owner[r]],
+                              f"a ring has {int(distinct[r])} distinct vertices; a polygon needs 3",
+                              "redraw the perimeter, or record the location as a point")
 
 
 @rule("GEOM-DUP-VERTEX", "info", "consecutive vertices closer than 1e-6° (duplicates)", per_record=True)
 def duplicate_vertices(ctx: Context) -> Iterable[Finding]:
     tol = ctx.params["duplicate_vertex_deg"]
     for layer in POLYGONAL:
-        for row in ctx.layer(layer).to_dict("records"):
-            geom = _source_geometry(row)
-            if geom is None or geom.is_empty:
-                continue
-            n = sum(int((np.hypot(*np.diff(ring, axis=0).T) < tol).sum()) for ring in _rings(geom))
-            if n:
-                yield Finding("GEOM-DUP-VERTEX", layer, row["uuid"],
-                              f"{n} pair(s) of consecutive vertices closer than {tol:g}°",
-                              "remove the repeated vertices (harmless for area, a sign of hand digitising)")
+        gdf = ctx.layer(layer)
+        if not len(gdf):
+            continue
+        xy, ring, owner = _ring_vertices(_source_geometries(gdf))
+        step = np.hypot(*np.diff(xy, axis=0).T)
+        close = (step < tol) & (ring[1:] == ring[:-1])  # consecutive within one ring
+        n = np.bincount(owner[ring[1:][close]], minlength=len(gdf))
+        for i in np.flatnonzero(n):
+            yield Finding("GEOM-DUP-VERTEX", layer, gdf["uuid"].iloc[i],
+                          f"{int(n[i])} pair(s) of consecutive vertices closer than {tol:g}°",
+                          "remove the repeated vertices (harmless for area, a sign of hand digitising)")
 
 
 @rule("GEOM-LONG-EDGE", "warning", "consecutive vertices more than 5,000 m apart", per_record=True)
