@@ -169,11 +169,20 @@ def both(ctx: Context) -> Iterable[Finding]:
         return
     og = np.asarray(oc.geometry.array)
     tree = shapely.STRtree(og)
-    for r in hz.itertuples():
-        idx = tree.query(r.geometry, predicate="intersects")
-        if not len(idx):
+    hg = np.asarray(hz.geometry.array)
+    h_idx, o_idx = tree.query(hg, predicate="intersects")
+    on: dict[int, list[int]] = {}
+    for h, o in zip(h_idx.tolist(), o_idx.tolist()):
+        on.setdefault(h, []).append(o)
+    which = np.fromiter(on, dtype=int, count=len(on))
+    released = np.asarray([shapely.union_all(og[os]) for os in on.values()] + [None],
+                          dtype=object)[:-1]
+    shared_of = dict(zip(which.tolist(), geodesic_area(shapely.intersection(hg[which], released))
+                         if len(which) else []))  # measured in one call
+    for h, r in enumerate(hz.itertuples()):
+        if h not in shared_of:
             continue
-        shared = float(geodesic_area(shapely.intersection(r.geometry, shapely.union_all(og[idx]))))
+        shared = float(shared_of[h])
         if shared > 0.01:
             yield Finding("LR-BOTH", "hazards", r.uuid,
                           f"{shared:,.0f} m² of it are also recorded as released",
