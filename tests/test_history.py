@@ -90,8 +90,12 @@ def test_information_as_of_counts_what_was_known_by_a_date(two_versions):
     known = summary(as_of(store, information_as_of="2021-12-31"), "BIH")
     assert known["hazards"]["count"] == 2  # H3 is information of 2022
     assert known["meta"]["information_as_of"] == "2021-12-31"
-    with pytest.raises(QueryError, match="holds no records for country 'BIH'"):
+    with pytest.raises(QueryError, match="held no records for country 'BIH' with information "
+                                         r"as of 2019-12-31 \(it had: none\)"):
         summary(as_of(store, information_as_of="2019-12-31"), "BIH")  # nothing known yet
+    with pytest.raises(QueryError, match="held no records for country 'BIH' as of "
+                                         r"2000-01-01T23:59:59.999Z \(it had: none\)"):
+        ledger(as_of(store, "2000-01-01"), "BIH", "admin2")  # before the first import
 
 
 def test_as_of_a_date_is_the_end_of_that_day_in_the_store_time_zone(tmp_path, store_at):

@@ -20,7 +20,6 @@ matplotlib.use("Agg")
 import geopandas as gpd  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
 from mineledger.services.areas import land_by_admin  # noqa: E402

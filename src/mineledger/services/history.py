@@ -236,6 +236,31 @@ def as_of(store: Store, at: str | dt.datetime | None = None,
     return Snapshot(store, instant, known)
 
 
+def require_country(store: Store, country: str) -> None:
+    """Raise :class:`QueryError` unless the store (as of its instant, for a past view) holds
+    records of ``country``; the message names the countries it does hold, and the instant.
+
+    Raises
+    ------
+    QueryError
+        ``the store holds no records for country 'BIH' (it has: COL)``, or for a view of the
+        past ``the store held no records for country 'BIH' as of 2020-01-01T23:59:59.999Z
+        (it had: COL)``.
+    """
+    known = store.countries()
+    if country in known:
+        return
+    listed = ", ".join(known) or "none"
+    if isinstance(store, Snapshot):
+        when = " ".join(w for w in (
+            f"as of {instant_text(store.at)}" if store.at is not None else "",
+            f"with information as of {store.information_as_of.isoformat()}"
+            if store.information_as_of is not None else "") if w)
+        raise QueryError(f"the store held no records for country {country!r} {when} "
+                         f"(it had: {listed})")
+    raise QueryError(f"the store holds no records for country {country!r} (it has: {listed})")
+
+
 def computed_as_of(store: Store) -> dt.datetime:
     """The instant a result computed now reflects: the bound of a snapshot, else the time of
     the store's last change (so that ``--as-of`` that instant gives the same numbers)."""

@@ -254,8 +254,9 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
 
     country = country.upper()
     require(store, Action.AGGREGATE, country=country)
-    if country not in store.countries():
-        raise QueryError(f"the store holds no records for country {country!r}")
+    from mineledger.services.history import require_country
+
+    require_country(store, country)
     hazards = _usable(store.read_layer("hazards", country))
     outcomes = _usable(store.read_layer("cleared_areas", country))
     if by.startswith("admin") and by[5:].isdigit():

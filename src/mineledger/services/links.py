@@ -77,8 +77,9 @@ def link_events(store: Store, country: str, *, within_m: float = LINK_DISTANCE_M
     country = country.upper()
     actor = require(store, Action.AMEND, country=country)
     user = actor.name if user == "mineledger" else user
-    if country not in store.countries():
-        raise QueryError(f"the store holds no records for country {country!r}")
+    from mineledger.services.history import require_country
+
+    require_country(store, country)
     events = store.read_layer("events", country)
     links = compute_links(events, store.read_layer("hazards", country),
                           store.read_layer("cleared_areas", country), within_m)

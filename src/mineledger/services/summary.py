@@ -84,12 +84,10 @@ def summary(store: Store, country: str) -> dict[str, Any]:
     if len(country) != 3 or not country.isalpha() or not country.isascii():
         raise QueryError(f"country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
     from mineledger.services.access import Action, require
-    from mineledger.services.history import computed_as_of, instant_text
+    from mineledger.services.history import computed_as_of, instant_text, require_country
 
     require(store, Action.AGGREGATE, country=country)
-    if country not in store.countries():
-        known = ", ".join(store.countries()) or "none"
-        raise QueryError(f"the store holds no records for country {country!r} (it has: {known})")
+    require_country(store, country)
     admin_all = store.read_layer("admin_areas", country)
     level = finest_level(admin_all)
     admin = admin_all[admin_all["level"] == level] if level is not None else admin_all

@@ -106,8 +106,9 @@ def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
 
     country = country.upper()
     require(store, Action.CHECK, country=country)
-    if country not in store.countries():
-        raise QueryError(f"the store holds no records for country {country!r}")
+    from mineledger.services.history import require_country
+
+    require_country(store, country)
     chosen = CATALOGUE if not rules else [r for r in CATALOGUE if r.id in rules]
     unknown = sorted(set(rules or []) - {r.id for r in CATALOGUE})
     if unknown:

@@ -32,8 +32,9 @@ def plan_fix(store: Store, country: str, rule_id: str) -> list[dict[str, Any]]:
     from mineledger.services.access import Action, require
 
     require(store, Action.AMEND, country=country)
-    if country not in store.countries():
-        raise QueryError(f"the store holds no records for country {country!r}")
+    from mineledger.services.history import require_country
+
+    require_country(store, country)
     ctx = Context(store, country, dict(DEFAULTS))
     plan = []
     if rule_id == "GEOM-DUP-VERTEX":
