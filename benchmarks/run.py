@@ -426,7 +426,7 @@ def machine() -> dict:
     return info
 
 
-def bench(size: str, backend: str = "gpkg") -> list[dict]:
+def bench(size: str, backend: str = "gpkg", workloads: list[str] = WORKLOADS) -> list[dict]:
     # in a process of its own, so its peak memory is measured (at L: 10⁶ hazards and all
     # their outcomes, devices, events and victims imported into one store)
     made = _child(size, "prepare", False, backend)
@@ -441,7 +441,7 @@ def bench(size: str, backend: str = "gpkg") -> list[dict]:
                      "baseline": None, "baseline_seconds": None, "baseline_peak_mb": None,
                      "ratio": None, **({"generate_seconds": made["generate_seconds"]}
                                        if "generate_seconds" in made else {})})
-    for workload in WORKLOADS:
+    for workload in workloads:
         print(f"[{size} {backend}] {workload}", flush=True)
         mine = _child(size, workload, False, backend)
         base = _child(size, workload, True, backend) if workload in baselines else None
@@ -490,6 +490,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="mineledger benchmarks (see the module docstring)")
     parser.add_argument("--sizes", nargs="+", default=["S", "M"], choices=["S", "M", "L"])
     parser.add_argument("--backends", nargs="+", default=["gpkg"], choices=["gpkg", "postgis"])
+    parser.add_argument("--workloads", nargs="+", default=WORKLOADS, choices=WORKLOADS,
+                        help="run only these workloads (default: all, in this order)")
     parser.add_argument("--backend", default="gpkg", help=argparse.SUPPRESS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--size", default="S", help=argparse.SUPPRESS)
@@ -505,7 +507,7 @@ def main() -> None:
     everything = []
     for size in args.sizes:
         for backend in args.backends:
-            rows = bench(size, backend)
+            rows = bench(size, backend, args.workloads)
             everything += rows
             name = size if backend == "gpkg" else f"{size}-{backend}"
             (RESULTS / f"{name}.json").write_text(json.dumps({"machine": machine(), "rows": rows},
