@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 
 from mineledger.geo.repair import polygonal_part
+from mineledger.geo.arrays import geometry_array
 
 #: Below this many polygons a plain ``union_all`` is as fast as clustering first.
 CLUSTER_MIN = 256
@@ -102,8 +103,8 @@ def dissolve(geometries) -> shapely.MultiPolygon:
     groups = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
     alone = np.asarray([g[0] for g in groups if len(g) == 1], dtype=int)
     fine = set(alone[shapely.is_valid(geoms[alone])].tolist()) if len(alone) else set()
-    unions = np.asarray([geoms[g[0]] if len(g) == 1 and g[0] in fine else _union_one(geoms[g])
-                         for g in groups] + [None], dtype=object)[:-1]
+    unions = geometry_array(geoms[g[0]] if len(g) == 1 and g[0] in fine
+                            else _union_one(geoms[g]) for g in groups)
     # the polygons of every cluster's union, flattened (a collection may hold multipolygons)
     pieces = shapely.get_parts(shapely.get_parts(unions))
     polygons = pieces[(shapely.get_type_id(pieces) == 3) & ~shapely.is_empty(pieces)]

@@ -38,6 +38,7 @@ from mineledger.services import lifecycle, personal
 from mineledger.store import crypto
 from mineledger.services.progress import ProgressFactory, no_progress
 from mineledger.store.base import Store, Writer
+from mineledger.geo.arrays import geometry_array
 
 #: Namespace of mineledger record UUIDs (UUID 5 of the source identity).
 NAMESPACE = uuid.UUID("6b1f8e1e-3c2a-5d0e-9a57-4d1e2f6c9b10")
@@ -458,9 +459,9 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
         })
 
     if mapper.polygonal and mapper.rule is None:  # validity of every polygon in one call
-        geoms = np.asarray([r.geometry for r in rows] + [None], dtype=object)[:-1]
+        geoms = geometry_array(r.geometry for r in rows)
         polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
-        for row, valid in zip(np.asarray(list(rows) + [None], dtype=object)[:-1][polygonal],
+        for row, valid in zip(geometry_array(rows)[polygonal],
                               shapely.is_valid(geoms[polygonal]).tolist()):
             row.valid = valid
     show = progress if len(rows) > PROGRESS_THRESHOLD else no_progress
@@ -524,8 +525,7 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     master = crypto.store_key(writer.settings()["store_id"],
                               create=not writer.has_person_keys()) if secrets_by_uuid else None
     # every geometry as hex WKB in one call (None stays None)
-    hexes = shapely.to_wkb(np.asarray([r["geom"] for r in records.values()] + [None],
-                                      dtype=object)[:-1], hex=True, output_dimension=2)
+    hexes = shapely.to_wkb(geometry_array(r["geom"] for r in records.values()), hex=True, output_dimension=2)
     for (rid, record), geometry_hex in zip(records.items(), hexes.tolist()):
         extra = {"personal": personal.fingerprint(master, secrets_by_uuid[rid])} \
             if rid in secrets_by_uuid else {}

@@ -14,7 +14,6 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import shapely
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
@@ -25,6 +24,7 @@ from mineledger.store import gpkg_geometry, revisions, schema
 from mineledger.store.base import lock_timeout_s, say_waiting
 from mineledger.store.sql import SQLStore, SQLWriter
 from mineledger.store.types import Geometry
+from mineledger.geo.arrays import geometry_array
 
 #: ``PRAGMA application_id`` of a GeoPackage ('GPKG').
 APPLICATION_ID = 0x47504B47
@@ -166,7 +166,7 @@ class GeoPackageWriter(SQLWriter):
         self.conn.exec_driver_sql(trigger)
         fid_of = dict(self.conn.exec_driver_sql(
             f'SELECT uuid, fid FROM "{table.name}" WHERE fid > ?', (first,)).all())
-        arr = np.asarray(geometry + [None], dtype=object)[:-1]
+        arr = geometry_array(geometry)
         keep = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
         bounds = shapely.bounds(arr)
         entries = [(fid_of[r["uuid"]], b[0], b[2], b[1], b[3])

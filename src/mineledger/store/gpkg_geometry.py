@@ -12,9 +12,10 @@ import math
 import sqlite3
 import struct
 
-import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from mineledger.geo.arrays import geometry_array
 
 #: SRS id of WGS 84 longitude/latitude in ``gpkg_spatial_ref_sys``.
 SRS_WGS84 = 4326
@@ -61,9 +62,7 @@ def encode_many(geoms, srs_id: int = SRS_WGS84) -> list[bytes | None]:
     >>> encode_many(geoms) == [encode(g) for g in geoms]
     True
     """
-    arr = np.asarray(geoms, dtype=object)
-    if arr.ndim != 1:
-        arr = np.asarray(list(geoms) + [None], dtype=object)[:-1]
+    arr = geometry_array(geoms)
     wkbs = shapely.to_wkb(arr, byte_order=1, output_dimension=2, flavor="iso")
     empty = shapely.is_empty(arr)
     point = shapely.get_type_id(arr) == 0

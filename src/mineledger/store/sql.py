@@ -18,6 +18,7 @@ from mineledger.errors import StoreError
 from mineledger.model.vocab import Layer
 from mineledger.store import gpkg_geometry, schema
 from mineledger.store.base import ERASED, Store, Writer
+from mineledger.geo.arrays import geometry_array
 
 _CHUNK = 500
 
@@ -34,7 +35,7 @@ def _wkb(row: dict[str, Any] | None) -> bytes | None:
 
 def _wkb_many(geoms: list) -> list[bytes | None]:
     """:func:`_wkb` of many geometries in one call."""
-    arr = np.asarray(list(geoms) + [None], dtype=object)[:-1]
+    arr = geometry_array(geoms)
     return shapely.to_wkb(arr, output_dimension=2).tolist()
 
 
@@ -92,7 +93,7 @@ def _decode_geometries(values: list, dialect: str) -> np.ndarray:
     else:
         wkbs = [None if v is None else getattr(v, "data", v) for v in values]
         wkbs = [bytes(w) if isinstance(w, memoryview) else w for w in wkbs]
-    geoms = shapely.from_wkb(np.asarray(wkbs + [None], dtype=object)[:-1])
+    geoms = shapely.from_wkb(geometry_array(wkbs))
     return geoms if dialect == "sqlite" else shapely.set_srid(geoms, 0)
 
 

@@ -11,6 +11,7 @@ import shapely
 
 from mineledger.geo import geodesic_area
 from mineledger.services.quality.engine import Context, Finding, rule
+from mineledger.geo.arrays import geometry_array
 
 DATE_FIELDS = {
     "hazards": ("date_of_information",),
@@ -175,8 +176,7 @@ def both(ctx: Context) -> Iterable[Finding]:
     for h, o in zip(h_idx.tolist(), o_idx.tolist()):
         on.setdefault(h, []).append(o)
     which = np.fromiter(on, dtype=int, count=len(on))
-    released = np.asarray([shapely.union_all(og[os]) for os in on.values()] + [None],
-                          dtype=object)[:-1]
+    released = geometry_array(shapely.union_all(og[os]) for os in on.values())
     shared_of = dict(zip(which.tolist(), geodesic_area(shapely.intersection(hg[which], released))
                          if len(which) else []))  # measured in one call
     for h, r in enumerate(hz.itertuples()):
