@@ -127,7 +127,7 @@ def prepare_postgis(size: str) -> None:
         pass
     print(f"[{size}] migrating the store to PostGIS", flush=True)
     from mineledger import open_store
-    from mineledger.services.migrate import migrate_store
+    from mineledger.ledger.migration import migrate_store
 
     url = _fresh_db(name)
     with open_store(_store_for(size), create=False, user="bench") as store:
@@ -190,10 +190,10 @@ def run_one(size: str, workload: str, baseline: bool, backend: str = "gpkg") -> 
     from mineledger import import_source, open_store
     from mineledger.geo import geodesic_area
     from mineledger.report import write_report
-    from mineledger.services.areas import area_by_admin
-    from mineledger.services.export import export_layer
-    from mineledger.services.landrelease import ledger
-    from mineledger.services.quality import run_checks
+    from mineledger.land.admin_areas import area_by_admin
+    from mineledger.ledger.export import export_layer
+    from mineledger.land.landrelease import ledger
+    from mineledger.ledger.quality import run_checks
 
     folder = DATA / size
     rows = 0
@@ -304,10 +304,10 @@ def run_one_postgis(size: str, workload: str, baseline: bool) -> dict:
     from mineledger import import_source, open_store
     from mineledger.geo import geodesic_area
     from mineledger.report import write_report
-    from mineledger.services.areas import land_by_admin
-    from mineledger.services.export import export_layer
-    from mineledger.services.landrelease import ledger
-    from mineledger.services.quality import run_checks
+    from mineledger.land.admin_areas import land_by_admin
+    from mineledger.ledger.export import export_layer
+    from mineledger.land.landrelease import ledger
+    from mineledger.ledger.quality import run_checks
 
     folder = DATA / size
     url = _location(size, "postgis")

@@ -7,17 +7,17 @@ import pytest
 
 from mineledger.errors import QueryError
 from tests.conftest import locate
-from mineledger.services import personal
-from mineledger.services.access import PermissionDenied, put_user, set_setting
-from mineledger.services.export import export_layer
-from mineledger.services.history import (import_rows, quarantine_rows, record_history,
+from mineledger.victims import personal
+from mineledger.access.roles import PermissionDenied, put_user, set_setting
+from mineledger.ledger.export import export_layer
+from mineledger.ledger.history import (import_rows, quarantine_rows, record_history,
                                          revert_import)
-from mineledger.services.importer import import_source
-from mineledger.services.landrelease import ledger
-from mineledger.services.links import link_events
-from mineledger.services.quality import mark_finding, run_checks
-from mineledger.services.safety import backup_store
-from mineledger.services.summary import summary
+from mineledger.ledger.importer import import_source
+from mineledger.land.landrelease import ledger
+from mineledger.land.links import link_events
+from mineledger.ledger.quality import mark_finding, run_checks
+from mineledger.ledger.backup import backup_store
+from mineledger.land.summary import summary
 from mineledger.report import write_report
 from mineledger.store import open_store
 from tests.conftest import run_cli
@@ -207,7 +207,7 @@ def test_strangers_learn_nothing_from_lookups(world):
 
 
 def test_the_only_admin_cannot_be_demoted_or_removed(world):
-    from mineledger.services.access import remove_user
+    from mineledger.access.roles import remove_user
 
     with open_store(world["path"], create=False, user="ada") as store:
         with pytest.raises(QueryError, match="ada is the store's only admin"):

@@ -13,9 +13,9 @@ from alembic import command
 from sqlalchemy import inspect, text
 
 from mineledger import StoreError, import_source, open_store, summary
-from mineledger.services import personal
-from mineledger.services.history import as_of, instant_text, record_history
-from mineledger.services.migrate import migrate_store
+from mineledger.victims import personal
+from mineledger.ledger.history import as_of, instant_text, record_history
+from mineledger.ledger.migration import migrate_store
 from mineledger.store import revisions
 from tests.conftest import ROOT, cli_json, run_cli
 
@@ -251,7 +251,7 @@ def test_backup_and_restore_on_either_back_end(full, store_at, tmp_path):
     """A backup is a verified GeoPackage of the whole store; it restores into a new store or,
     with --force, over one, on the same back end."""
     from mineledger import SourceError
-    from mineledger.services.safety import backup_store, restore_store, verify_backup
+    from mineledger.ledger.backup import backup_store, restore_store, verify_backup
 
     out = tmp_path / "b.gpkg"
     digest = backup_store(full, out)
@@ -302,7 +302,7 @@ def test_two_imports_into_a_new_store_at_once_both_land(store_at, tmp_path, prof
 
 def test_migrate_replaces_a_store_only_for_its_admin(full, store_at, tmp_path, profiles):
     """--force wipes a store: only an admin of that store may, as with restore --force."""
-    from mineledger.services.access import PermissionDenied, put_user
+    from mineledger.access.roles import PermissionDenied, put_user
 
     target = store_at("guarded")
     with open_store(target) as t:

@@ -1,4 +1,4 @@
-"""Coordinates as field data writes them (mineledger.io.coords).
+"""Coordinates as field data writes them (mineledger.geo.coords).
 
 Expected values are computed independently of the code under test: DMS by arithmetic,
 UTM on the central meridian from the meridian-arc series, MGRS from the grid-letter scheme,
@@ -14,7 +14,7 @@ import mgrs
 import pytest
 
 from mineledger.errors import MineledgerError
-from mineledger.io.coords import (
+from mineledger.geo.coords import (
     CoordinateError,
     parse_angle,
     parse_decimal,

@@ -22,11 +22,11 @@ import yaml
 from openpyxl import Workbook
 
 from mineledger.errors import ProfileError
-from mineledger.io.coords import utm_to_lonlat
+from mineledger.geo.coords import utm_to_lonlat
 from mineledger.io.infer import infer_profile
 from mineledger.io.profiles import load_profile
-from mineledger.services.export import export_layer
-from mineledger.services.importer import check_source, import_source
+from mineledger.ledger.export import export_layer
+from mineledger.ledger.importer import check_source, import_source
 from mineledger.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]

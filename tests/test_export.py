@@ -14,8 +14,8 @@ import yaml
 
 from tests.conftest import run_cli
 from mineledger.errors import QueryError, SourceError
-from mineledger.services.export import FORMATS, SUFFIX, export_layer, select_records
-from mineledger.services.importer import import_source
+from mineledger.ledger.export import FORMATS, SUFFIX, export_layer, select_records
+from mineledger.ledger.importer import import_source
 from mineledger.store import open_store
 
 HAZARDS_CSV = """\

@@ -19,7 +19,7 @@ from pyproj import Geod
 
 from mineledger.errors import ProfileError, SourceError
 from mineledger.io.readers import read_source
-from mineledger.services.importer import check_source, import_source
+from mineledger.ledger.importer import check_source, import_source
 from mineledger.store import open_store
 
 GEOD = Geod(ellps="WGS84")

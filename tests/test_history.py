@@ -8,11 +8,11 @@ import time
 import pytest
 
 from mineledger.errors import QueryError, StoreError
-from mineledger.services.history import (Snapshot, as_of, import_details, instant_text,
+from mineledger.ledger.history import (Snapshot, as_of, import_details, instant_text,
                                          parse_instant, record_history, revert_import)
-from mineledger.services.importer import import_source
-from mineledger.services.landrelease import ledger
-from mineledger.services.summary import summary
+from mineledger.ledger.importer import import_source
+from mineledger.land.landrelease import ledger
+from mineledger.land.summary import summary
 from mineledger.store import open_store
 from tests.conftest import cli_json, run_cli
 
@@ -102,7 +102,7 @@ def test_as_of_a_date_is_the_end_of_that_day_in_the_store_time_zone(tmp_path, st
     with open_store(store_at("s")) as store:
         assert parse_instant("2025-12-31", store) == dt.datetime(
             2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
-        from mineledger.services.access import set_setting
+        from mineledger.access.roles import set_setting
 
         set_setting(store, "timezone", "America/Bogota")
         assert parse_instant("2025-12-31", store) == dt.datetime(
@@ -232,7 +232,7 @@ def test_as_of_counts_a_change_from_when_its_transaction_landed(store_at):
 
 
 def test_restore_replaces_a_damaged_store(tmp_path):
-    from mineledger.services.safety import backup_store, restore_store
+    from mineledger.ledger.backup import backup_store, restore_store
 
     profile = tmp_path / "p.yaml"
     profile.write_text(PROFILE, encoding="utf-8")

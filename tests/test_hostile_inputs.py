@@ -14,8 +14,8 @@ from openpyxl import Workbook, load_workbook
 
 from mineledger.errors import ProfileError, QueryError, SourceError
 from mineledger.io.profiles import load_profile
-from mineledger.services.export import export_layer, select_records
-from mineledger.services.importer import import_source
+from mineledger.ledger.export import export_layer, select_records
+from mineledger.ledger.importer import import_source
 from mineledger.store import open_store
 from tests.conftest import run_cli
 

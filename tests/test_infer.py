@@ -8,7 +8,7 @@ import yaml
 from mineledger.errors import ProfileError
 from mineledger.io.infer import infer_profile
 from mineledger.io.profiles import load_profile
-from mineledger.services.importer import check_source
+from mineledger.ledger.importer import check_source
 from tests.conftest import real
 
 

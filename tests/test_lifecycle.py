@@ -12,7 +12,7 @@ import shapely
 
 from mineledger import import_source, open_store
 from mineledger.model.rules import TransitionError, check_transition
-from mineledger.services.landrelease import ledger
+from mineledger.land.landrelease import ledger
 from tests.test_geo import metric_square
 
 SQ = metric_square(17.0, 44.0, 100.0)

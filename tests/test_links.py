@@ -7,7 +7,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from mineledger.services.links import compute_links, link_events
+from mineledger.land.links import compute_links, link_events
 from tests.test_geo import metric_square
 
 GEOD = Geod(ellps="WGS84")

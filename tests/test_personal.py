@@ -10,10 +10,11 @@ import subprocess
 import pytest
 
 from mineledger.errors import StoreError
-from mineledger.services import personal
-from mineledger.services.export import export_layer
-from mineledger.services.importer import import_source
-from mineledger.store import crypto, open_store
+from mineledger.victims import personal
+from mineledger.ledger.export import export_layer
+from mineledger.ledger.importer import import_source
+from mineledger.store import open_store
+from mineledger.victims import crypto
 from tests.conftest import run_cli
 
 NAMES = ("Juan Pérez Quintero", "Ana Gómez Ruiz")
@@ -190,7 +191,7 @@ def test_an_erasure_sticks_through_reimports_and_restores(world, tmp_path, backe
     if backend == "postgis":
         pytest.skip("backup and restore of a GeoPackage file")
     store, _, uuids, source, profile = world
-    from mineledger.services.safety import backup_store, restore_store
+    from mineledger.ledger.backup import backup_store, restore_store
 
     backup_store(store, tmp_path / "before.gpkg")
     assert personal.erase(store, uuids["1"], reason="request 9")
@@ -219,7 +220,7 @@ def test_personal_columns_cannot_be_keys(tmp_path):
 
 def test_reverting_a_victims_import_takes_its_personal_data_with_it(world):
     store, report, uuids, source, profile = world
-    from mineledger.services.history import revert_import
+    from mineledger.ledger.history import revert_import
 
     source.write_text(source.read_text().replace(NAMES[1], "Ana Renamed"), encoding="utf-8")
     second = import_source(store, source, profile).files[0].import_id

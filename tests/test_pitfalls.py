@@ -21,7 +21,7 @@ from shapely import Polygon, box
 
 from mineledger import SourceError, import_source, load_profile, open_store
 from mineledger.geo import geodesic_area, polygonal_part, repair_polygonal
-from mineledger.services.export import export_layer
+from mineledger.ledger.export import export_layer
 
 # --- independent references ---------------------------------------------------------------
 

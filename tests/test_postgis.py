@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from mineledger import StoreError, open_store, summary
-from mineledger.services.areas import area_by_admin, count_by_admin, finest_level
-from mineledger.services.migrate import migrate_store
+from mineledger.land.admin_areas import area_by_admin, count_by_admin, finest_level
+from mineledger.ledger.migration import migrate_store
 from tests.conftest import BACKENDS, PG_ADMIN, ROOT, run_cli
 from tests.test_backends import PROFILE, hazards_file
 

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from mineledger import QueryError, import_source, open_store
-from mineledger.services.quality import CATALOGUE, mark_finding, run_checks
+from mineledger.ledger.quality import CATALOGUE, mark_finding, run_checks
 from tests.test_geo import metric_square
 from tests.test_lifecycle import (ACTIVITY_COLS, HAZARD_COLS, OUTCOME_COLS, activity,
                                   hazard, outcome, write)
@@ -218,7 +218,7 @@ def test_unknown_rule_is_refused(store):
 
 
 def test_fix_is_a_dry_run_until_applied_and_reverts(store, tmp_path):
-    from mineledger.services.quality.fixes import apply_fix, plan_fix, revert_fix
+    from mineledger.ledger.quality.fixes import apply_fix, plan_fix, revert_fix
 
     flipped = metric_square(-17.1, 44.0, 100.0)
     hazards_of(store, tmp_path, hazard("H1", flipped), hazard("H2"))
@@ -240,7 +240,7 @@ def test_fix_is_a_dry_run_until_applied_and_reverts(store, tmp_path):
 
 
 def test_duplicate_vertex_fix_keeps_the_area(store, tmp_path):
-    from mineledger.services.quality.fixes import apply_fix, plan_fix
+    from mineledger.ledger.quality.fixes import apply_fix, plan_fix
 
     dup = "POLYGON ((17 44, 17.001 44, 17.0010000001 44, 17.001 44.001, 17 44.001, 17 44))"
     hazards_of(store, tmp_path, {**hazard("H1"), "wkt": dup})

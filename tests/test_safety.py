@@ -14,8 +14,8 @@ import time
 import pytest
 
 from mineledger.errors import SourceError, StoreError
-from mineledger.services.importer import import_source
-from mineledger.services.safety import backup_store, restore_store, verify_backup
+from mineledger.ledger.importer import import_source
+from mineledger.ledger.backup import backup_store, restore_store, verify_backup
 from mineledger.store import open_store
 from tests.conftest import run_cli
 

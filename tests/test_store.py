@@ -116,7 +116,7 @@ def test_uuids_do_not_depend_on_row_ids(real_store):
     # the same feature always has the same id (UUID 5 of file and feature)
     import uuid
 
-    from mineledger.services.importer import NAMESPACE
+    from mineledger.ledger.importer import NAMESPACE
     first = hz[hz.source_locator == "feature 1"].iloc[0]
     assert first.uuid == str(uuid.uuid5(NAMESPACE, "hazards|bih/suspect_areas_simplyfied.geojson|feature 1"))
 
@@ -214,7 +214,7 @@ def test_failed_bulk_insert_leaves_nothing_and_keeps_the_trigger(tmp_path):
         class Boom(Exception):
             pass
 
-        import mineledger.services.importer as importer
+        import mineledger.ledger.importer as importer
         original = importer.lifecycle.apply_lineage
 
         def fail(*a, **k):

@@ -21,8 +21,8 @@ from mineledger.errors import (
     StrictImportError,
 )
 from mineledger.io.profiles import builtin_profiles, load_profile
-from mineledger.services.importer import ImportReport, import_source
-from mineledger.services.summary import summary
+from mineledger.ledger.importer import ImportReport, import_source
+from mineledger.land.summary import summary
 from mineledger.store import Store, open_store
 
 __version__ = "0.1.0"

@@ -22,8 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
-from mineledger.services.areas import land_by_admin  # noqa: E402
-from mineledger.services.summary import summary  # noqa: E402
+from mineledger.land.admin_areas import land_by_admin  # noqa: E402
+from mineledger.land.summary import summary  # noqa: E402
 from mineledger.store.base import Store  # noqa: E402
 
 _COLOURS = {
@@ -186,7 +186,7 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
     QueryError
         The store has no records of that country.
     """
-    from mineledger.services.access import Action, require
+    from mineledger.access.roles import Action, require
 
     country = country.upper()
     require(store, Action.READ, country=country)
@@ -267,7 +267,7 @@ def write_report(store: Store, country: str, out_dir: str | Path) -> Path:
 
     # land release: the ledger by the charted level and by the finest level
     if len(hazards) or len(cleared):
-        from mineledger.services.landrelease import COLUMNS, land_sets, rows_by_admin
+        from mineledger.land.landrelease import COLUMNS, land_sets, rows_by_admin
 
         sets = land_sets(store, country)
         fitting = [lvl for lvl in levels if 1 < len(admin[admin["level"] == lvl]) <= 30]

@@ -37,7 +37,7 @@ def open_store(location: str | Path | None = None, *, create: bool = True,
         false, a missing store raises :class:`StoreError`.
     user : str, optional
         Who acts (their role is in the store's users table; see
-        :mod:`mineledger.services.access`). Default ``$MINELEDGER_USER``, else the login name.
+        :mod:`mineledger.access.roles`). Default ``$MINELEDGER_USER``, else the login name.
     check_schema : bool
         Refuse a store whose schema is at an older revision (``mineledger db upgrade``
         opens it with false, to upgrade it).

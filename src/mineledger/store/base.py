@@ -174,7 +174,7 @@ class Store(ABC):
 
     def area_by_admin(self, layer: str, country: str, level: int) -> list[dict[str, Any]] | None:
         """Distinct polygonal area of ``layer`` per administrative area of ``level``, in m²,
-        by the rule of :func:`mineledger.services.areas.area_by_admin` (rows ``{"code",
+        by the rule of :func:`mineledger.land.admin_areas.area_by_admin` (rows ``{"code",
         "area_m2"}`` sorted by code, then ``unassigned``); ``None`` if this back end leaves
         it to Python."""
         return None

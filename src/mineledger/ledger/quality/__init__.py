@@ -10,7 +10,7 @@ so on later runs. Thresholds follow GICHD's geocheck scripts for IMSMA NG
 ['GEOM-MISSING', 'GEOM-INVALID', 'GEOM-FEW-VERTICES']
 """
 
-from mineledger.services.quality.engine import (
+from mineledger.ledger.quality.engine import (
     CATALOGUE,
     Finding,
     Rule,
@@ -19,7 +19,7 @@ from mineledger.services.quality.engine import (
     rule_ids,
     run_checks,
 )
-from mineledger.services.quality import geometry, attributes  # noqa: E402,F401 (register the rules)
+from mineledger.ledger.quality import geometry, attributes  # noqa: E402,F401 (register the rules)
 
 __all__ = ["CATALOGUE", "Finding", "Rule", "import_warnings", "mark_finding", "rule_ids",
            "run_checks"]

@@ -143,7 +143,7 @@ def select_records(store: Store, layer: str, *, country: str | None = None,
         An unknown layer, a filter the layer has no field for, a bad date, an unknown admin
         code.
     """
-    from mineledger.services.access import Action, actor_of, authorize, operator_sees_only_own
+    from mineledger.access.roles import Action, actor_of, authorize, operator_sees_only_own
 
     notes = notes if notes is not None else []
     try:
@@ -302,7 +302,7 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
         The output exists (without ``overwrite``), its folder does not, or a value does not
         fit the format (an XLSX cell over 32,767 characters).
     """
-    from mineledger.services.access import Action, actor_of, authorize
+    from mineledger.access.roles import Action, actor_of, authorize
 
     if fmt not in FORMATS:
         raise QueryError(f"--format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -329,7 +329,7 @@ def export_layer(store: Store, layer: str, fmt: str, out: str | Path, *,
                          date_from=date_from, date_to=date_to, notes=notes)
     frame = _plain_frame(gdf, layer)
     if personal:
-        from mineledger.services import personal as people
+        from mineledger.victims import personal as people
         from mineledger.model.records import personal_fields
 
         values = people.read(store, list(frame["uuid"]), purpose=purpose or "", action="export")

@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from mineledger.geo import geodesic_area
-from mineledger.services.quality.engine import Context, Finding, rule
+from mineledger.ledger.quality.engine import Context, Finding, rule
 from mineledger.geo.arrays import geometry_array
 
 DATE_FIELDS = {
@@ -123,7 +123,7 @@ def released_gt_suspected(ctx: Context) -> Iterable[Finding]:
 
 @rule("LR-STATUS-REMAINING", "error", "a status that contradicts the remaining area (closed with land left, or open with none)")
 def status_remaining(ctx: Context) -> Iterable[Finding]:
-    from mineledger.services.landrelease import _date
+    from mineledger.land.landrelease import _date
 
     hazards, by_hazard = _linked(ctx)
     outcomes = ctx.layer("cleared_areas")

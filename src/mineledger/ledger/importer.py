@@ -32,11 +32,12 @@ from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_
 from mineledger.model import rules
 from mineledger.model.records import LAYERS, personal_fields
 from mineledger.model.vocab import GeometryStatus
-from mineledger.services.access import (ALLOWED, Action, PermissionDenied, Role, actor_of,
+from mineledger.access.roles import (ALLOWED, Action, PermissionDenied, Role, actor_of,
                                         authorize)
-from mineledger.services import lifecycle, personal
-from mineledger.store import crypto
-from mineledger.services.progress import ProgressFactory, no_progress
+from mineledger.land import lifecycle
+from mineledger.victims import personal
+from mineledger.victims import crypto
+from mineledger.progress import ProgressFactory, no_progress
 from mineledger.store.base import Store, Writer
 from mineledger.geo.arrays import geometry_array
 

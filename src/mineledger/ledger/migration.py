@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from mineledger.errors import StoreError
-from mineledger.services.access import Action, require
+from mineledger.access.roles import Action, require
 from mineledger.store import open_store, schema
 from mineledger.store.base import Store, lock_timeout_s
 from mineledger.store.postgis import hide_passwords, is_postgres_url

@@ -5,7 +5,7 @@ The personal fields are those the victims layer marks ``personal`` (``name``,
 ``date_of_birth``, ``address``, ``personal_notes``) and the source's unmapped columns of a
 victim row (``attributes``: free text about a person may hide there). They never reach a
 table in plain text, the change log, the quarantine, an error message or a default export.
-See :mod:`mineledger.store.crypto` for the keys.
+See :mod:`mineledger.victims.crypto` for the keys.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any, Iterable
 
 from mineledger.errors import QueryError
 from mineledger.model.records import personal_fields
-from mineledger.services.access import Action, require
-from mineledger.store import crypto
+from mineledger.access.roles import Action, require
+from mineledger.victims import crypto
 from mineledger.store.base import ERASED, Store
 
 #: What a personal value shows as wherever it must not appear.
@@ -205,7 +205,7 @@ def find_victim(store: Store, uuid: str) -> str:
     ------
     PermissionDenied, QueryError
     """
-    from mineledger.services.access import ALLOWED, PermissionDenied, actor_of
+    from mineledger.access.roles import ALLOWED, PermissionDenied, actor_of
 
     actor = actor_of(store)  # the role first: no answer about who is in the store
     if Action.READ_PERSONAL not in ALLOWED[actor.role]:

@@ -9,7 +9,7 @@ import shapely
 from pyproj import Geod
 
 from mineledger.geo import geodesic_area
-from mineledger.services.quality.engine import Context, Finding, rule
+from mineledger.ledger.quality.engine import Context, Finding, rule
 
 GEOD = Geod(ellps="WGS84")
 #: Layers whose records carry a location.

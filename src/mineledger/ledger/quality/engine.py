@@ -102,11 +102,11 @@ def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
     QueryError
         Unknown country or rule id.
     """
-    from mineledger.services.access import Action, actor_of, require
+    from mineledger.access.roles import Action, actor_of, require
 
     country = country.upper()
     require(store, Action.CHECK, country=country)
-    from mineledger.services.history import require_country
+    from mineledger.ledger.history import require_country
 
     require_country(store, country)
     chosen = CATALOGUE if not rules else [r for r in CATALOGUE if r.id in rules]
@@ -156,7 +156,7 @@ def mark_finding(store: Store, fingerprint: str, status: str, reason: str, *,
         raise QueryError(f"status {status!r}: expected resolved, accepted or open")
     if not reason or not reason.strip():
         raise QueryError("a reason is required when marking a finding")
-    from mineledger.services.access import Action, require
+    from mineledger.access.roles import Action, require
 
     held = store.read_table("quality_findings")
     match = held[held["fingerprint"].str.startswith(fingerprint)] if not held.empty else held

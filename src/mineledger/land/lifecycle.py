@@ -204,7 +204,7 @@ def apply_activities(writer: Writer, activities: list[dict[str, Any]], *, import
 def remaining_of(writer: Writer, hazard: dict[str, Any]) -> float:
     """The remaining area of one hazard in m², by the ledger's rule, from the outcomes linked
     to it in the store."""
-    from mineledger.services.landrelease import clip_to_hazards, remaining_land
+    from mineledger.land.landrelease import clip_to_hazards, remaining_land
 
     if hazard.get("geom") is None or hazard["geom"].is_empty:
         return 0.0
@@ -219,7 +219,7 @@ def remaining_areas(writer: Writer, hazards: list[dict[str, Any]]) -> list[float
     """:func:`remaining_of` for many hazards at once: one query for all their outcomes, one
     area measurement for all (the ledger's rule: each hazard less its outcomes released after
     its perimeter's date, or all of them if a date is unknown)."""
-    from mineledger.services.landrelease import _date
+    from mineledger.land.landrelease import _date
 
     outs = writer.where("cleared_areas", "hazard_uuid", [h["uuid"] for h in hazards])
     own: dict[str, list] = {}

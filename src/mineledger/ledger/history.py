@@ -22,7 +22,7 @@ import shapely
 from mineledger.errors import QueryError, StoreError
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
-from mineledger.services.access import Action, PermissionDenied, actor_of, authorize, require
+from mineledger.access.roles import Action, PermissionDenied, actor_of, authorize, require
 from mineledger.store.base import ERASED, Store
 
 
@@ -310,7 +310,7 @@ def record_history(store: Store, record: str) -> list[dict[str, Any]]:
     country = next((s.get("country") for e in entries for s in (e["after"], e["before"])
                     if isinstance(s, dict) and s.get("country")), None)
     require(store, Action.HISTORY, country=country)
-    from mineledger.services.access import operator_sees_only_own
+    from mineledger.access.roles import operator_sees_only_own
 
     if operator_sees_only_own(store, actor, country):
         orgs = {s.get("organisation") for e in entries for s in (e["after"], e["before"])

@@ -134,7 +134,7 @@ def import_command(
     Rows that cannot be accepted go to quarantine with the reason (exit status 0 with a
     warning; 2 with --strict). Importing the same source again changes no record.
     """
-    from mineledger.services.importer import import_source
+    from mineledger.ledger.importer import import_source
 
     loaded = load_profile(profile)  # refuse a bad profile or path before touching the store
     if not path.exists():
@@ -162,7 +162,7 @@ def import_command(
                   ", ".join(f"{k} {v}" for k, v in sorted(flags.items())), highlight=False,
                   markup=False)
     if report.total("inserted") + report.total("updated"):
-        from mineledger.services.quality import import_warnings
+        from mineledger.ledger.quality import import_warnings
 
         with open_store(state.store, create=False, user=state.user) as store:
             countries = store.countries()
@@ -192,9 +192,9 @@ def summary(
 
     JSON areas are always m² (geodesic, WGS 84); the table shows km², ha or m².
     """
-    from mineledger.services.summary import summary as compute
+    from mineledger.land.summary import summary as compute
 
-    from mineledger.services.history import as_of as view
+    from mineledger.ledger.history import as_of as view
 
     with open_store(state.store, create=False, user=state.user) as store:
         figures = compute(view(store, as_of, information_as_of), country)
@@ -247,7 +247,7 @@ def report(
 
     if out_dir.exists() and not out_dir.is_dir():
         raise QueryError(f"--out {out_dir}: a file; expected a folder (created if absent)")
-    from mineledger.services.history import as_of as view
+    from mineledger.ledger.history import as_of as view
 
     with open_store(state.store, create=False, user=state.user) as store:
         index = write_report(view(store, as_of, information_as_of), country, out_dir)
@@ -273,9 +273,9 @@ def landrelease(
     """
     import pandas as pd
 
-    from mineledger.services.landrelease import COLUMNS, ledger
+    from mineledger.land.landrelease import COLUMNS, ledger
 
-    from mineledger.services.history import as_of as view, computed_as_of, instant_text
+    from mineledger.ledger.history import as_of as view, computed_as_of, instant_text
 
     with open_store(state.store, create=False, user=state.user) as store:
         snapshot = view(store, as_of, information_as_of)
@@ -308,7 +308,7 @@ def link(
 ):
     """Link events (incidents, lifted minefields …) to the hazardous or cleared area they fall
     in, or the nearest within --within metres; changes go through the change log."""
-    from mineledger.services.links import link_events
+    from mineledger.land.links import link_events
 
     with open_store(state.store, create=False, user=state.user) as store:
         counts = link_events(store, country, within_m=within,
@@ -346,9 +346,9 @@ def check(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from mineledger.services.quality import CATALOGUE
+    from mineledger.ledger.quality import CATALOGUE
 
-    from mineledger.services.quality.engine import DEFAULTS
+    from mineledger.ledger.quality.engine import DEFAULTS
 
     if list_:
         table = Table(title="data quality rules")
@@ -371,9 +371,9 @@ def check(
             raise QueryError(f"--set {item!r}: expected a number after '='") from None
     if not country:
         raise QueryError("--country is required (or --list)")
-    from mineledger.services.quality import run_checks
+    from mineledger.ledger.quality import run_checks
 
-    from mineledger.services.history import as_of as view
+    from mineledger.ledger.history import as_of as view
 
     with open_store(state.store, create=False, user=state.user) as store:
         findings = run_checks(view(store, as_of, information_as_of), country, rule or None,
@@ -415,7 +415,7 @@ def check_mark(
     reason: Annotated[str, typer.Option(metavar="TEXT", help="Why.")],
 ):
     """Mark a finding resolved or accepted (or open again), with a reason; later runs keep it."""
-    from mineledger.services.quality import mark_finding
+    from mineledger.ledger.quality import mark_finding
 
     with open_store(state.store, create=False, user=state.user) as store:
         row = mark_finding(store, fingerprint, status, reason)
@@ -432,7 +432,7 @@ def fix(
 ):
     """Fix a rule's findings: a dry run unless --apply; each fix is in the change log under a
     fix id that --revert undoes."""
-    from mineledger.services.quality.fixes import apply_fix, plan_fix, revert_fix
+    from mineledger.ledger.quality.fixes import apply_fix, plan_fix, revert_fix
 
     with open_store(state.store, create=False, user=state.user) as store:
         if revert:
@@ -467,7 +467,7 @@ def quarantine_list(
                                                       "import.")] = False,
 ):
     """List quarantined rows: file, row or feature, field, value and reason."""
-    from mineledger.services.history import quarantine_rows
+    from mineledger.ledger.history import quarantine_rows
 
     with open_store(state.store, create=False, user=state.user) as store:
         df = quarantine_rows(store, country, include_resolved=all_)
@@ -491,7 +491,7 @@ def imports_list(
     format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
 ):
     """List the imports that ran, newest last, with what each changed."""
-    from mineledger.services.history import import_rows
+    from mineledger.ledger.history import import_rows
 
     with open_store(state.store, create=False, user=state.user) as store:
         df = import_rows(store)
@@ -514,7 +514,7 @@ def imports_show(
 ):
     """Show one import: its source, profile, counts and what it changed, and whether it was
     reverted."""
-    from mineledger.services.history import import_details
+    from mineledger.ledger.history import import_details
 
     with open_store(state.store, create=False, user=state.user) as store:
         d = import_details(store, import_id)
@@ -534,7 +534,7 @@ def imports_revert(
 ):
     """Undo an import through the change log: its new records are deleted and the records it
     changed get their earlier state back; the history stays visible."""
-    from mineledger.services.history import revert_import
+    from mineledger.ledger.history import revert_import
 
     with open_store(state.store, create=False, user=state.user) as store:
         counts = revert_import(store, import_id, reason=reason)
@@ -551,7 +551,7 @@ def history(
     fields before and after."""
     import pandas as pd
 
-    from mineledger.services.history import instant_text, record_history
+    from mineledger.ledger.history import instant_text, record_history
 
     with open_store(state.store, create=False, user=state.user) as store:
         rows = record_history(store, record)
@@ -572,7 +572,7 @@ def users_add(
     organisation: Annotated[Optional[str], typer.Option(metavar="ORG", help="An operator's organisation (required for operators).")] = None,
 ):
     """Add a user, or change one's role. The first user added must be an admin."""
-    from mineledger.services.access import put_user
+    from mineledger.access.roles import put_user
 
     with open_store(state.store, create=False, user=state.user) as store:
         row = put_user(store, name, role, country=country, organisation=organisation)
@@ -586,7 +586,7 @@ def users_list(
     format: Annotated[ListFormat, typer.Option(help="table, json or csv.")] = ListFormat.table,
 ):
     """List the store's users and their roles."""
-    from mineledger.services.access import list_users
+    from mineledger.access.roles import list_users
 
     with open_store(state.store, create=False, user=state.user) as store:
         df = list_users(store)
@@ -596,7 +596,7 @@ def users_list(
 @users_app.command("remove")
 def users_remove(name: Annotated[str, typer.Argument(metavar="NAME")]):
     """Remove a user."""
-    from mineledger.services.access import remove_user
+    from mineledger.access.roles import remove_user
 
     with open_store(state.store, create=False, user=state.user) as store:
         remove_user(store, name)
@@ -606,7 +606,7 @@ def users_remove(name: Annotated[str, typer.Argument(metavar="NAME")]):
 @settings_app.command("show")
 def settings_show():
     """Show the store's settings."""
-    from mineledger.services.access import show_settings
+    from mineledger.access.roles import show_settings
 
     with open_store(state.store, create=False, user=state.user) as store:
         for key, value in sorted(show_settings(store).items()):
@@ -620,7 +620,7 @@ def settings_set(
 ):
     """Set a setting: `timezone ZONE` (the days --as-of DATE means; IANA name, default UTC),
     `operator_reads:ISO3 all|own` (whether operators read other organisations' records)."""
-    from mineledger.services.access import set_setting
+    from mineledger.access.roles import set_setting
 
     with open_store(state.store, create=False, user=state.user) as store:
         set_setting(store, key, value)
@@ -633,7 +633,7 @@ def victims_show(
     purpose: Annotated[str, typer.Option(metavar="TEXT", help="Why you read it (recorded).")],
 ):
     """Show a victim's personal data (officers and admins; every read is recorded)."""
-    from mineledger.services import personal
+    from mineledger.victims import personal
 
     with open_store(state.store, create=False, user=state.user) as store:
         uid = personal.find_victim(store, victim)
@@ -654,7 +654,7 @@ def victims_correct(
     """Correct a victim's personal data; the change is recorded, encrypted."""
     import datetime as dt
 
-    from mineledger.services import personal
+    from mineledger.victims import personal
 
     changes = {}
     for item in set_:
@@ -680,7 +680,7 @@ def victims_erase(
 ):
     """Erase a victim's personal data on a lawful request: its key is destroyed, so no copy
     in the store or its history can be read again; the erasure is recorded."""
-    from mineledger.services import personal
+    from mineledger.victims import personal
 
     with open_store(state.store, create=False, user=state.user) as store:
         uid = personal.find_victim(store, victim)
@@ -698,7 +698,7 @@ def backup(
     REPEATABLE READ snapshot, checksummed table by table, for a PostgreSQL store. A store at an
     older schema revision is backed up as it is (before `db upgrade`). The key of victims'
     personal data is not in it."""
-    from mineledger.services.safety import backup_store
+    from mineledger.ledger.backup import backup_store
 
     with open_store(state.store, create=False, user=state.user, check_schema=False) as store:
         digest = backup_store(store, out_path)
@@ -713,7 +713,7 @@ def restore(
 ):
     """Restore a backup into the store (--store) after verifying its checksum and that it is
     a mineledger store; an existing store is replaced only with --force."""
-    from mineledger.services.safety import restore_store
+    from mineledger.ledger.backup import restore_store
 
     again = restore_store(backup_path, state.store, force=force, user=state.user)
     out.print(f"restored {backup_path} into {state.store}"
@@ -732,7 +732,7 @@ def migrate(
 ):
     """Move a whole store, history and quarantine included, to another back end (a GeoPackage
     to PostgreSQL/PostGIS, or back); every table is counted and checksummed on both sides."""
-    from mineledger.services.migrate import migrate_store, total_rows
+    from mineledger.ledger.migration import migrate_store, total_rows
 
     with open_store(source or state.store, create=False, user=state.user) as store, \
             ExitStack() as bars:
@@ -775,7 +775,7 @@ def db_status():
 def db_upgrade():
     """Bring the store's schema to this mineledger's revision (Alembic migrations, in one
     transaction; back the store up first)."""
-    from mineledger.services.access import Action, require
+    from mineledger.access.roles import Action, require
 
     with open_store(state.store, create=False, user=state.user, check_schema=False) as store:
         require(store, Action.BACKUP)
@@ -787,7 +787,7 @@ def db_upgrade():
 @app.command()
 def layers():
     """List the store's layers with their record counts."""
-    from mineledger.services.history import layer_counts
+    from mineledger.ledger.history import layer_counts
 
     with open_store(state.store, create=False, user=state.user) as store:
         table = Table(title=f"layers of {store.location}".replace("[", "\\["))
@@ -852,7 +852,7 @@ def export(
     as it is (Shapefile field names, empty geometries, KML names) is said, and restored by
     that profile on import.
     """
-    from mineledger.services.export import export_layer
+    from mineledger.ledger.export import export_layer
 
     with open_store(state.store, create=False, user=state.user) as store:
         report = export_layer(store, layer, format.value, out_path, country=country, admin=admin,
@@ -911,7 +911,7 @@ def profile_check(
     Runs the whole import against the store (--store, so links to existing hazards resolve;
     a throwaway store if it does not exist) and rolls it back.
     """
-    from mineledger.services.importer import check_source
+    from mineledger.ledger.importer import check_source
 
     loaded = load_profile(profile)
     if not path.exists():

@@ -72,12 +72,12 @@ def link_events(store: Store, country: str, *, within_m: float = LINK_DISTANCE_M
 
     if not (isinstance(within_m, (int, float)) and math.isfinite(within_m) and within_m > 0):
         raise QueryError(f"--within {within_m!r}: expected a distance in metres greater than 0")
-    from mineledger.services.access import Action, require
+    from mineledger.access.roles import Action, require
 
     country = country.upper()
     actor = require(store, Action.AMEND, country=country)
     user = actor.name if user == "mineledger" else user
-    from mineledger.services.history import require_country
+    from mineledger.ledger.history import require_country
 
     require_country(store, country)
     events = store.read_layer("events", country)

@@ -5,7 +5,7 @@ A backup is a GeoPackage store file. Of an embedded store it is taken with SQLit
 backup API, page by page inside one read transaction, so it is the store as it stood at one
 instant even while an import is writing (WAL); of a PostgreSQL store it is a migration into a
 new GeoPackage from one REPEATABLE READ snapshot, every table counted and checksummed (see
-:mod:`mineledger.services.migrate`). Its SHA-256 is written beside it (``FILE.sha256``, in
+:mod:`mineledger.ledger.migration`). Its SHA-256 is written beside it (``FILE.sha256``, in
 ``sha256sum`` format). ``restore`` checks the checksum, that the file is a mineledger store
 this version knows and that SQLite finds it intact, before it copies it into place (or
 migrates it into the PostgreSQL database), then upgrades an older schema.
@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from mineledger.errors import SourceError, StoreError
-from mineledger.services.access import Action, require
+from mineledger.access.roles import Action, require
 from mineledger.store.base import Store
 
 
@@ -56,7 +56,7 @@ def backup_store(store: Store, out: str | Path) -> str:
         raise SourceError(f"{out}: the folder {out.parent} does not exist")
     path = getattr(store, "path", None)
     if path is None:  # PostgreSQL: the same content, moved into a GeoPackage and verified
-        from mineledger.services.migrate import migrate_store
+        from mineledger.ledger.migration import migrate_store
         from mineledger.store import revisions
 
         with store.engine.connect() as conn:
@@ -141,7 +141,7 @@ def verify_backup(backup: str | Path) -> str:
 def _require_admin_of_file(path: Path, user: str | None) -> None:
     """The acting user must be an admin of the store in ``path`` (read without changing a
     byte of it: opening it as a store would switch it to WAL and change its checksum)."""
-    from mineledger.services.access import Actor, PermissionDenied, Role, acting_name, authorize
+    from mineledger.access.roles import Actor, PermissionDenied, Role, acting_name, authorize
 
     name = acting_name(user)
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -231,7 +231,7 @@ def _after_restore(target, user) -> int:
     """Bring a restored store to this version's schema, and erase again the victims' data
     erased after the backup was taken (their list is kept beside the store key, outside the
     store); returns how many erasures were re-applied."""
-    from mineledger.services.personal import reapply_erasures
+    from mineledger.victims.personal import reapply_erasures
     from mineledger.store import open_store
 
     with open_store(target, create=False, user=user, check_schema=False) as restored:
@@ -243,11 +243,11 @@ def _after_restore(target, user) -> int:
 def _restore_into_postgres(backup: Path, target: str, force: bool, user: str | None) -> int:
     """Migrate a verified backup into the PostgreSQL database ``target`` (replacing a store
     there only with ``force``, and only by its admin), in one transaction."""
-    from mineledger.services.migrate import migrate_store
+    from mineledger.ledger.migration import migrate_store
     from mineledger.store import open_store
 
     with open_store(target, user=user, check_schema=False) as current:
-        from mineledger.services.migrate import has_records
+        from mineledger.ledger.migration import has_records
 
         if has_records(current):
             if not force:
@@ -261,7 +261,7 @@ def _restore_into_postgres(backup: Path, target: str, force: bool, user: str | N
         shutil.copyfile(backup, copy)
         with open_store(copy, create=False, user=user, check_schema=False) as source:
             source.upgrade_schema()
-            from mineledger.services.access import Actor, Role, acting_name
+            from mineledger.access.roles import Actor, Role, acting_name
 
             # the right to restore was checked above, against the store being replaced (or,
             # into an empty database, against the backup's own admins)

@@ -398,7 +398,7 @@ class GeometryRule:
         """
         import shapely
 
-        from mineledger.io import coords
+        from mineledger.geo import coords
 
         raw = [props.get(c) for c in self.columns]
         texts = ["" if v is None else (str(v).strip() if not isinstance(v, (int, float))
@@ -587,7 +587,7 @@ def _fits(ftype: str, value: Any) -> bool:
 
 
 def _profile_dir():
-    return resources.files("mineledger.io") / "profiles"
+    return resources.files("mineledger.io.profiles") / "builtin"
 
 
 def builtin_profiles() -> dict[str, Path]:

@@ -204,7 +204,7 @@ def parse_decimal(text: str | float | int, *, decimal: str = ".") -> float:
     >>> parse_decimal("1.2.3")
     Traceback (most recent call last):
     ...
-    mineledger.io.coords.CoordinateError: got '1.2.3': expected a number such as 4.61
+    mineledger.geo.coords.CoordinateError: got '1.2.3': expected a number such as 4.61
     """
     _check_decimal(decimal)
     if isinstance(text, bool):
@@ -350,7 +350,7 @@ def parse_angle(text: str | float | int, *, axis: str, decimal: str = ".") -> fl
     >>> parse_angle("4°75'N", axis="lat")
     Traceback (most recent call last):
     ...
-    mineledger.io.coords.CoordinateError: got '4°75'N': minutes must be below 60
+    mineledger.geo.coords.CoordinateError: got '4°75'N': minutes must be below 60
     """
     _check_axis(axis)
     _check_decimal(decimal)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from mineledger.errors import QueryError
 from mineledger.model.vocab import EventType, GeometryStatus
-from mineledger.services.areas import area_by_admin, count_by_admin, finest_level, land_by_admin
+from mineledger.land.admin_areas import area_by_admin, count_by_admin, finest_level, land_by_admin
 from mineledger.store.base import Store
 
 UNKNOWN = "unknown"
@@ -83,8 +83,8 @@ def summary(store: Store, country: str) -> dict[str, Any]:
     country = country.upper()
     if len(country) != 3 or not country.isalpha() or not country.isascii():
         raise QueryError(f"country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
-    from mineledger.services.access import Action, require
-    from mineledger.services.history import computed_as_of, instant_text, require_country
+    from mineledger.access.roles import Action, require
+    from mineledger.ledger.history import computed_as_of, instant_text, require_country
 
     require(store, Action.AGGREGATE, country=country)
     require_country(store, country)

@@ -32,7 +32,7 @@ import shapely
 from mineledger.errors import QueryError
 from mineledger.geo import dissolve, geodesic_area, polygonal_part
 from mineledger.model.vocab import HazardStatus
-from mineledger.services.areas import UNASSIGNED, partition
+from mineledger.land.admin_areas import UNASSIGNED, partition
 from mineledger.store.base import Store
 
 #: Outcome kinds, strongest first: an overlap goes to the first.
@@ -250,11 +250,11 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
     QueryError
         Unknown country, unknown grouping, or an administrative level not loaded.
     """
-    from mineledger.services.access import Action, require
+    from mineledger.access.roles import Action, require
 
     country = country.upper()
     require(store, Action.AGGREGATE, country=country)
-    from mineledger.services.history import require_country
+    from mineledger.ledger.history import require_country
 
     require_country(store, country)
     hazards = _usable(store.read_layer("hazards", country))

@@ -17,8 +17,8 @@ import shapely
 
 from mineledger.errors import QueryError
 from mineledger.geo import geodesic_area
-from mineledger.services.quality.engine import DEFAULTS, Context
-from mineledger.services.quality.geometry import _flip, _outline, _present, outside_country
+from mineledger.ledger.quality.engine import DEFAULTS, Context
+from mineledger.ledger.quality.geometry import _flip, _outline, _present, outside_country
 from mineledger.store.base import Store
 
 FIXABLE = ("GEOM-DUP-VERTEX", "GEOM-OUTSIDE-COUNTRY")
@@ -29,10 +29,10 @@ def plan_fix(store: Store, country: str, rule_id: str) -> list[dict[str, Any]]:
     if rule_id not in FIXABLE:
         raise QueryError(f"no automatic fix for {rule_id!r}; fixable: {', '.join(FIXABLE)}")
     country = country.upper()
-    from mineledger.services.access import Action, require
+    from mineledger.access.roles import Action, require
 
     require(store, Action.AMEND, country=country)
-    from mineledger.services.history import require_country
+    from mineledger.ledger.history import require_country
 
     require_country(store, country)
     ctx = Context(store, country, dict(DEFAULTS))
@@ -69,7 +69,7 @@ def plan_fix(store: Store, country: str, rule_id: str) -> list[dict[str, Any]]:
 def apply_fix(store: Store, rule_id: str, plan: list[dict[str, Any]], *, user: str = "mineledger",
               command: str = "fix") -> str:
     """Apply a planned fix; every change is in the change log under the returned fix id."""
-    from mineledger.services.access import Action, require
+    from mineledger.access.roles import Action, require
 
     fix_id = f"fix-{uuidlib.uuid4()}"
     countries = {p.get("country") for p in plan} or {None}
@@ -96,7 +96,7 @@ def revert_fix(store: Store, fix_id: str, *, user: str = "mineledger", command: 
     entries = log[(log["import_id"] == fix_id) & (log["action"] == "update")]
     if not len(entries):
         raise QueryError(f"no fix {fix_id!r} in the change log")
-    from mineledger.services.access import Action, require
+    from mineledger.access.roles import Action, require
 
     for c in {(e or {}).get("country") for e in entries["after"]} or {None}:
         actor = require(store, Action.AMEND, country=c)

@@ -1,1 +1,0 @@
-"""Services: import, figures (summary), reports. They use the store interface only."""

@@ -1,0 +1,39 @@
+"""The JSON the CLI prints for figures stays byte-for-byte what it was (issue 14: typed
+results must not change the contract). The instants and the store's location, which differ
+from run to run, are masked; everything else is compared as printed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+GOLDEN = Path(__file__).with_name("golden")
+_VARYING = re.compile(r'"(computed_at|as_of|store)": "[^"]*"')
+
+CASES = {
+    "summary-BIH": ["summary", "--country", "BIH", "--format", "json"],
+    "summary-COL": ["summary", "--country", "COL", "--format", "json"],
+    "landrelease-BIH-admin2": ["landrelease", "--country", "BIH", "--by", "admin2", "--format", "json"],
+    "landrelease-BIH-year": ["landrelease", "--country", "BIH", "--by", "year", "--format", "json"],
+    "landrelease-BIH-hazard": ["landrelease", "--country", "BIH", "--by", "hazard", "--format", "json"],
+}
+
+
+def masked(text: str) -> str:
+    return _VARYING.sub(lambda m: f'"{m.group(1)}": "…"', text)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_cli_json_is_as_before(real_store, backend, name):
+    result = run_cli("--store", real_store.location, *CASES[name])
+    assert result.returncode == 0, result.stderr
+    path = GOLDEN / f"{name}-{backend}.txt"
+    if not path.exists():
+        path.write_text(masked(result.stdout), encoding="utf-8")
+        pytest.skip(f"wrote {path.name}")
+    assert masked(result.stdout) == path.read_text(encoding="utf-8")
