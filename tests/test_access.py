@@ -8,7 +8,8 @@ import pytest
 from mineledger.errors import QueryError
 from tests.conftest import locate
 from mineledger.victims import personal
-from mineledger.access.roles import PermissionDenied, put_user, set_setting
+from mineledger.access.users import put_user, set_setting
+from mineledger.errors import PermissionDenied
 from mineledger.ledger.export import export_layer
 from mineledger.ledger.history import (import_rows, quarantine_rows, record_history,
                                          revert_import)
@@ -19,7 +20,7 @@ from mineledger.ledger.quality import mark_finding, run_checks
 from mineledger.ledger.backup import backup_store
 from mineledger.land.summary import summary
 from mineledger.report import write_report
-from mineledger.store import open_store
+from mineledger import open_store
 from tests.conftest import run_cli
 
 EVENTS = """\
@@ -207,7 +208,7 @@ def test_strangers_learn_nothing_from_lookups(world):
 
 
 def test_the_only_admin_cannot_be_demoted_or_removed(world):
-    from mineledger.access.roles import remove_user
+    from mineledger.access.users import remove_user
 
     with open_store(world["path"], create=False, user="ada") as store:
         with pytest.raises(QueryError, match="ada is the store's only admin"):

@@ -14,7 +14,8 @@ from sqlalchemy import inspect, text
 
 from mineledger import StoreError, import_source, open_store, summary
 from mineledger.victims import personal
-from mineledger.ledger.history import as_of, instant_text, record_history
+from mineledger.ledger.asof import as_of, instant_text
+from mineledger.ledger.history import record_history
 from mineledger.ledger.migration import migrate_store
 from mineledger.store import revisions
 from tests.conftest import ROOT, cli_json, run_cli
@@ -67,7 +68,7 @@ def full(store_at, tmp_path, profiles):
 
 def _downgrade_to_0001(store):
     """Take a store back to revision 0001, as a store of the previous version would be."""
-    with store._write_connection() as conn, conn.begin():
+    with store.store._write_connection() as conn, conn.begin():
         cfg = revisions._config()
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0001")
@@ -86,7 +87,7 @@ def test_an_older_store_is_refused_until_db_upgrade(store_at, tmp_path):
     result = run_cli("--store", location, "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert "schema revision 0001 → 0002" in result.stdout
-    with open_store(location) as store, store.engine.connect() as conn:
+    with open_store(location) as store, store.store.engine.connect() as conn:
         assert revisions.current(conn) == "0002"
         names = {i["name"] for i in inspect(conn).get_indexes("change_log")}
         assert "ix_change_log_import" in names
@@ -99,19 +100,19 @@ def test_a_store_made_before_alembic_is_upgraded(store_at):
     location = store_at("legacy")
     with open_store(location) as store:
         _downgrade_to_0001(store)
-        with store._write_connection() as conn, conn.begin():
+        with store.store._write_connection() as conn, conn.begin():
             conn.execute(text("DROP TABLE alembic_version"))
     with pytest.raises(StoreError, match="revision 0001"):
         open_store(location)
     with open_store(location, check_schema=False) as store:
-        assert store.upgrade_schema() == ("0001", "0002")
+        assert store.store.upgrade_schema() == ("0001", "0002")
     open_store(location).close()
 
 
 def test_a_store_of_an_unknown_revision_is_refused(store_at):
     location = store_at("future")
     with open_store(location) as store:
-        with store._write_connection() as conn, conn.begin():
+        with store.store._write_connection() as conn, conn.begin():
             conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(StoreError, match=r"schema \(0099\) is not one this mineledger knows"):
         open_store(location)
@@ -182,7 +183,7 @@ def test_migrate_refuses_itself_and_unreachable_targets(full):
 
 HOLDER = """
 import os, sys, time, shapely
-from mineledger.store import open_store
+from mineledger import open_store
 store = open_store(sys.argv[1])
 with store.writer(user="holder", command="hold") as w:
     w.insert("hazards", [{"uuid": "held-1", "country": "BIH", "geom": shapely.box(19, 44, 19.01, 44.01),
@@ -302,7 +303,8 @@ def test_two_imports_into_a_new_store_at_once_both_land(store_at, tmp_path, prof
 
 def test_migrate_replaces_a_store_only_for_its_admin(full, store_at, tmp_path, profiles):
     """--force wipes a store: only an admin of that store may, as with restore --force."""
-    from mineledger.access.roles import PermissionDenied, put_user
+    from mineledger.access.users import put_user
+    from mineledger.errors import PermissionDenied
 
     target = store_at("guarded")
     with open_store(target) as t:

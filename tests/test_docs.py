@@ -27,7 +27,7 @@ from mineledger.io.infer import infer_profile
 from mineledger.io.profiles import load_profile
 from mineledger.ledger.export import export_layer
 from mineledger.ledger.importer import check_source, import_source
-from mineledger.store import open_store
+from mineledger import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "profiles.md"

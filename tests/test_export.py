@@ -16,7 +16,7 @@ from tests.conftest import run_cli
 from mineledger.errors import QueryError, SourceError
 from mineledger.ledger.export import FORMATS, SUFFIX, export_layer, select_records
 from mineledger.ledger.importer import import_source
-from mineledger.store import open_store
+from mineledger import open_store
 
 HAZARDS_CSV = """\
 id,wkt,seen,status,sheet,reported

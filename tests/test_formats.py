@@ -20,7 +20,7 @@ from pyproj import Geod
 from mineledger.errors import ProfileError, SourceError
 from mineledger.io.readers import read_source
 from mineledger.ledger.importer import check_source, import_source
-from mineledger.store import open_store
+from mineledger import open_store
 
 GEOD = Geod(ellps="WGS84")
 SQUARE = shapely.Polygon([(18.0, 44.0), (18.01, 44.0), (18.01, 44.01), (18.0, 44.01)])

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 import time
 
 import pytest
 
 from mineledger.errors import QueryError, StoreError
-from mineledger.ledger.history import (Snapshot, as_of, import_details, instant_text,
-                                         parse_instant, record_history, revert_import)
+from mineledger.ledger.asof import as_of, instant_text
+from mineledger.ledger.history import import_details, record_history, revert_import
+from mineledger.store.snapshot import Snapshot, parse_instant
 from mineledger.ledger.importer import import_source
 from mineledger.land.landrelease import ledger
 from mineledger.land.summary import summary
-from mineledger.store import open_store
+from mineledger import open_store
 from tests.conftest import cli_json, run_cli
 
 HAZARDS_V1 = """\
@@ -102,7 +104,7 @@ def test_as_of_a_date_is_the_end_of_that_day_in_the_store_time_zone(tmp_path, st
     with open_store(store_at("s")) as store:
         assert parse_instant("2025-12-31", store) == dt.datetime(
             2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
-        from mineledger.access.roles import set_setting
+        from mineledger.access.users import set_setting
 
         set_setting(store, "timezone", "America/Bogota")
         assert parse_instant("2025-12-31", store) == dt.datetime(
@@ -180,7 +182,7 @@ def test_as_of_and_history_through_the_cli(tmp_path, two_versions):
 
 
 def _same(a, b) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))

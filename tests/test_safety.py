@@ -16,7 +16,7 @@ import pytest
 from mineledger.errors import SourceError, StoreError
 from mineledger.ledger.importer import import_source
 from mineledger.ledger.backup import backup_store, restore_store, verify_backup
-from mineledger.store import open_store
+from mineledger import open_store
 from tests.conftest import run_cli
 
 PROFILE = """

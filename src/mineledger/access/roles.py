@@ -1,5 +1,5 @@
-"""Users, roles and what each may do — one rule set for the CLI, the Python API and the
-HTTP API, enforced here in the service layer.
+"""Roles and what each may do — one rule set for the CLI, the Python API and the later HTTP
+API (README, "Roles").
 
 =========  =====================================================================================
 role       may
@@ -16,25 +16,14 @@ viewer     read records, history, figures and exports (no personal data); in its
 public     figures only (summary, land release ledger, layer counts): aggregates and
            non-sensitive fields
 =========  =====================================================================================
-
-Who acts: the store is opened for a user name (``--user``, ``MINELEDGER_USER``, else the login
-name). A store with no users is a one-person store and its user is admin; once an admin has
-added users (``mineledger users add``), only they may act, each in their role. On the embedded
-store roles guard against mistakes, not against someone who copies the file — that is what the
-encryption of personal data is for.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mineledger.errors import MineledgerError
-
-
-class PermissionDenied(MineledgerError):
-    """The acting user's role does not allow the action (the message names both)."""
+from mineledger.errors import PermissionDenied
 
 
 class Role(StrEnum):
@@ -78,7 +67,7 @@ COUNTRY_BOUND = {Role.OFFICER, Role.OPERATOR}
 
 @dataclass(frozen=True)
 class Actor:
-    """The user a store was opened for, with their role and limits."""
+    """A user acting on a store, with their role and limits."""
 
     name: str
     role: Role
@@ -89,6 +78,10 @@ class Actor:
     def __str__(self) -> str:
         where = "".join(f" {x}" for x in (self.country, self.organisation) if x)
         return f"{self.name} ({self.role.value}{where})"
+
+    def may(self, action: Action) -> bool:
+        """Whether the role allows ``action`` at all (country limits aside)."""
+        return action in ALLOWED[self.role]
 
 
 def authorize(actor: Actor, action: Action, *, country: str | None = None,
@@ -129,178 +122,8 @@ def authorize(actor: Actor, action: Action, *, country: str | None = None,
                                    f"({actor.organisation}), not for {organisation or 'records of no organisation'}")
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def login_name() -> str:
-    """The name the operating system knows the user by ("unknown" in some containers)."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
-
-
-def acting_name(user: str | None = None) -> str:
-    """Who acts: the name given, else ``$MINELEDGER_USER``, else the login name."""
-    import os
-
-    return user or os.environ.get("MINELEDGER_USER") or login_name()
-
-
-def actor_of(store) -> Actor:
-    """The user the store was opened for (``open_store(…, user=…)``, ``MINELEDGER_USER``,
-    else the login name), with the role the store's users table gives them.
-
-    Raises
-    ------
-    PermissionDenied
-        The store has users and this name is not one of them.
-    """
-    cached = getattr(store, "_actor", None)
-    if cached is not None:
-        return cached
-    name = acting_name(getattr(store, "user_name", None))
-    users = store.read_table("users")
-    if users.empty:
-        actor = Actor(name, Role.ADMIN, single_user=True)
-    else:
-        row = users[users["name"] == name]
-        if row.empty:
-            raise PermissionDenied(f"{name!r} is not a user of this store; an admin adds users "
-                                   "with `mineledger users add` (act as another with --user)")
-        r = row.iloc[0]
-        actor = Actor(name, Role(r["role"]), r["country"] or None, r["organisation"] or None)
-    store._actor = actor
-    return actor
-
-
-def require(store, action: Action, *, country: str | None = None,
-            organisation: str | None = None) -> Actor:
-    """:func:`authorize` the store's acting user; returns the actor."""
-    actor = actor_of(store)
-    authorize(actor, action, country=country, organisation=organisation)
-    return actor
-
-
-# --- managing users and settings (admin) ---------------------------------------------------------
-
-#: Settings an admin may set, with what each accepts.
-SETTINGS = {
-    "timezone": "an IANA time zone such as UTC or Europe/Sarajevo (the days --as-of DATE means)",
-    "operator_reads:ISO3": "all or own (whether operators read other organisations' records)",
-}
-
-
-def put_user(store, name: str, role: str, *, country: str | None = None,
-             organisation: str | None = None) -> dict:
-    """Add a user or change one's role (admin; in a one-person store, the first user added
-    must be an admin, who is then the only one who can add others).
-
-    Raises
-    ------
-    QueryError
-        An unknown role, an officer or operator without a country, an operator without an
-        organisation, a bad country code, or a first user who is not an admin.
-    PermissionDenied
-        The acting user is not an admin.
-    """
-    from mineledger.errors import QueryError
-
-    actor = require(store, Action.MANAGE)
-    try:
-        role = Role(role)
-    except ValueError:
-        raise QueryError(f"--role {role!r}: expected one of {', '.join(r.value for r in Role)}") from None
-    name = (name or "").strip()
-    if not name:
-        raise QueryError("a user needs a name")
-    if country is not None and not (len(country) == 3 and country.isalpha() and country.isupper()):
-        raise QueryError(f"--country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
-    if role in COUNTRY_BOUND and not country:
-        raise QueryError(f"an {role.value} works in one country: give --country")
-    if role == Role.OPERATOR and not organisation:
-        raise QueryError("an operator writes its organisation's records: give --organisation")
-    if actor.single_user and role != Role.ADMIN:
-        raise QueryError("the first user of a store must be an admin (then add the others as "
-                         "that admin with --user)")
-    users = store.read_table("users")
-    admins = set(users.loc[users["role"] == Role.ADMIN.value, "name"]) if not users.empty else set()
-    if admins == {name} and role != Role.ADMIN:
-        raise QueryError(f"{name} is the store's only admin; make another user admin first")
-    row = {"name": name, "role": role.value, "country": country, "organisation": organisation}
-    with store.writer(user=actor.name, command="users add") as writer:
-        writer.put_user(row, reason=f"role {role.value}")
-    store._actor = None
-    return row
-
-
-def list_users(store):
-    require(store, Action.MANAGE)
-    df = store.read_table("users")
-    return df[["name", "role", "country", "organisation", "created_at", "created_by"]]
-
-
-def remove_user(store, name: str) -> None:
-    from mineledger.errors import QueryError, StoreError
-
-    actor = require(store, Action.MANAGE)
-    users = store.read_table("users")
-    admins = users[users["role"] == Role.ADMIN.value]["name"].tolist()
-    if admins == [name]:
-        raise QueryError(f"{name} is the store's only admin; make another user admin first (a "
-                         "store without an admin could not be managed)")
-    try:
-        with store.writer(user=actor.name, command="users remove") as writer:
-            writer.remove_user(name, reason="removed")
-    except StoreError as exc:
-        raise QueryError(str(exc)) from None
-    store._actor = None
-
-
-def show_settings(store) -> dict[str, str]:
-    actor = actor_of(store)
-    authorize(actor, Action.READ, country=actor.country)
-    return {k: v for k, v in store.settings().items() if k != "schema_version"}
-
-
-def set_setting(store, key: str, value: str) -> None:
-    """Set ``timezone`` or ``operator_reads:ISO3`` (admin).
-
-    Raises
-    ------
-    QueryError
-        An unknown key or a value it does not accept.
-    """
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from mineledger.errors import QueryError
-
-    actor = require(store, Action.MANAGE)
-    if key == "timezone":
-        from zoneinfo import available_timezones
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise QueryError(f"timezone {value!r}: expected {SETTINGS['timezone']}") from None
-        if value not in available_timezones() or value in ("localtime", "Factory") or \
-                value.startswith(("right/", "posix/")):
-            raise QueryError(f"timezone {value!r}: expected {SETTINGS['timezone']}")
-    elif key.startswith("operator_reads:") and len(key) == len("operator_reads:") + 3:
-        if value not in ("all", "own"):
-            raise QueryError(f"{key} {value!r}: expected all or own")
-    else:
-        raise QueryError(f"setting {key!r}; expected one of: " +
-                         "; ".join(f"{k} ({v})" for k, v in SETTINGS.items()))
-    with store.writer(user=actor.name, command=f"settings set {key}") as writer:
-        writer.set_setting(key, value)
-
-
-def operator_sees_only_own(store, actor: Actor, country: str | None) -> bool:
-    """Whether an operator reads only its organisation's records in a country."""
-    if actor.role != Role.OPERATOR:
-        return False
-    return store.settings().get(f"operator_reads:{country or actor.country}", "all") == "own"
+def refuse_role(actor: Actor, action: Action) -> None:
+    """Refuse ``action`` if the role never allows it, before anything is looked up (so that
+    a refusal tells nothing about what the store holds)."""
+    if not actor.may(action):
+        raise PermissionDenied(f"{actor} may not {action.value}")

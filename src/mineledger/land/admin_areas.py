@@ -8,7 +8,7 @@ row ``unassigned``, so the rows add up to the distinct total.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -16,8 +16,34 @@ import pandas as pd
 import shapely
 
 from mineledger.geo import dissolve, geodesic_area, polygonal_part
+from mineledger.model.results import Result
+from mineledger.store.base import Store
 
+#: The row of land (or records) outside every administrative area.
 UNASSIGNED = "unassigned"
+#: The name of that row, for areas and for counts.
+OUTSIDE_AREAS = "outside every administrative area"
+NO_AREA = "no administrative area"
+
+
+@dataclass(frozen=True, eq=False)
+class AreaRow(Result):
+    """Land of one administrative area (or ``unassigned``), m²."""
+
+    code: str
+    name: str | None
+    area_m2: float
+
+
+@dataclass(frozen=True, eq=False)
+class CountRow(Result):
+    """Records of one administrative area (or ``unassigned``); ``in_gazetteer``: the code is
+    one of the areas in the store."""
+
+    code: str
+    name: str | None
+    count: int
+    in_gazetteer: bool
 
 
 def finest_level(admin: gpd.GeoDataFrame) -> int | None:
@@ -32,7 +58,7 @@ def _usable(geoms) -> np.ndarray:
     return np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
 
 
-def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[AreaRow]:
     """Distinct polygonal area per administrative area, in m².
 
     Parameters
@@ -44,10 +70,9 @@ def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[di
 
     Returns
     -------
-    list of dict
-        ``{"code", "name", "area_m2"}`` for every area with land in it, sorted by code, then
-        the row ``{"code": "unassigned", …}`` (always present). The rows add up to the
-        geodesic area of the union of ``records``.
+    list of AreaRow
+        Every area with land in it, sorted by code, then the row ``unassigned`` (always
+        present). The rows add up to the geodesic area of the union of ``records``.
     """
     ok = _usable(records.geometry.array) if len(records) else np.zeros(0, bool)
     recs = records[ok]
@@ -64,14 +89,13 @@ def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[di
     for code, area in partition(remainder, admin).items():
         rows[code] = rows.get(code, 0.0) + area
     unassigned = rows.pop(UNASSIGNED)
-    out = [{"code": c, "name": names.get(c), "area_m2": a} for c, a in sorted(rows.items())]
-    out.append({"code": UNASSIGNED, "name": "outside every administrative area",
-                "area_m2": unassigned})
+    out = [AreaRow(c, names.get(c), a) for c, a in sorted(rows.items())]
+    out.append(AreaRow(UNASSIGNED, OUTSIDE_AREAS, unassigned))
     return out
 
 
-def land_by_admin(store, layer: str, country: str, level: int, records: gpd.GeoDataFrame,
-                  admin: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+def land_by_admin(store: Store, layer: str, country: str, level: int,
+                  records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[AreaRow]:
     """:func:`area_by_admin` of a layer's records, computed in the store's database where the
     back end does it there (PostGIS: :meth:`mineledger.store.Store.area_by_admin`), else in
     Python from ``records`` and ``admin`` (the areas of ``level``). Same rows, same rule;
@@ -81,9 +105,8 @@ def land_by_admin(store, layer: str, country: str, level: int, records: gpd.GeoD
     if pushed is None:
         return area_by_admin(records, admin)
     names = dict(zip(admin["code"], admin["name"]))
-    return [{"code": r["code"], "area_m2": r["area_m2"],
-             "name": "outside every administrative area" if r["code"] == UNASSIGNED
-             else names.get(r["code"])} for r in pushed]
+    return [AreaRow(r["code"], OUTSIDE_AREAS if r["code"] == UNASSIGNED else names.get(r["code"]),
+                    r["area_m2"]) for r in pushed]
 
 
 def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
@@ -141,7 +164,7 @@ def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
 
 def count_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame,
                    name_column: str | None = None,
-                   located: dict[str, str] | None = None) -> list[dict[str, Any]]:
+                   located: dict[str, str] | None = None) -> list[CountRow]:
     """Number of point records per administrative area (by code if they carry one, else by
     location; a point in two overlapping areas counts in the one whose code sorts first);
     records in no area, or without a location, count as ``unassigned``.
@@ -151,8 +174,8 @@ def count_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame,
 
     Returns
     -------
-    list of dict
-        ``{"code", "name", "count", "in_gazetteer"}`` sorted by code, then ``unassigned``.
+    list of CountRow
+        Sorted by code, then ``unassigned``.
     """
     names = dict(zip(admin["code"], admin["name"]))
     codes = records["admin_code"].copy() if "admin_code" in records else \
@@ -172,9 +195,7 @@ def count_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame,
     fallback = {}
     if name_column and name_column in records:
         fallback = dict(zip(records["admin_code"], records[name_column]))
-    out = [{"code": c, "name": names.get(c, fallback.get(c)), "count": int(n),
-            "in_gazetteer": c in names}
+    out = [CountRow(c, names.get(c, fallback.get(c)), int(n), c in names)
            for c, n in sorted(counts.items()) if c != UNASSIGNED]
-    out.append({"code": UNASSIGNED, "name": "no administrative area",
-                "count": int(counts.get(UNASSIGNED, 0)), "in_gazetteer": False})
+    out.append(CountRow(UNASSIGNED, NO_AREA, int(counts.get(UNASSIGNED, 0)), False))
     return out

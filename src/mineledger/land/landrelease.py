@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -29,11 +30,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from mineledger.access import Action, Session
 from mineledger.errors import QueryError
 from mineledger.geo import dissolve, geodesic_area, polygonal_part
+from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED, partition
+from mineledger.ledger.asof import require_country
+from mineledger.model.codes import checked_country
+from mineledger.model.results import Result
 from mineledger.model.vocab import HazardStatus
-from mineledger.land.admin_areas import UNASSIGNED, partition
-from mineledger.store.base import Store
 
 #: Outcome kinds, strongest first: an overlap goes to the first.
 OUTCOMES = ("cleared", "reduced", "cancelled")
@@ -49,6 +53,25 @@ COLUMNS = ("suspected_m2", "cancelled_m2", "reduced_m2", "cleared_m2", "released
 _EMPTY = shapely.MultiPolygon()
 
 
+@dataclass(frozen=True, eq=False)
+class LedgerRow(Result):
+    """One row of the land release ledger (IMAS 07.11): a group's land, m².
+
+    ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2`` and ``suspected_m2 =
+    remaining_m2 + released_m2`` in every row.
+    """
+
+    area_code: str
+    area_name: str | None
+    suspected_m2: float
+    cancelled_m2: float
+    reduced_m2: float
+    cleared_m2: float
+    released_m2: float
+    remaining_m2: float
+    both_m2: float
+
+
 def _union(geoms) -> Any:
     """Distinct land of polygonal geometries, one MultiPolygon (empty if none). Multi-part
     inputs are split into their parts first, so that clusters are found among the parts."""
@@ -58,7 +81,7 @@ def _union(geoms) -> Any:
     return dissolve(shapely.get_parts(np.asarray(geoms, dtype=object)))
 
 
-def _date(value) -> dt.date | None:
+def as_date(value) -> dt.date | None:
     """A date, or None for any spelling of "unknown" (None, NaN, NaT)."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
@@ -125,7 +148,7 @@ class OutcomeIndex:
         keep = [g is not None and not g.is_empty for g in outcomes.geometry.array] if len(outcomes) else []
         self.geoms = np.asarray([g for g, k in zip(outcomes.geometry.array, keep) if k], dtype=object) \
             if len(outcomes) else np.zeros(0, dtype=object)
-        self.dates = [_date(d) for d, k in zip(outcomes["date_released"], keep) if k] if len(outcomes) else []
+        self.dates = [as_date(d) for d, k in zip(outcomes["date_released"], keep) if k] if len(outcomes) else []
         self.tree = shapely.STRtree(self.geoms) if len(self.geoms) else None
 
     def left_of(self, hazards: np.ndarray, dois: list[dt.date | None]) -> np.ndarray:
@@ -148,15 +171,6 @@ class OutcomeIndex:
             left[which] = shapely.difference(hazards[which], cut)
         return left
 
-    def released_after(self, land, doi: dt.date | None):
-        """Union of the outcomes touching ``land`` released after ``doi`` (all if unknown)."""
-        if self.tree is None or land is None or land.is_empty:
-            return _EMPTY
-        idx = self.tree.query(land, predicate="intersects")
-        if doi is not None:
-            idx = [i for i in idx if self.dates[i] is None or self.dates[i] > doi]
-        return _union(self.geoms[list(idx)]) if len(idx) else _EMPTY
-
 
 def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame | OutcomeIndex) -> Any:
     """Open hazards' land less land released after each hazard's date of information (or
@@ -168,7 +182,7 @@ def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame | Outco
     # the date of the perimeter as surveyed: a progress report that moves the hazard's date of
     # information on does not redraw it, so it must not bring released land back
     perimeter = open_h["perimeter_date"] if "perimeter_date" in open_h else open_h["date_of_information"]
-    dois = [_date(d) for d in perimeter]
+    dois = [as_date(d) for d in perimeter]
     return _union(index.left_of(np.asarray(open_h.geometry.array, dtype=object), dois))
 
 
@@ -179,16 +193,19 @@ def _measure(sets: dict[str, Any], admin: gpd.GeoDataFrame | None) -> dict[str, 
     return {k: partition(g, admin) for k, g in sets.items()}
 
 
-def _row(code: str, name: str | None, area: dict[str, float]) -> dict[str, Any]:
+def ledger_row(code: str, name: str | None, area: dict[str, float]) -> LedgerRow:
+    """A ledger row from the land of each set (``cancelled``, ``reduced``, ``cleared``,
+    ``remaining``, ``both``), m²."""
     cancelled, reduced, cleared = area.get("cancelled", 0.0), area.get("reduced", 0.0), area.get("cleared", 0.0)
     released = cancelled + reduced + cleared
     remaining = area.get("remaining", 0.0)
-    return {"area_code": code, "area_name": name, "suspected_m2": remaining + released,
-            "cancelled_m2": cancelled, "reduced_m2": reduced, "cleared_m2": cleared,
-            "released_m2": released, "remaining_m2": remaining, "both_m2": area.get("both", 0.0)}
+    return LedgerRow(area_code=code, area_name=name, suspected_m2=remaining + released,
+                     cancelled_m2=cancelled, reduced_m2=reduced, cleared_m2=cleared,
+                     released_m2=released, remaining_m2=remaining,
+                     both_m2=area.get("both", 0.0))
 
 
-def _ledger_sets(hazards, outcomes, *, clipped=None, sets=None, index=None) -> dict[str, Any]:
+def ledger_sets(hazards, outcomes, *, clipped=None, sets=None, index=None) -> dict[str, Any]:
     """The ledger's land; ``clipped`` (outcomes cut to their hazards), their ``sets`` and
     ``index`` are reused when a caller has them already."""
     outcomes = clipped if clipped is not None else clip_to_hazards(outcomes, hazards)
@@ -200,35 +217,36 @@ def _ledger_sets(hazards, outcomes, *, clipped=None, sets=None, index=None) -> d
             "cancelled": sets["cancelled"], "remaining": remaining, "both": both}
 
 
-def land_sets(store: Store, country: str) -> dict[str, Any]:
+def land_sets(session: Session, country: str) -> dict[str, Any]:
     """The ledger's land of a country as geometries (``cleared``, ``reduced``, ``cancelled``,
     ``remaining``, ``both``), to be measured by :func:`rows_by_admin` or drawn on a map."""
-    hazards = _usable(store.read_layer("hazards", country))
-    outcomes = _usable(store.read_layer("cleared_areas", country))
-    return _ledger_sets(hazards, outcomes)
+    hazards = _usable(session.read_layer("hazards", country))
+    outcomes = _usable(session.read_layer("cleared_areas", country))
+    return ledger_sets(hazards, outcomes)
 
 
-def rows_by_admin(sets: dict[str, Any], admin: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+def rows_by_admin(sets: dict[str, Any], admin: gpd.GeoDataFrame) -> list[LedgerRow]:
     """Ledger rows for the areas of one administrative level, ``unassigned`` and ``total``;
     the rows add up to the total exactly."""
     names = dict(zip(admin["code"], admin["name"]))
     measured = _measure(sets, admin)
     codes = sorted({c for m in measured.values() for c, a in m.items()
                     if c != UNASSIGNED and a > 0})
-    rows = [_row(c, names.get(c), {k: m.get(c, 0.0) for k, m in measured.items()})
+    rows = [ledger_row(c, names.get(c), {k: m.get(c, 0.0) for k, m in measured.items()})
             for c in codes]
-    rows.append(_row(UNASSIGNED, "outside every administrative area",
+    rows.append(ledger_row(UNASSIGNED, OUTSIDE_AREAS,
                      {k: m.get(UNASSIGNED, 0.0) for k, m in measured.items()}))
-    rows.append(_row(TOTAL, None, {k: math.fsum(m.values()) for k, m in measured.items()}))
+    rows.append(ledger_row(TOTAL, None, {k: math.fsum(m.values()) for k, m in measured.items()}))
     return rows
 
 
-def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any]]:
+def ledger(session: Session, country: str, by: str = "admin2") -> list[dict[str, Any]]:
     """The land release ledger of a country, one row per group and a ``total`` row.
 
     Parameters
     ----------
-    store : Store
+    session : Session
+        The store, and who acts.
     country : str
         ISO 3166-1 alpha-3.
     by : str
@@ -238,7 +256,7 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
 
     Returns
     -------
-    list of dict
+    list of LedgerRow
         Rows with ``area_code``, ``area_name`` and the columns of :data:`COLUMNS` in m².
         In every row ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2`` and
         ``suspected_m2 = remaining_m2 + released_m2``. By administrative level, the rows
@@ -250,26 +268,28 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
     QueryError
         Unknown country, unknown grouping, or an administrative level not loaded.
     """
-    from mineledger.access.roles import Action, require
-
-    country = country.upper()
-    require(store, Action.AGGREGATE, country=country)
-    from mineledger.ledger.history import require_country
-
-    require_country(store, country)
-    hazards = _usable(store.read_layer("hazards", country))
-    outcomes = _usable(store.read_layer("cleared_areas", country))
+    country = checked_country(country)
+    session.require(Action.AGGREGATE, country=country)
+    require_country(session, country)
+    hazards = _usable(session.read_layer("hazards", country))
+    outcomes = _usable(session.read_layer("cleared_areas", country))
     if by.startswith("admin") and by[5:].isdigit():
         level = int(by[5:])
-        admin = store.read_layer("admin_areas", country)
+        admin = session.read_layer("admin_areas", country)
         admin = admin[admin["level"] == level]
         if not len(admin):
             raise QueryError(f"--by {by}: no administrative areas of level {level} are loaded "
                              f"for {country}")
-        return rows_by_admin(_ledger_sets(hazards, outcomes), admin)
+        return rows_by_admin(ledger_sets(hazards, outcomes), admin)
     if by not in GROUPINGS:
         raise QueryError(f"--by {by!r}: expected admin1, admin2, admin3, hazard, organisation, "
                          "category or year")
+    return _ledger_by_group(hazards, outcomes, by)
+
+
+def _ledger_by_group(hazards, outcomes, by: str) -> list[LedgerRow]:
+    """:func:`ledger` by hazard, organisation, category or year (a piece of land can belong
+    to several groups; the total counts it once)."""
     hz_key, oc_key = _group_keys(hazards, by), _group_keys(outcomes, by)
     names = dict(zip(hazards["uuid"], hazards["local_id"])) if by == "hazard" else {}
     clipped = clip_to_hazards(outcomes, hazards)  # against every hazard, not the group's only
@@ -301,9 +321,9 @@ def ledger(store: Store, country: str, by: str = "admin2") -> list[dict[str, Any
         sets["both"] = (polygonal_part(shapely.intersection(open_land, shapely.multipolygons(near)))
                         or _EMPTY) if len(near) else _EMPTY
         sets.pop("released")
-        rows.append(_row(key, names.get(key), {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
-    whole = _ledger_sets(hazards, outcomes, clipped=clipped, sets=all_sets, index=index)
-    rows.append(_row(TOTAL, None, {k: v[TOTAL] for k, v in _measure(whole, None).items()}))
+        rows.append(ledger_row(key, names.get(key), {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
+    whole = ledger_sets(hazards, outcomes, clipped=clipped, sets=all_sets, index=index)
+    rows.append(ledger_row(TOTAL, None, {k: v[TOTAL] for k, v in _measure(whole, None).items()}))
     return rows
 
 
@@ -320,4 +340,4 @@ def _group_keys(gdf: gpd.GeoDataFrame, by: str) -> list[tuple[str, ...]]:
         return [tuple(sorted({c.strip() for c in (cats or "").split(",") if c.strip()})) or (UNKNOWN,)
                 for cats in gdf["eo_categories"]]
     dates = gdf["date_released"] if "date_released" in gdf else gdf["date_of_information"]
-    return [(str(_date(d).year) if _date(d) is not None else UNKNOWN,) for d in dates]
+    return [(str(as_date(d).year) if as_date(d) is not None else UNKNOWN,) for d in dates]

@@ -26,6 +26,7 @@ import geopandas as gpd
 import shapely
 
 from mineledger.geo import geodesic_area
+from mineledger.land.landrelease import as_date, clip_to_hazards, remaining_land
 from mineledger.model import rules
 from mineledger.model.vocab import HazardStatus
 from mineledger.store.base import Writer
@@ -63,8 +64,6 @@ def resolve_links(writer: Writer, records: list[dict[str, Any]]) -> list[str]:
 def flag_outside_hazard(writer: Writer, outcomes: list[dict[str, Any]]) -> int:
     """Set ``outside_hazard`` on outcomes that reach outside the hazard they are linked to
     (by more than 1e-6 of their area); return how many do."""
-    import shapely
-
     linked = [o for o in outcomes if o.get("hazard_uuid") and o.get("geom") is not None]
     shapes = {h["uuid"]: h["geom"] for h in writer.existing("hazards", {o["hazard_uuid"] for o in linked}).values()}
     n = 0
@@ -204,8 +203,6 @@ def apply_activities(writer: Writer, activities: list[dict[str, Any]], *, import
 def remaining_of(writer: Writer, hazard: dict[str, Any]) -> float:
     """The remaining area of one hazard in m², by the ledger's rule, from the outcomes linked
     to it in the store."""
-    from mineledger.land.landrelease import clip_to_hazards, remaining_land
-
     if hazard.get("geom") is None or hazard["geom"].is_empty:
         return 0.0
     outs = writer.where("cleared_areas", "hazard_uuid", [hazard["uuid"]])
@@ -219,20 +216,18 @@ def remaining_areas(writer: Writer, hazards: list[dict[str, Any]]) -> list[float
     """:func:`remaining_of` for many hazards at once: one query for all their outcomes, one
     area measurement for all (the ledger's rule: each hazard less its outcomes released after
     its perimeter's date, or all of them if a date is unknown)."""
-    from mineledger.land.landrelease import _date
-
     outs = writer.where("cleared_areas", "hazard_uuid", [h["uuid"] for h in hazards])
     own: dict[str, list] = {}
     for o in outs:
         if o.get("geom") is not None and not o["geom"].is_empty:
-            own.setdefault(o["hazard_uuid"], []).append((o["geom"], _date(o.get("date_released"))))
+            own.setdefault(o["hazard_uuid"], []).append((o["geom"], as_date(o.get("date_released"))))
     lefts = []
     for h in hazards:
         geom = h.get("geom")
         if geom is None or geom.is_empty:
             lefts.append(None)
             continue
-        doi = _date(h.get("perimeter_date") or h.get("date_of_information"))
+        doi = as_date(h.get("perimeter_date") or h.get("date_of_information"))
         later = [g for g, d in own.get(h["uuid"], []) if doi is None or d is None or d > doi]
         lefts.append(shapely.difference(geom, shapely.union_all(later)) if later else geom)
     return [float(a) for a in geodesic_area(lefts)] if lefts else []

@@ -13,12 +13,17 @@ events, which keeps them within 0.1 % over a country of a few hundred kilometres
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
-from mineledger.store.base import Store
+from mineledger.access import Action, Session
+from mineledger.errors import QueryError
+from mineledger.ledger.asof import require_country
+from mineledger.model.codes import checked_country
 
 #: Default distance within which an event is linked to the nearest area, m.
 LINK_DISTANCE_M = 100.0
@@ -50,8 +55,6 @@ def compute_links(events: gpd.GeoDataFrame, hazards: gpd.GeoDataFrame,
         candidates.append(near[["uuid", "area_uuid", "d", "layer"]])
     if not candidates:
         return out
-    import pandas as pd
-
     best = pd.concat(candidates)
     # inside a hazard first, then inside a cleared area, then the nearest; ties by id
     best["rank"] = np.where(best["d"] <= 0, np.where(best["layer"] == "hazards", 0, 1), 2)
@@ -61,28 +64,31 @@ def compute_links(events: gpd.GeoDataFrame, hazards: gpd.GeoDataFrame,
     return out
 
 
-def link_events(store: Store, country: str, *, within_m: float = LINK_DISTANCE_M,
-                user: str = "mineledger", command: str = "link") -> dict[str, Any]:
+def link_events(session: Session, country: str, *, within_m: float = LINK_DISTANCE_M,
+                command: str = "link") -> dict[str, Any]:
     """Link a country's events to hazardous or cleared areas; write changed links through the
-    change log. Returns counts: ``{"events", "in_hazard", "in_cleared", "near", "unlinked",
-    "changed"}``."""
-    import math
+    change log, as the acting user.
 
-    from mineledger.errors import QueryError
+    Returns
+    -------
+    dict
+        Counts: ``{"events", "in_hazard", "in_cleared", "near", "unlinked", "changed"}``.
 
+    Raises
+    ------
+    QueryError
+        A distance that is not a positive number of metres; a country the store does not hold.
+    PermissionDenied
+        The acting user may not change records in that country.
+    """
     if not (isinstance(within_m, (int, float)) and math.isfinite(within_m) and within_m > 0):
         raise QueryError(f"--within {within_m!r}: expected a distance in metres greater than 0")
-    from mineledger.access.roles import Action, require
-
-    country = country.upper()
-    actor = require(store, Action.AMEND, country=country)
-    user = actor.name if user == "mineledger" else user
-    from mineledger.ledger.history import require_country
-
-    require_country(store, country)
-    events = store.read_layer("events", country)
-    links = compute_links(events, store.read_layer("hazards", country),
-                          store.read_layer("cleared_areas", country), within_m)
+    country = checked_country(country)
+    actor = session.require(Action.AMEND, country=country)
+    require_country(session, country)
+    events = session.read_layer("events", country)
+    links = compute_links(events, session.read_layer("hazards", country),
+                          session.read_layer("cleared_areas", country), within_m)
     counts = {"events": len(events), "in_hazard": 0, "in_cleared": 0, "near": 0, "unlinked": 0,
               "changed": 0}
     for layer, _, d in links.values():
@@ -92,7 +98,7 @@ def link_events(store: Store, country: str, *, within_m: float = LINK_DISTANCE_M
             counts["in_hazard" if layer == "hazards" else "in_cleared"] += 1
         else:
             counts["near"] += 1
-    with store.writer(user=user, command=command) as writer:
+    with session.writer(user=actor.name, command=command) as writer:
         current = writer.existing("events", list(links))
         changed = 0
         reason = f"linked to the area it lies in, or the nearest within {within_m:g} m"

@@ -9,16 +9,115 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from mineledger.errors import QueryError
+from mineledger.access import Action, Session
+from mineledger.land.admin_areas import (AreaRow, CountRow, area_by_admin, count_by_admin,
+                                         finest_level, land_by_admin)
+from mineledger.ledger.asof import computed_as_of, instant_text, require_country
+from mineledger.model.codes import checked_country
+from mineledger.model.results import Result, json_as
 from mineledger.model.vocab import EventType, GeometryStatus
-from mineledger.land.admin_areas import area_by_admin, count_by_admin, finest_level, land_by_admin
-from mineledger.store.base import Store
 
 UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, eq=False)
+class PolygonFigures(Result):
+    """Hazardous or cleared areas: counts, flags and land, m² (README, "summary")."""
+
+    count: int
+    without_geometry: int
+    invalid_repaired: int
+    invalid_unrepairable: int
+    #: the sum of the records' areas (overlaps counted as often as they are recorded)
+    area_m2: float
+    #: the union, measured as the sum of its partition by administrative area, so that the
+    #: rows add up exactly; it equals the geodesic area of the union to about 1e-6
+    distinct_area_m2: float
+    by_admin: list[AreaRow]
+
+
+@dataclass(frozen=True, eq=False)
+class VictimFigures(Result):
+    """Victims, one per person (IMAS 10.60)."""
+
+    count: int
+    killed: int
+    injured: int
+    outcome_unknown: int
+    civilian: int
+    minors: int
+    by_year: dict[str, int]
+    by_admin: list[CountRow]
+    without_geometry: int
+    unusable_geometry: int
+
+
+@dataclass(frozen=True, eq=False)
+class EventLinks(Result):
+    """Events by the area they are linked to (``mineledger link``)."""
+
+    in_hazard: int
+    in_cleared: int
+    near: int
+    unlinked: int
+
+
+@dataclass(frozen=True, eq=False)
+class EventFigures(Result):
+    """Explosive-ordnance events."""
+
+    count: int
+    by_type: dict[str, int]
+    by_year: dict[str, int]
+    by_admin: list[CountRow]
+    without_geometry: int
+    unusable_geometry: int
+    linked: EventLinks
+
+
+@dataclass(frozen=True, eq=False)
+class QuarantineFigures(Result):
+    count: int
+    resolved: int
+
+
+@dataclass(frozen=True, eq=False)
+class AdminFigures(Result):
+    """The administrative areas: the finest level (the one the figures are split by)."""
+
+    level: int | None
+    areas: int
+    levels: dict[str, int]
+
+
+@dataclass(frozen=True, eq=False)
+class SummaryMeta(Result):
+    """When and from what the figures were computed; ``--as-of as_of`` gives them again."""
+
+    computed_at: dt.datetime = field(metadata=json_as(lambda t: t.isoformat(timespec="seconds")))
+    as_of: dt.datetime = field(metadata=json_as(instant_text))
+    information_as_of: dt.date | None = field(metadata=json_as(dt.date.isoformat))
+    store: str
+    units: dict[str, str]
+
+
+@dataclass(frozen=True, eq=False)
+class Summary(Result):
+    """The headline figures of one country (:func:`summary`); ``to_dict()`` is the JSON
+    ``mineledger summary --format json`` prints."""
+
+    country: str
+    hazards: PolygonFigures
+    cleared: PolygonFigures
+    victims: VictimFigures
+    events: EventFigures
+    quarantine: QuarantineFigures
+    admin: AdminFigures
+    meta: SummaryMeta
 
 
 def _without_geometry(gdf) -> int:
@@ -32,21 +131,19 @@ def _unusable(gdf) -> int:
                                             GeometryStatus.UNPARSEABLE]).sum())
 
 
-def _polygon_figures(store, layer, country, level, gdf, admin) -> dict[str, Any]:
+def _polygon_figures(session, layer, country, level, gdf, admin) -> PolygonFigures:
     areas = pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0)
-    by_admin = land_by_admin(store, layer, country, level, gdf, admin) if level is not None \
-        else area_by_admin(gdf, admin)
-    return {
-        "count": int(len(gdf)),
-        "without_geometry": _without_geometry(gdf),
-        "invalid_repaired": int((gdf["geometry_status"] == GeometryStatus.REPAIRED).sum()),
-        "invalid_unrepairable": _unusable(gdf),
-        "area_m2": float(areas.sum()),
-        # The union, measured as the sum of its partition by administrative area, so that the
-        # rows add up exactly; it equals the geodesic area of the union to about 1e-6.
-        "distinct_area_m2": float(math.fsum(r["area_m2"] for r in by_admin)),
-        "by_admin": by_admin,
-    }
+    by_admin = land_by_admin(session.store, layer, country, level, gdf, admin) \
+        if level is not None else area_by_admin(gdf, admin)
+    return PolygonFigures(
+        count=int(len(gdf)),
+        without_geometry=_without_geometry(gdf),
+        invalid_repaired=int((gdf["geometry_status"] == GeometryStatus.REPAIRED).sum()),
+        invalid_unrepairable=_unusable(gdf),
+        area_m2=float(areas.sum()),
+        distinct_area_m2=float(math.fsum(r.area_m2 for r in by_admin)),
+        by_admin=by_admin,
+    )
 
 
 def _by_year(values: pd.Series) -> dict[str, int]:
@@ -60,100 +157,94 @@ def _by_year(values: pd.Series) -> dict[str, int]:
     return out
 
 
-def summary(store: Store, country: str) -> dict[str, Any]:
-    """The headline figures of one country, as nested plain data (JSON-ready).
+def _victim_figures(victims, admin, located) -> VictimFigures:
+    outcome = victims["outcome"]
+    return VictimFigures(
+        count=int(len(victims)),
+        killed=int((outcome == "killed").sum()),
+        injured=int((outcome == "injured").sum()),
+        outcome_unknown=int((~outcome.isin(["killed", "injured"])).sum()),
+        civilian=int((victims["civilian"] == True).sum()),  # noqa: E712 (nullable)
+        minors=int((victims["age_group"] == "minor").sum()),
+        by_year=_by_year(victims["year"]),
+        by_admin=count_by_admin(victims, admin, "admin2_name", located) if len(victims) else [],
+        without_geometry=_without_geometry(victims),
+        unusable_geometry=_unusable(victims),
+    )
+
+
+def _event_figures(events, admin, located) -> EventFigures:
+    types = events["event_type"].value_counts()
+    inside = events["link_distance_m"] == 0
+    return EventFigures(
+        count=int(len(events)),
+        by_type={t.value: int(types.get(t.value, 0)) for t in EventType if types.get(t.value, 0)},
+        by_year=_by_year(events["year"]),
+        by_admin=count_by_admin(events, admin, located=located) if len(events) else [],
+        without_geometry=_without_geometry(events),
+        unusable_geometry=_unusable(events),
+        linked=EventLinks(
+            in_hazard=int(((events["link_layer"] == "hazards") & inside).sum()),
+            in_cleared=int(((events["link_layer"] == "cleared_areas") & inside).sum()),
+            near=int((events["link_distance_m"] > 0).sum()),
+            unlinked=int(events["link_layer"].isna().sum()),
+        ),
+    )
+
+
+def summary(session: Session, country: str) -> Summary:
+    """The headline figures of one country.
 
     Parameters
     ----------
-    store : Store
+    session : Session
+        The store (or a view of it as of a past instant), and who acts (anyone who may read
+        figures of that country).
     country : str
         ISO 3166-1 alpha-3 code.
 
     Returns
     -------
-    dict
-        Keys ``hazards``, ``cleared``, ``victims``, ``events``, ``quarantine``, ``admin`` and
-        ``meta``; see the issue-2 contract in the README. Areas in m².
+    Summary
+        Hazards, cleared land, victims, events, quarantine, the administrative areas and
+        when the figures stand for; areas in m² (README, "summary").
 
     Raises
     ------
     QueryError
-        The store holds no record of that country.
+        Not a country code, or the store holds no record of that country.
+    PermissionDenied
+        The acting user may not read that country's figures.
     """
-    country = country.upper()
-    if len(country) != 3 or not country.isalpha() or not country.isascii():
-        raise QueryError(f"country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
-    from mineledger.access.roles import Action, require
-    from mineledger.ledger.history import computed_as_of, instant_text, require_country
-
-    require(store, Action.AGGREGATE, country=country)
-    require_country(store, country)
-    admin_all = store.read_layer("admin_areas", country)
+    country = checked_country(country)
+    session.require(Action.AGGREGATE, country=country)
+    require_country(session, country)
+    admin_all = session.read_layer("admin_areas", country)
     level = finest_level(admin_all)
     admin = admin_all[admin_all["level"] == level] if level is not None else admin_all
-    hazards = store.read_layer("hazards", country)
-    cleared = store.read_layer("cleared_areas", country)
-    victims = store.read_layer("victims", country)
-    events = store.read_layer("events", country)
-    quarantine = store.read_table("quarantine", country)
-
-    haz = _polygon_figures(store, "hazards", country, level, hazards, admin)
-    clr = _polygon_figures(store, "cleared_areas", country, level, cleared, admin)
+    quarantine = session.read_table("quarantine", country)
 
     def located(layer):
-        return store.admin_of_points(layer, country, level) if level is not None else None
+        return session.admin_of_points(layer, country, level) if level is not None else None
 
-
-    outcome = victims["outcome"]
-    vic = {
-        "count": int(len(victims)),
-        "killed": int((outcome == "killed").sum()),
-        "injured": int((outcome == "injured").sum()),
-        "outcome_unknown": int((~outcome.isin(["killed", "injured"])).sum()),
-        "civilian": int((victims["civilian"] == True).sum()),  # noqa: E712 (nullable)
-        "minors": int((victims["age_group"] == "minor").sum()),
-        "by_year": _by_year(victims["year"]),
-        "by_admin": count_by_admin(victims, admin, "admin2_name", located("victims"))
-        if len(victims) else [],
-        "without_geometry": _without_geometry(victims),
-        "unusable_geometry": _unusable(victims),
-    }
-    types = events["event_type"].value_counts()
-    ev = {
-        "count": int(len(events)),
-        "by_type": {t.value: int(types.get(t.value, 0)) for t in EventType if types.get(t.value, 0)},
-        "by_year": _by_year(events["year"]),
-        "by_admin": count_by_admin(events, admin, located=located("events"))
-        if len(events) else [],
-        "without_geometry": _without_geometry(events),
-        "unusable_geometry": _unusable(events),
-        "linked": {
-            "in_hazard": int(((events["link_layer"] == "hazards") & (events["link_distance_m"] == 0)).sum()),
-            "in_cleared": int(((events["link_layer"] == "cleared_areas") & (events["link_distance_m"] == 0)).sum()),
-            "near": int((events["link_distance_m"] > 0).sum()),
-            "unlinked": int(events["link_layer"].isna().sum()),
-        },
-    }
-    return {
-        "country": country,
-        "hazards": haz,
-        "cleared": clr,
-        "victims": vic,
-        "events": ev,
-        "quarantine": {"count": int((quarantine["status"] == "open").sum()),
-                       "resolved": int((quarantine["status"] == "resolved").sum())},
-        "admin": {
-            "level": level,
-            "areas": int(len(admin)),
-            "levels": {str(int(k)): int(v) for k, v in admin_all["level"].value_counts().sort_index().items()},
-        },
-        "meta": {
-            "computed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    return Summary(
+        country=country,
+        hazards=_polygon_figures(session, "hazards", country, level,
+                                 session.read_layer("hazards", country), admin),
+        cleared=_polygon_figures(session, "cleared_areas", country, level,
+                                 session.read_layer("cleared_areas", country), admin),
+        victims=_victim_figures(session.read_layer("victims", country), admin, located("victims")),
+        events=_event_figures(session.read_layer("events", country), admin, located("events")),
+        quarantine=QuarantineFigures(count=int((quarantine["status"] == "open").sum()),
+                                     resolved=int((quarantine["status"] == "resolved").sum())),
+        admin=AdminFigures(level=level, areas=int(len(admin)), levels={
+            str(int(k)): int(v) for k, v in admin_all["level"].value_counts().sort_index().items()}),
+        meta=SummaryMeta(
+            computed_at=dt.datetime.now(dt.timezone.utc),
             # the figures are those of the store at this instant: `--as-of` it to reproduce them
-            "as_of": instant_text(computed_as_of(store)),
-            "information_as_of": (store.information_as_of.isoformat()
-                                 if getattr(store, "information_as_of", None) else None),
-            "store": store.location,
-            "units": {"area": "m2 (geodesic, WGS 84)"},
-        },
-    }
+            as_of=computed_as_of(session),
+            information_as_of=session.information_as_of,
+            store=session.location,
+            units={"area": "m2 (geodesic, WGS 84)"},
+        ),
+    )

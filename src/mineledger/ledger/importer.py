@@ -14,7 +14,8 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
+import os
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,22 +25,25 @@ import numpy as np
 import shapely
 from shapely.geometry import Point
 
+from mineledger.access import Action, Actor, PermissionDenied, Role, Session, authorize
+from mineledger.access.roles import refuse_role
+from mineledger.access.session import open_store
 from mineledger.errors import ProfileError, SourceError, StrictImportError
 from mineledger.geo import geodesic_area, repair_polygonal
+from mineledger.geo.arrays import geometry_array
 from mineledger.io.profiles import FieldError, Profile, load_profile
 from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_match,
                                    is_source, read_sheet, read_source)
+from mineledger.land import lifecycle
+from mineledger.ledger.quality import import_warnings
 from mineledger.model import rules
+from mineledger.model.codes import EXPECTED as EXPECTED_COUNTRY
+from mineledger.model.codes import checked_country, country_code
 from mineledger.model.records import LAYERS, personal_fields
 from mineledger.model.vocab import GeometryStatus
-from mineledger.access.roles import (ALLOWED, Action, PermissionDenied, Role, actor_of,
-                                        authorize)
-from mineledger.land import lifecycle
-from mineledger.victims import personal
-from mineledger.victims import crypto
 from mineledger.progress import ProgressFactory, no_progress
-from mineledger.store.base import Store, Writer
-from mineledger.geo.arrays import geometry_array
+from mineledger.store.base import Writer
+from mineledger.victims import crypto, personal
 
 #: Namespace of mineledger record UUIDs (UUID 5 of the source identity).
 NAMESPACE = uuid.UUID("6b1f8e1e-3c2a-5d0e-9a57-4d1e2f6c9b10")
@@ -84,10 +88,12 @@ class FileReport:
 
 @dataclass
 class ImportReport:
-    """What an import did, file by file."""
+    """What an import did, file by file, and what the per-record quality rules found in the
+    records it wrote (``warnings``: ``{rule id: findings}``; nothing is stored)."""
 
     profile: str
     files: list[FileReport] = field(default_factory=list)
+    warnings: dict[str, int] = field(default_factory=dict)
 
     def total(self, attr: str) -> int:
         if attr == "quarantined":
@@ -199,7 +205,7 @@ class _Mapper:
             value = rule.apply(row.properties)
         except FieldError:
             return None
-        return value if isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value) else None
+        return country_code(value)
 
     def map(self, row: SourceRow) -> tuple[dict[str, Any] | None, list[tuple[str | None, Any, str]]]:
         values: dict[str, Any] = {}
@@ -213,11 +219,11 @@ class _Mapper:
                                                f"{personal.WITHHELD}, expected {exc.expected}"))
                 else:
                     errors.append((name, exc.value, str(exc)))
-        country = values.pop("country", None)
-        if country and not re.fullmatch(r"[A-Z]{3}", str(country)):
-            errors.append(("country", country, f"field 'country': got {country!r}, expected an "
-                                                "ISO 3166-1 alpha-3 code such as COL"))
-            country = None
+        given = values.pop("country", None)
+        country = country_code(given) if given else None
+        if given and country is None:
+            errors.append(("country", given, f"field 'country': got {given!r}, expected "
+                                              f"{EXPECTED_COUNTRY}"))
         if country and self.country and country != self.country:
             errors.append(("country", country, f"field 'country': the row says {country!r}, "
                                                 f"--country says {self.country!r}"))
@@ -393,16 +399,19 @@ def _join_parent(path: Path, profile: Profile, table) -> list[str]:
     return added
 
 
-def _import_file(writer: Writer, path: Path, profile: Profile, country: str | None,
-                 progress: ProgressFactory, command: str, actor=None) -> FileReport:
-    started = dt.datetime.now(dt.timezone.utc)
-    name = source_name(path)
-    checksum = file_checksum(path)
+def _read_file(path: Path, profile: Profile):
+    """Read a source file as the profile says, join its parent rows and resolve its HXL tags;
+    returns (table, columns, columns the profile consumes).
+
+    Raises
+    ------
+    ProfileError
+        The profile reads columns the file does not have (naming them and the file's own).
+    """
     table = read_source(path, fmt=profile.format, encoding=profile.encoding, crs=profile.crs,
                         delimiter=profile.delimiter, layer=profile.layer_name,
                         sheet=profile.sheet)
-    columns, rows, notes = table.columns, table.rows, table.notes
-    is_vector = table.is_vector
+    columns = table.columns
     if profile.join is not None:
         columns = columns + _join_parent(path, profile, table)
     patterns, tagged = _resolve_hxl(path, profile, table)
@@ -411,46 +420,63 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
     # group's parent columns are not, as they belong to the parent
     consumed = profile.columns | tagged | set(profile.ignore) | (
         {c for c in columns if c.startswith(profile.join.prefix)} if profile.join else set())
-    geometry_columns = set(profile.geometry.columns) if is_vector and profile.geometry else set()
-    mapper_wants_columns = not is_vector
+    geometry_columns = set(profile.geometry.columns) if table.is_vector and profile.geometry else set()
     missing = sorted(profile.columns - geometry_columns - set(columns))
-    if missing and (rows or not is_vector):  # an empty GIS file (an empty export) maps nothing
+    if missing and (table.rows or not table.is_vector):  # an empty GIS file maps nothing
         hint = ""
         if len(columns) == 1 and any(d in columns[0] for d in ";\t|"):
             hint = " (the header reads as one column: is the delimiter another? set read.delimiter)"
         raise ProfileError(f"{path}: profile {profile.name!r} reads column(s) {missing} that the "
                            f"file does not have; its columns are {table.columns}{hint}")
-    import_id = str(uuid.uuid4())
-    report = FileReport(import_id, name, profile.layer, rows_read=len(rows), notes=notes)
-    mapper = _Mapper(profile, name, checksum, country, use_columns=mapper_wants_columns,
-                     consumed=consumed)
-    records: dict[str, dict[str, Any]] = {}
-    first_seen: dict[str, str] = {}
-    sources: dict[str, tuple[SourceRow, str]] = {}
-    rejected: list[dict[str, Any]] = []
+    return table, columns, consumed
 
-    # a victim row's columns other than those read into non-personal fields may hold a
-    # person's data: the quarantine keeps them withheld (the source file has them)
-    shown_columns = None
-    if personal_fields(profile.layer):
-        shown_columns = {r.column for n, r in profile.rules.items()
-                         if r.column and n not in mapper.personal}
-        shown_columns |= set(profile.geometry.columns if profile.geometry else ()) | \
-            set(profile.key or []) | {profile.uuid_column}
 
-    def reject(row: SourceRow, locator: str, errors, row_country=None) -> None:
+class _FileImport:
+    """The import of one file: rows mapped to records or quarantine entries, checked against
+    the store and the acting user's rights, then written through ``writer``."""
+
+    def __init__(self, writer: Writer, path: Path, profile: Profile, country: str | None,
+                 command: str, actor: Actor | None):
+        self.writer, self.path, self.profile = writer, path, profile
+        self.country, self.command, self.actor = country, command, actor
+        self.started = dt.datetime.now(dt.timezone.utc)
+        self.name = source_name(path)
+        self.checksum = file_checksum(path)
+        self.table, _, consumed = _read_file(path, profile)
+        self.import_id = str(uuid.uuid4())
+        self.report = FileReport(self.import_id, self.name, profile.layer,
+                                 rows_read=len(self.table.rows), notes=self.table.notes)
+        self.mapper = _Mapper(profile, self.name, self.checksum, country,
+                              use_columns=not self.table.is_vector, consumed=consumed)
+        self.records: dict[str, dict[str, Any]] = {}
+        self.first_seen: dict[str, str] = {}
+        self.sources: dict[str, tuple[SourceRow, str]] = {}
+        self.rejected: list[dict[str, Any]] = []
+        # a victim row's columns other than those read into non-personal fields may hold a
+        # person's data: the quarantine keeps them withheld (the source file has them)
+        self.shown_columns = None
+        if personal_fields(profile.layer):
+            self.shown_columns = {r.column for n, r in profile.rules.items()
+                                  if r.column and n not in self.mapper.personal}
+            self.shown_columns |= set(profile.geometry.columns if profile.geometry else ()) | \
+                set(profile.key or []) | {profile.uuid_column}
+
+    def reject(self, row: SourceRow, locator: str, errors, row_country=None) -> None:
+        """Send a row to quarantine with every reason it was refused."""
         field_name, value, _ = errors[0]
         reason = "; ".join(e[2] for e in errors)
-        props = {k: (v if shown_columns is None or k in shown_columns else personal.WITHHELD)
+        shown = self.shown_columns
+        props = {k: (v if shown is None or k in shown else personal.WITHHELD)
                  for k, v in row.properties.items()}
-        report.quarantined.append(QuarantinedRow(name, locator, field_name, value, reason))
-        rejected.append({
-            "uuid": _record_uuid("quarantine", f"{name}|{row.locator}"),
-            "import_id": import_id,
-            "country": row_country or country or profile.country,
-            "layer": profile.layer,
-            "profile": profile.name,
-            "source_file": name,
+        self.report.quarantined.append(QuarantinedRow(self.name, locator, field_name, value,
+                                                      reason))
+        self.rejected.append({
+            "uuid": _record_uuid("quarantine", f"{self.name}|{row.locator}"),
+            "import_id": self.import_id,
+            "country": row_country or self.country or self.profile.country,
+            "layer": self.profile.layer,
+            "profile": self.profile.name,
+            "source_file": self.name,
             "source_locator": locator,
             "field": field_name,
             "value": None if value is None else str(value),
@@ -459,82 +485,98 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                     **({"geometry_wkt": row.geometry.wkt} if row.geometry is not None else {})},
         })
 
-    if mapper.polygonal and mapper.rule is None:  # validity of every polygon in one call
-        geoms = geometry_array(r.geometry for r in rows)
-        polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
-        for row, valid in zip(geometry_array(rows)[polygonal],
-                              shapely.is_valid(geoms[polygonal]).tolist()):
-            row.valid = valid
-    show = progress if len(rows) > PROGRESS_THRESHOLD else no_progress
-    with show(f"{name}", len(rows)) as advance:
-        for row in rows:
-            record, errors = mapper.map(row)
-            if row.shape_error:
-                record, errors = None, [(None, None, row.shape_error)] + errors
-            rec_country = (record or {}).get("country") or country or profile.country
-            locator, identity, key_error = mapper.identity(row, rec_country)
-            if key_error:
-                errors = errors + [(",".join(profile.key or [profile.uuid_column or ""]), None,
-                                key_error)]
-            if errors:
-                reject(row, locator, errors, mapper.row_country(row))
-            else:
-                rid = identity[5:] if identity.startswith("uuid:") else \
-                    _record_uuid(profile.layer, identity)
-                if rid in records:
-                    reject(row, locator, [(",".join(profile.key or []), None,
-                                           f"the key repeats {first_seen[rid]}; "
-                                           "expected a unique key")])
-                else:
-                    record["uuid"] = rid
-                    record["source_locator"] = locator
-                    records[rid] = record
-                    sources[rid] = (row, locator)
-                    first_seen[rid] = row.locator
-                    status = record["geometry_status"]
-                    if status != GeometryStatus.OK:
-                        report.geometry_flags[status] = report.geometry_flags.get(status, 0) + 1
-                        if status in (GeometryStatus.UNPARSEABLE, GeometryStatus.UNREPAIRABLE) \
-                                and report.geometry_flags[status] <= 5:
-                            report.notes.append(f"{name}, {locator}: geometry {status}: "
-                                                f"{record['geometry_note']}")
-            advance(1)
+    def map_rows(self, progress: ProgressFactory) -> None:
+        """Map every row to a record (keyed by its UUID) or to quarantine."""
+        rows = self.table.rows
+        if self.mapper.polygonal and self.mapper.rule is None:  # validity of all in one call
+            geoms = geometry_array(r.geometry for r in rows)
+            polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+            for row, valid in zip(geometry_array(rows)[polygonal],
+                                  shapely.is_valid(geoms[polygonal]).tolist()):
+                row.valid = valid
+        show = progress if len(rows) > PROGRESS_THRESHOLD else no_progress
+        with show(f"{self.name}", len(rows)) as advance:
+            for row in rows:
+                self._map_row(row)
+                advance(1)
 
-    if "area_m2" in LAYERS[profile.layer].fields and records:  # one call: vectorised
-        areas = geodesic_area([r["geom"] for r in records.values()])
-        for r, area in zip(records.values(), areas):
-            r["area_m2"] = None if r["geom"] is None else float(area)
-    if actor is not None:  # every record must be the actor's to write (roles: access.py)
-        for rec_country, org in sorted({(r["country"], r.get("organisation") or "")
-                                        for r in records.values()}):
-            authorize(actor, Action.IMPORT, country=rec_country, organisation=org or None)
-    report.notes += lifecycle.resolve_links(writer, list(records.values()))
-    if profile.layer == "hazards":
-        for r in records.values():  # the perimeter is as of the record's own information
-            r["perimeter_date"] = r.get("date_of_information")
-    if profile.layer == "cleared_areas":
-        beyond = lifecycle.flag_outside_hazard(writer, list(records.values()))
-        if beyond:
-            report.notes.append(f"{beyond} outcome(s) reach outside their hazard: flagged "
-                                "(outside_hazard), counted only inside")
-    secrets_by_uuid: dict[str, dict[str, Any]] = {}
-    if personal_fields(profile.layer):  # victims: personal values leave the record here
-        for rid, record in records.items():
-            values = personal.split(record)
-            if values:
-                secrets_by_uuid[rid] = values
-    master = crypto.store_key(writer.settings()["store_id"],
-                              create=not writer.has_person_keys()) if secrets_by_uuid else None
-    # every geometry as hex WKB in one call (None stays None)
-    hexes = shapely.to_wkb(geometry_array(r["geom"] for r in records.values()), hex=True, output_dimension=2)
-    for (rid, record), geometry_hex in zip(records.items(), hexes.tolist()):
-        extra = {"personal": personal.fingerprint(master, secrets_by_uuid[rid])} \
-            if rid in secrets_by_uuid else {}
-        record["content_hash"] = _content_hash(
-            {**{k: v for k, v in record.items() if k != "source_checksum"}, **extra},
-            {"geom": geometry_hex})
-    existing = writer.existing(profile.layer, records)
-    if actor is not None and actor.role == Role.OPERATOR:
+    def _map_row(self, row: SourceRow) -> None:
+        profile, report = self.profile, self.report
+        record, errors = self.mapper.map(row)
+        if row.shape_error:
+            record, errors = None, [(None, None, row.shape_error)] + errors
+        rec_country = (record or {}).get("country") or self.country or profile.country
+        locator, identity, key_error = self.mapper.identity(row, rec_country)
+        if key_error:
+            errors = errors + [(",".join(profile.key or [profile.uuid_column or ""]), None,
+                                key_error)]
+        if errors:
+            self.reject(row, locator, errors, self.mapper.row_country(row))
+            return
+        rid = identity[5:] if identity.startswith("uuid:") else _record_uuid(profile.layer, identity)
+        if rid in self.records:
+            self.reject(row, locator, [(",".join(profile.key or []), None,
+                                        f"the key repeats {self.first_seen[rid]}; "
+                                        "expected a unique key")])
+            return
+        record["uuid"] = rid
+        record["source_locator"] = locator
+        self.records[rid] = record
+        self.sources[rid] = (row, locator)
+        self.first_seen[rid] = row.locator
+        status = record["geometry_status"]
+        if status != GeometryStatus.OK:
+            report.geometry_flags[status] = report.geometry_flags.get(status, 0) + 1
+            if status in (GeometryStatus.UNPARSEABLE, GeometryStatus.UNREPAIRABLE) \
+                    and report.geometry_flags[status] <= 5:
+                report.notes.append(f"{self.name}, {locator}: geometry {status}: "
+                                    f"{record['geometry_note']}")
+
+    def prepare(self) -> dict[str, dict[str, Any]]:
+        """Measure, authorise, link and hash the records; returns the personal values taken
+        out of victim records (``{uuid: values}``)."""
+        records, profile, writer = self.records, self.profile, self.writer
+        if "area_m2" in LAYERS[profile.layer].fields and records:  # one call: vectorised
+            areas = geodesic_area([r["geom"] for r in records.values()])
+            for r, area in zip(records.values(), areas):
+                r["area_m2"] = None if r["geom"] is None else float(area)
+        if self.actor is not None:  # every record must be the actor's to write
+            for rec_country, org in sorted({(r["country"], r.get("organisation") or "")
+                                            for r in records.values()}):
+                authorize(self.actor, Action.IMPORT, country=rec_country,
+                          organisation=org or None)
+        self.report.notes += lifecycle.resolve_links(writer, list(records.values()))
+        if profile.layer == "hazards":
+            for r in records.values():  # the perimeter is as of the record's own information
+                r["perimeter_date"] = r.get("date_of_information")
+        if profile.layer == "cleared_areas":
+            beyond = lifecycle.flag_outside_hazard(writer, list(records.values()))
+            if beyond:
+                self.report.notes.append(f"{beyond} outcome(s) reach outside their hazard: "
+                                         "flagged (outside_hazard), counted only inside")
+        secrets: dict[str, dict[str, Any]] = {}
+        if personal_fields(profile.layer):  # victims: personal values leave the record here
+            for rid, record in records.items():
+                values = personal.split(record)
+                if values:
+                    secrets[rid] = values
+        master = crypto.store_key(writer.settings()["store_id"],
+                                  create=not writer.has_person_keys()) if secrets else None
+        hexes = shapely.to_wkb(geometry_array(r["geom"] for r in records.values()), hex=True,
+                               output_dimension=2)
+        for (rid, record), geometry_hex in zip(records.items(), hexes.tolist()):
+            extra = {"personal": personal.fingerprint(master, secrets[rid])} \
+                if rid in secrets else {}
+            record["content_hash"] = _content_hash(
+                {**{k: v for k, v in record.items() if k != "source_checksum"}, **extra},
+                {"geom": geometry_hex})
+        return secrets
+
+    def _refuse_foreign(self, existing: dict[str, dict[str, Any]]) -> None:
+        """An operator changes only its own organisation's records."""
+        actor = self.actor
+        if actor is None or actor.role != Role.OPERATOR:
+            return
         foreign = [rid for rid, old in existing.items()
                    if old.get("organisation") != actor.organisation]
         if foreign:
@@ -543,65 +585,108 @@ def _import_file(writer: Writer, path: Path, profile: Profile, country: str | No
                 f"{actor} may not change {len(foreign)} record(s) of other organisations "
                 f"(the first: {old.get('source_file')}, {old.get('source_locator')}, of "
                 f"{old.get('organisation') or 'no organisation'})")
-    if profile.layer == "activities":
-        def refuse(act, reason):
-            row, locator = sources[act["uuid"]]
-            del records[act["uuid"]]
-            reject(row, locator, [("report_type", act.get("report_type"), reason)],
-                   act.get("country"))
-        lifecycle.apply_activities(writer, [r for rid, r in records.items() if rid not in existing],
-                                   import_id=import_id, reject=refuse, notes=report.notes)
-    if profile.layer == "hazards":
-        # a re-imported row changes the summary fields only if its date of information is
-        # later than the one applied (a report may have moved the hazard on since)
-        for rid, r in records.items():
-            old = existing.get(rid)
-            if old is not None and not rules.applies(r.get("date_of_information"),
-                                                     old.get("date_of_information")):
-                for f in SUMMARY_FIELDS:  # content_hash stays the source's, so the next
-                    r[f] = old.get(f)     # re-import of this source is no change
-    inserts = [r for rid, r in records.items() if rid not in existing]
-    updates = [r for rid, r in records.items()
-               if rid in existing and existing[rid]["content_hash"] != r["content_hash"]]
-    report.inserted, report.updated = len(inserts), len(updates)
-    report.unchanged = len(records) - len(inserts) - len(updates)
-    writer.insert(profile.layer, inserts, import_id=import_id, reason=f"import {name}")
-    writer.update(profile.layer, updates, existing, import_id=import_id,
-                  reason=f"re-import {name}: source changed")
-    personal.write(writer, {rid: v for rid, v in secrets_by_uuid.items()
-                            if rid in {r["uuid"] for r in inserts + updates}},
-                   import_id=import_id, reason=f"import {name}")
-    if profile.layer == "hazards":
-        report.notes += lifecycle.apply_lineage(writer, inserts, import_id=import_id)
-    if profile.layer == "cleared_areas":
-        lifecycle.apply_release(writer, {r["hazard_uuid"] for r in inserts + updates
-                                         if r.get("hazard_uuid")}, import_id=import_id)
-    writer.sync_quarantine(rejected, resolved=[
-        _record_uuid("quarantine", f"{name}|{r['source_locator'].split(' (key')[0]}")
-        for r in records.values()], import_id=import_id)
-    writer.add_import({
-        "import_id": import_id, "started_at": started,
-        "finished_at": dt.datetime.now(dt.timezone.utc), "user_name": writer.user,
-        "command": command, "profile": profile.name, "layer": profile.layer,
-        "country": country or profile.country, "source_file": name, "source_checksum": checksum,
-        "rows_read": report.rows_read, "inserted": report.inserted, "updated": report.updated,
-        "unchanged": report.unchanged, "quarantined": len(report.quarantined),
-        "title": profile.source.get("title"), "publisher": profile.source.get("publisher"),
-        "licence": profile.source.get("licence"), "url": profile.source.get("url"),
-    })
-    return report
+
+    def _apply_life_cycle(self, existing: dict[str, dict[str, Any]]) -> None:
+        """Activities move their hazards on; a re-imported hazard keeps the summary fields a
+        later report gave it."""
+        records, profile = self.records, self.profile
+        if profile.layer == "activities":
+            def refuse(act, reason):
+                row, locator = self.sources[act["uuid"]]
+                del records[act["uuid"]]
+                self.reject(row, locator, [("report_type", act.get("report_type"), reason)],
+                            act.get("country"))
+            lifecycle.apply_activities(self.writer, [r for rid, r in records.items()
+                                                     if rid not in existing],
+                                       import_id=self.import_id, reject=refuse,
+                                       notes=self.report.notes)
+        if profile.layer == "hazards":
+            # a re-imported row changes the summary fields only if its date of information is
+            # later than the one applied (a report may have moved the hazard on since)
+            for rid, r in records.items():
+                old = existing.get(rid)
+                if old is not None and not rules.applies(r.get("date_of_information"),
+                                                         old.get("date_of_information")):
+                    for f in SUMMARY_FIELDS:  # content_hash stays the source's, so the next
+                        r[f] = old.get(f)     # re-import of this source is no change
+
+    def write(self, secrets: dict[str, dict[str, Any]]) -> None:
+        """Insert new records, update changed ones, apply lineage and release, sync the
+        quarantine and record that the import ran."""
+        writer, profile, report, records = self.writer, self.profile, self.report, self.records
+        existing = writer.existing(profile.layer, records)
+        self._refuse_foreign(existing)
+        self._apply_life_cycle(existing)
+        inserts = [r for rid, r in records.items() if rid not in existing]
+        updates = [r for rid, r in records.items()
+                   if rid in existing and existing[rid]["content_hash"] != r["content_hash"]]
+        report.inserted, report.updated = len(inserts), len(updates)
+        report.unchanged = len(records) - len(inserts) - len(updates)
+        writer.insert(profile.layer, inserts, import_id=self.import_id, reason=f"import {self.name}")
+        writer.update(profile.layer, updates, existing, import_id=self.import_id,
+                      reason=f"re-import {self.name}: source changed")
+        written = {r["uuid"] for r in inserts + updates}
+        personal.write(writer, {rid: v for rid, v in secrets.items() if rid in written},
+                       import_id=self.import_id, reason=f"import {self.name}")
+        if profile.layer == "hazards":
+            report.notes += lifecycle.apply_lineage(writer, inserts, import_id=self.import_id)
+        if profile.layer == "cleared_areas":
+            lifecycle.apply_release(writer, {r["hazard_uuid"] for r in inserts + updates
+                                             if r.get("hazard_uuid")}, import_id=self.import_id)
+        writer.sync_quarantine(self.rejected, resolved=[
+            _record_uuid("quarantine", f"{self.name}|{r['source_locator'].split(' (key')[0]}")
+            for r in records.values()], import_id=self.import_id)
+        writer.add_import({
+            "import_id": self.import_id, "started_at": self.started,
+            "finished_at": dt.datetime.now(dt.timezone.utc), "user_name": writer.user,
+            "command": self.command, "profile": profile.name, "layer": profile.layer,
+            "country": self.country or profile.country, "source_file": self.name,
+            "source_checksum": self.checksum, "rows_read": report.rows_read,
+            "inserted": report.inserted, "updated": report.updated,
+            "unchanged": report.unchanged, "quarantined": len(report.quarantined),
+            "title": profile.source.get("title"), "publisher": profile.source.get("publisher"),
+            "licence": profile.source.get("licence"), "url": profile.source.get("url"),
+        })
 
 
-def import_source(store: Store, path: str | Path, profile: str | Profile, *,
+def _import_file(writer: Writer, path: Path, profile: Profile, country: str | None,
+                 progress: ProgressFactory, command: str, actor: Actor | None = None) -> FileReport:
+    job = _FileImport(writer, path, profile, country, command, actor)
+    job.map_rows(progress)
+    secrets = job.prepare()
+    job.write(secrets)
+    return job.report
+
+
+def _source_files(path: Path, profile: Profile) -> list[Path]:
+    """The file, or the folder's files matching the profile's ``read.pattern`` in name order.
+
+    Raises
+    ------
+    SourceError
+        No such file or folder, or a folder with no matching file.
+    """
+    if is_source(path):
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.glob(profile.pattern) if is_source(p)
+                       and (profile.pattern_declared or p.suffix.lower() in DATA_SUFFIXES))
+        if not files:
+            raise SourceError(f"{path}: no files matching {profile.pattern!r} (profile {profile.name!r})")
+        return files
+    raise SourceError(f"{path}: no such file or folder")
+
+
+def import_source(session: Session, path: str | Path, profile: str | Profile, *,
                   country: str | None = None, strict: bool = False, user: str | None = None,
-                  command: str | None = None,
+                  command: str | None = None, warnings: bool = True,
                   progress: ProgressFactory = no_progress, _dry_run: list | None = None) -> ImportReport:
     """Import a file, or every matching file of a folder, in one transaction.
 
     Parameters
     ----------
-    store : Store
-        The store to write into.
+    session : Session
+        The store, and who acts (their role decides what they may import).
     path : str or Path
         A source file, or a folder whose files matching the profile's ``read.pattern`` are
         imported in name order.
@@ -612,8 +697,13 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
         differs is quarantined.
     strict : bool
         If any row is quarantined, raise :class:`StrictImportError` and write nothing.
-    user, command : str, optional
-        Recorded in the change log (defaults: the login name, ``"import"``).
+    user : str, optional
+        The name the change log records; only an admin may record another name than their own
+        (a service account).
+    command : str, optional
+        Recorded in the change log (default ``"import"``).
+    warnings : bool
+        Run the per-record quality rules on what was written (``ImportReport.warnings``).
 
     Returns
     -------
@@ -623,34 +713,26 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
     ------
     SourceError, ProfileError, StrictImportError, StoreError
         Nothing is written when any is raised.
+    PermissionDenied
+        The acting user may not import (these records).
     """
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
-    if country is not None and (len(country) != 3 or not country.isalpha() or not country.isupper()):
-        raise ProfileError(f"--country {country!r}: expected an ISO 3166-1 alpha-3 code such as COL")
-    path = Path(path)
-    if is_source(path):
-        files = [path]
-    elif path.is_dir():
-        files = sorted(p for p in path.glob(profile.pattern) if is_source(p)
-                       and (profile.pattern_declared or p.suffix.lower() in DATA_SUFFIXES))
-        if not files:
-            raise SourceError(f"{path}: no files matching {profile.pattern!r} (profile {profile.name!r})")
-    else:
-        raise SourceError(f"{path}: no such file or folder")
+    if country is not None:
+        country = checked_country(country, error=ProfileError)
+    files = _source_files(Path(path), profile)
     if country and profile.country and country != profile.country:
         raise ProfileError(f"profile {profile.name!r} is for {profile.country}; --country says "
                            f"{country}: drop --country, or use a profile for {country}")
     if not profile.country and "country" not in profile.rules and not country:
         raise ProfileError(f"profile {profile.name!r} gives no country: pass --country ISO3")
-    actor = actor_of(store)
-    if Action.IMPORT not in ALLOWED[actor.role]:
-        raise PermissionDenied(f"{actor} may not {Action.IMPORT.value}")
+    actor = session.actor
+    refuse_role(actor, Action.IMPORT)
     # the change log names who acted; only an admin may record another name (a service account)
     user = user if user and (actor.role == Role.ADMIN or user == actor.name) else actor.name
     command = command or "import"
     report = ImportReport(profile.name)
-    with store.writer(user=user, command=command) as writer:
+    with session.writer(user=user, command=command) as writer:
         for file in files:
             report.files.append(_import_file(writer, file, profile, country, progress, command,
                                              actor))
@@ -662,7 +744,30 @@ def import_source(store: Store, path: str | Path, profile: str | Profile, *,
         if _dry_run is not None:
             _dry_run.append(report)
             raise _DryRun
+    if warnings and report.total("inserted") + report.total("updated"):
+        report.warnings = import_warnings(session, {f.import_id for f in report.files},
+                                          session.countries())
     return report
+
+
+def import_into(location: str | Path, path: str | Path, profile: str | Profile, *,
+                user: str | None = None, **options) -> ImportReport:
+    """Import into the store at ``location`` as ``user``: the profile and the source are
+    checked first, so a bad one never creates a store; then the store is opened once and
+    :func:`import_source` runs with ``options`` (its report carries the quality warnings).
+
+    Raises
+    ------
+    ProfileError, SourceError
+        Before anything is opened or created.
+    StoreError, StrictImportError, PermissionDenied
+        As :func:`import_source`.
+    """
+    loaded = profile if isinstance(profile, Profile) else load_profile(profile)
+    if not Path(path).exists():
+        raise SourceError(f"{path}: no such file or folder")
+    with open_store(location, user=user) as session:
+        return import_source(session, path, loaded, **options)
 
 
 class _DryRun(Exception):
@@ -682,12 +787,6 @@ def check_source(store_location: str | Path, path: str | Path, profile: str | Pr
     SourceError, ProfileError, StoreError
         As :func:`import_source`.
     """
-    import tempfile
-
-    from mineledger.store import open_store
-
-    import os
-
     location = str(store_location)
     with tempfile.TemporaryDirectory() as tmp:
         exists = "://" in location or Path(location).is_file()
@@ -696,10 +795,10 @@ def check_source(store_location: str | Path, path: str | Path, profile: str | Pr
             saved = {k: os.environ.get(k) for k in ("MINELEDGER_KEY_DIR", "MINELEDGER_KEY_FILE")}
             os.environ["MINELEDGER_KEY_DIR"] = tmp
             os.environ.pop("MINELEDGER_KEY_FILE", None)
-        with open_store(target, create=not exists, user=user) as store:
+        with open_store(target, create=not exists, user=user) as session:
             box: list[ImportReport] = []
             try:
-                import_source(store, path, profile, country=country, command="profile check",
+                import_source(session, path, profile, country=country, command="profile check",
                               _dry_run=box)
             except _DryRun:
                 pass

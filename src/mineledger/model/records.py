@@ -228,7 +228,3 @@ def personal_fields(layer: str) -> tuple[str, ...]:
     """The personal fields of a layer (only victims have any)."""
     return tuple(n for n, f in LAYERS[Layer(layer)].fields.items() if f.personal)
 
-
-def layer_spec(name: str) -> LayerSpec:
-    """The :class:`LayerSpec` of a layer name; raises ``KeyError`` for an unknown layer."""
-    return LAYERS[Layer(name)]

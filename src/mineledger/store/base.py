@@ -3,19 +3,30 @@
 A :class:`Store` reads layers and tables; all writing goes through a :class:`Writer`
 obtained from :meth:`Store.writer`, which is one transaction (it lands whole or not at all)
 and which appends every insert and update to the append-only change log itself, so that no
-service can write a record without leaving its history.
+service can write a record without leaving its history. The writer's interface is split by
+concern (:class:`RecordWriter`, :class:`AdminWriter`, :class:`PersonalDataWriter`); every
+method a service calls is declared here, and nothing outside ``mineledger.store`` touches
+SQLite or PostgreSQL directly.
+
+A store holds no acting user: who acts is a :class:`mineledger.access.Session`, one per
+command or request, over a store that many sessions may share.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
 import os
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
 
 import geopandas as gpd
 import pandas as pd
+
+from mineledger.errors import StoreError
 
 
 #: Where the store says it is waiting for another writer (the CLI prints it on stderr).
@@ -36,10 +47,6 @@ def lock_timeout_s() -> float:
     StoreError
         The variable is not a number of seconds from 0 to 2,000,000.
     """
-    import math
-
-    from mineledger.errors import StoreError
-
     text = os.environ.get("MINELEDGER_LOCK_TIMEOUT", "600")
     try:
         value = float(text)
@@ -62,8 +69,57 @@ def say_waiting(location: str, timeout: float) -> None:
 ERASED = "erased"
 
 
-class Writer(ABC):
-    """One write transaction on a store. Obtain it with :meth:`Store.writer`."""
+@dataclass
+class PagedResult:
+    """One page of a layer's records (:meth:`Store.query`).
+
+    ``features``: the page, in ``fid`` order, EPSG:4326; ``matched``: how many records pass
+    the filters in all, whatever ``limit`` and ``offset``.
+    """
+
+    features: gpd.GeoDataFrame
+    matched: int
+    limit: int
+    offset: int
+
+
+#: The most records one page may hold.
+MAX_PAGE = 10_000
+
+
+def check_page(layer_fields: Iterable[str], bbox, filters, limit, offset) -> None:
+    """Refuse a paged query the store cannot answer as asked (one message per mistake).
+
+    Raises
+    ------
+    QueryError
+        A field the layer does not have, a bounding box that is not
+        ``(min lon, min lat, max lon, max lat)`` within ±180/±90, a limit outside
+        1–10,000 or a negative offset.
+    """
+    from mineledger.errors import QueryError
+
+    unknown = sorted(set(filters or {}) - set(layer_fields))
+    if unknown:
+        raise QueryError(f"filter on {unknown[0]!r}: the layer has no such field")
+    if bbox is not None:
+        try:
+            minx, miny, maxx, maxy = (float(v) for v in bbox)
+        except (TypeError, ValueError):
+            raise QueryError(f"bbox {bbox!r}: expected four numbers, min lon, min lat, "
+                             "max lon, max lat") from None
+        if not (all(map(math.isfinite, (minx, miny, maxx, maxy))) and -180 <= minx <= maxx <= 180
+                and -90 <= miny <= maxy <= 90):
+            raise QueryError(f"bbox {bbox!r}: expected min lon ≤ max lon within ±180 and min "
+                             "lat ≤ max lat within ±90")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise QueryError(f"limit {limit!r}: expected a whole number from 1 to {MAX_PAGE:,}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise QueryError(f"offset {offset!r}: expected a whole number from 0")
+
+
+class RecordWriter(ABC):
+    """Writing records, always with their history, and the import's bookkeeping."""
 
     user: str
     command: str
@@ -78,22 +134,6 @@ class Writer(ABC):
         """The stored rows of ``layer`` whose ``field`` is one of ``values`` (geometry included)."""
 
     @abstractmethod
-    def sync_findings(self, country: str, rule_ids: list[str],
-                      findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Store a run's findings of these rules: new ones open, known ones keep the status a
-        person gave them, open ones no longer found become ``gone``. Returns the findings of
-        these rules that are not gone."""
-
-    @abstractmethod
-    def mark_finding(self, fingerprint: str, status: str, reason: str, user: str,
-                     at: Any) -> dict[str, Any]:
-        """Set a finding's status with the reason; raises QueryError if there is none such."""
-
-    @abstractmethod
-    def add_lineage(self, rows: list[dict[str, Any]]) -> None:
-        """Record that hazards were split or merged (parent_uuid, child_uuid, kind, …)."""
-
-    @abstractmethod
     def insert(self, layer: str, rows: list[dict[str, Any]], *, import_id: str | None,
                reason: str | None = None) -> None:
         """Insert new records and log each as ``insert`` in the change log."""
@@ -102,6 +142,11 @@ class Writer(ABC):
     def update(self, layer: str, rows: list[dict[str, Any]], before: dict[str, dict[str, Any]],
                *, import_id: str | None, reason: str | None = None) -> None:
         """Update records by uuid; log each with its state before and after."""
+
+    @abstractmethod
+    def delete(self, layer: str, rows: list[dict[str, Any]], *, import_id: str | None,
+               reason: str | None = None) -> None:
+        """Delete records (as read with :meth:`existing`); log each with its state before."""
 
     def amend(self, layer: str, current: dict[str, Any], changes: dict[str, Any], *,
               import_id: str | None, reason: str) -> dict[str, Any]:
@@ -114,6 +159,17 @@ class Writer(ABC):
         return after
 
     @abstractmethod
+    def log(self, layer: str, record_uuid: str, action: str, *, before: dict | None = None,
+            after: dict | None = None, reason: str | None = None,
+            import_id: str | None = None) -> None:
+        """Append one entry to the change log for something that is not a record layer's row
+        (a setting, a user, a finding)."""
+
+    @abstractmethod
+    def add_lineage(self, rows: list[dict[str, Any]]) -> None:
+        """Record that hazards were split or merged (parent_uuid, child_uuid, kind, …)."""
+
+    @abstractmethod
     def add_import(self, row: dict[str, Any]) -> None:
         """Record that an import ran (even one that changed nothing)."""
 
@@ -123,11 +179,93 @@ class Writer(ABC):
         """Put rejected rows in quarantine (a row already there gets the latest reason), and
         mark the entries in ``resolved`` (quarantine ids of rows now stored) resolved."""
 
+    @abstractmethod
+    def sync_findings(self, country: str, rule_ids: list[str],
+                      findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store a run's findings of these rules: new ones open, known ones keep the status a
+        person gave them, open ones no longer found become ``gone``. Returns the findings of
+        these rules that are not gone."""
+
+    @abstractmethod
+    def mark_finding(self, fingerprint: str, status: str, reason: str, user: str,
+                     at: Any) -> dict[str, Any]:
+        """Set a finding's status with the reason; raises QueryError if there is none such."""
+
+
+class AdminWriter(ABC):
+    """Writing the store's settings and users (each change in the change log)."""
+
+    @abstractmethod
+    def settings(self) -> dict[str, str]:
+        """The settings as this transaction sees them."""
+
+    @abstractmethod
+    def set_setting(self, key: str, value: str, reason: str | None = None) -> None:
+        """Set one setting."""
+
+    @abstractmethod
+    def put_user(self, row: dict[str, Any], reason: str | None = None) -> None:
+        """Add a user, or change one (by ``name``)."""
+
+    @abstractmethod
+    def remove_user(self, name: str, reason: str | None = None) -> None:
+        """Remove a user; raises StoreError if there is none such."""
+
+
+class PersonalDataWriter(ABC):
+    """Writing victims' personal data: only ever encrypted (see
+    :mod:`mineledger.victims.crypto`), and every access recorded."""
+
+    @abstractmethod
+    def personal(self, uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Encrypted personal data of victims by UUID: ``{key_id, ciphertext}``."""
+
+    @abstractmethod
+    def has_person_keys(self) -> bool:
+        """Whether any person key is stored (the store key exists then)."""
+
+    @abstractmethod
+    def person_key(self, key_id: str) -> bytes | None:
+        """A person key, wrapped with the store key; None if erased."""
+
+    @abstractmethod
+    def add_person_key(self, key_id: str, wrapped: bytes) -> None:
+        """Store a new person key, wrapped with the store key."""
+
+    @abstractmethod
+    def put_personal(self, uuid: str, key_id: str, ciphertext: bytes, *,
+                     import_id: str | None = None, reason: str | None = None) -> None:
+        """Store a victim's encrypted personal data (logged encrypted)."""
+
+    @abstractmethod
+    def erase_personal(self, uuid: str, reason: str) -> str | None:
+        """Destroy a victim's person key and mark the victim erased; returns the erased key
+        id, or None if nothing was there."""
+
+    @abstractmethod
+    def remove_personal(self, uuid: str, *, import_id: str | None = None,
+                        reason: str | None = None) -> None:
+        """Delete a victim's personal data and key with the record (a reverted import)."""
+
+    @abstractmethod
+    def log_access(self, uuids: Iterable[str], action: str, purpose: str | None = None) -> None:
+        """Record who read, exported, corrected or erased these victims' data, and why."""
+
+
+class Writer(RecordWriter, AdminWriter, PersonalDataWriter):
+    """One write transaction on a store. Obtain it with :meth:`Store.writer`."""
+
 
 class Store(ABC):
-    """A mineledger store. Open one with :func:`mineledger.store.open_store`."""
+    """A mineledger store. Open one with :func:`mineledger.store.connect` (or, with who
+    acts, :func:`mineledger.open_store`)."""
 
     location: str
+    #: A view of the past (:class:`mineledger.store.snapshot.Snapshot`) stands for an instant
+    #: and/or a date of information; the store itself for now.
+    at: dt.datetime | None = None
+    information_as_of: dt.date | None = None
+    read_only: bool = False
 
     @abstractmethod
     def writer(self, *, user: str, command: str) -> AbstractContextManager[Writer]:
@@ -146,13 +284,41 @@ class Store(ABC):
         imports) in EPSG:4326."""
 
     @abstractmethod
+    def query(self, layer: str, *, country: str | None = None,
+              bbox: Sequence[float] | None = None,
+              filters: Mapping[str, Any] | None = None, limit: int = 100,
+              offset: int = 0) -> PagedResult:
+        """One page of a layer's records, filtered in the database.
+
+        Parameters
+        ----------
+        layer : str
+        country : str, optional
+            ISO 3166-1 alpha-3.
+        bbox : (min lon, min lat, max lon, max lat), optional
+            Records whose geometry intersects the box (WGS 84 degrees); through the
+            GeoPackage R-tree or the PostGIS GiST index, then the exact test.
+        filters : {field: value or list of values}, optional
+            Records whose field equals the value (or one of the values).
+        limit, offset : int
+            The page: at most ``limit`` records (1–10,000) after the first ``offset``, in
+            ``fid`` order.
+
+        Raises
+        ------
+        QueryError
+            See :func:`check_page`.
+        """
+
+    @abstractmethod
     def read_table(self, name: str, country: str | None = None) -> pd.DataFrame:
         """An attribute table (``imports``, ``change_log``, ``quarantine``) as a DataFrame."""
 
+    @abstractmethod
     def settings(self) -> dict[str, str]:
         """The store's settings (``timezone``, ``store_id``, ``operator_reads:ISO3`` …)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_changes(self, *, record_uuid: str | None = None, import_id: str | None = None,
                      layer: str | None = None, until=None, latest: bool = False,
                      since_fid: int | None = None,
@@ -160,15 +326,47 @@ class Store(ABC):
         """Change log entries, oldest first: of a record (UUID or prefix), of an import (or
         of imports whose id starts with a prefix), of a layer, after a ``fid``, of the
         transactions committed by an instant (UTC); ``latest``: only each record's last one."""
-        raise NotImplementedError
 
-    def last_commit(self):
+    @abstractmethod
+    def last_commit(self) -> dt.datetime | None:
         """The UTC instant the store's last write transaction committed, or None."""
-        raise NotImplementedError
 
+    @abstractmethod
     def personal(self, uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Encrypted personal data of victims by UUID: ``{key_id, ciphertext}``."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def countries(self) -> list[str]:
+        """ISO3 codes of the countries that have records in the store."""
+
+    @abstractmethod
+    def count(self, layer: str, country: str | None = None) -> int:
+        """The number of records of a layer (of one country)."""
+
+    # -- the store as a whole --------------------------------------------------------------
+
+    @abstractmethod
+    def schema_revision(self) -> str | None:
+        """The store's schema revision (Alembic's; see :mod:`mineledger.store.revisions`)."""
+
+    @abstractmethod
+    def upgrade_schema(self) -> tuple[str | None, str]:
+        """Bring the store's schema to this mineledger's revision, in one transaction;
+        returns the revisions before and after.
+
+        Raises
+        ------
+        StoreError
+            The upgrade failed (nothing was changed).
+        """
+
+    @abstractmethod
+    def has_records(self) -> bool:
+        """Whether the store holds anything but its settings (records, history, users …)."""
+
+    @abstractmethod
+    def row_total(self) -> int:
+        """Rows in every table of the store (for progress)."""
 
     # -- spatial work a back end may push down to its database; ``None``: do it in Python --
 
@@ -184,10 +382,6 @@ class Store(ABC):
         point record of ``layer`` that carries no code (where areas overlap, the first code);
         ``None`` if this back end leaves it to Python."""
         return None
-
-    @abstractmethod
-    def countries(self) -> list[str]:
-        """ISO3 codes of the countries that have records in the store."""
 
     @abstractmethod
     def close(self) -> None:

@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 
 import shapely
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import column, create_engine, event, func, select, table as sql_table, text
 from sqlalchemy.exc import OperationalError
 
 from mineledger.errors import StoreError
@@ -212,6 +212,15 @@ class GeoPackageStore(SQLStore):
         except OperationalError as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc.orig}") from None
 
+    def _bbox_conditions(self, table, box):
+        minx, miny, maxx, maxy = box
+        rtree = sql_table(f"rtree_{table.name}_geom", column("id"), column("minx"),
+                          column("maxx"), column("miny"), column("maxy"))
+        candidates = select(rtree.c.id).where(rtree.c.minx <= maxx, rtree.c.maxx >= minx,
+                                              rtree.c.miny <= maxy, rtree.c.maxy >= miny)
+        return [table.c.fid.in_(candidates),
+                func.mineledger_intersects_box(table.c.geom, minx, miny, maxx, maxy) == 1]
+
     def _check_is_sqlite(self):
         with open(self.path, "rb") as fh:
             head = fh.read(16)
@@ -305,9 +314,13 @@ class GeoPackageStore(SQLStore):
             revisions.stamp_head(conn)
         # The application id lives in the file header; readers that look at the header
         # itself (GDAL) must see it before the WAL is checkpointed on close.
+        self.checkpoint()
+        return True
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file (``PRAGMA wal_checkpoint(TRUNCATE)``)."""
         raw = self.engine.raw_connection()
         try:
             raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             raw.close()
-        return True

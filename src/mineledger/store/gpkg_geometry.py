@@ -135,12 +135,27 @@ def _bound(index):
     return fn
 
 
-def register_sql_functions(connection: sqlite3.Connection) -> None:
-    """Register ``ST_IsEmpty``, ``ST_MinX``, ``ST_MaxX``, ``ST_MinY``, ``ST_MaxY``.
+def _intersects_box(blob, minx, miny, maxx, maxy):
+    """1 if the geometry in ``blob`` intersects the box, else 0 (NULL for no geometry)."""
+    if blob is None:
+        return None
+    geom = decode(blob)
+    if geom is None or geom.is_empty:
+        return 0
+    return int(shapely.intersects(geom, shapely.box(minx, miny, maxx, maxy)))
 
-    The GeoPackage R-tree triggers call them; GDAL registers its own, and every connection
-    mineledger opens registers these, so inserts keep the spatial index up to date.
+
+def register_sql_functions(connection: sqlite3.Connection) -> None:
+    """Register ``ST_IsEmpty``, ``ST_MinX``, ``ST_MaxX``, ``ST_MinY``, ``ST_MaxY``, and
+    ``mineledger_intersects_box(geom, minx, miny, maxx, maxy)``.
+
+    The GeoPackage R-tree triggers call the first five; GDAL registers its own, and every
+    connection mineledger opens registers these, so inserts keep the spatial index up to
+    date. The last is the exact test of a paged query's bounding box, run only on the rows
+    the R-tree has found (:meth:`mineledger.store.sql.SQLStore.query`).
     """
     connection.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
+    connection.create_function("mineledger_intersects_box", 5, _intersects_box,
+                               deterministic=True)
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         connection.create_function(name, 1, _bound(i), deterministic=True)

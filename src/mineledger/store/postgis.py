@@ -11,8 +11,6 @@ access log refuse UPDATE and DELETE by trigger, as on the embedded store.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -21,14 +19,13 @@ from mineledger.errors import StoreError
 from mineledger.model.vocab import Layer
 from mineledger.store import revisions, schema
 from mineledger.store.base import lock_timeout_s, say_waiting
+from mineledger.store.locations import hide_passwords, is_postgres_url  # noqa: F401 (re-exported)
 from mineledger.store.sql import SQLStore
 
 #: The row of land outside every administrative area (as in services.areas).
 UNASSIGNED = "unassigned"
 #: Key of the advisory lock that serialises writers ("mineledg" as a 64-bit integer).
 WRITE_LOCK_KEY = int.from_bytes(b"mineledg", "big") & 0x7FFF_FFFF_FFFF_FFFF
-#: URL schemes taken as a PostgreSQL store.
-SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 _APPEND_ONLY = [
     "CREATE OR REPLACE FUNCTION mineledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
@@ -86,31 +83,6 @@ FROM {layer} p JOIN admin_areas a
 WHERE p.country = :country AND p.admin_code IS NULL AND p.geom IS NOT NULL AND NOT ST_IsEmpty(p.geom)
 ORDER BY p.fid, a.code
 """
-
-
-def is_postgres_url(location: str) -> bool:
-    """Whether ``location`` names a PostgreSQL store (``postgresql://…``, ``postgres://…``,
-    ``postgresql+driver://…``)."""
-    scheme = str(location).split(":", 1)[0].lower()
-    return "://" in str(location) and scheme.split("+", 1)[0] in ("postgresql", "postgres")
-
-
-_PASSWORDS = [
-    (re.compile(r"((?:postgres|postgresql)(?:\+\w+)?://[^:/@\s]*:)[^@\s]*@", re.I), r"\1***@"),
-    (re.compile(r"((?:^|[?&\s])password=)[^&\s]*", re.I), r"\1***"),
-]
-
-
-def hide_passwords(text: str) -> str:
-    """``text`` with the password of every PostgreSQL URL in it (``user:PASSWORD@`` or
-    ``?password=…``) replaced by ``***``.
-
-    >>> hide_passwords("mineledger --store postgresql://ada:s3cret@db/x?password=s3cret import f")
-    'mineledger --store postgresql://ada:***@db/x?password=*** import f'
-    """
-    for pattern, repl in _PASSWORDS:
-        text = pattern.sub(repl, text)
-    return text
 
 
 def _first_line(exc: BaseException) -> str:
@@ -245,6 +217,10 @@ class PostGISStore(SQLStore):
                 out[code] = out.get(code, 0.0) + area
         return [*({"code": c, "area_m2": a} for c, a in sorted(out.items())),
                 {"code": UNASSIGNED, "area_m2": unassigned}]
+
+    def _bbox_conditions(self, table, box):
+        envelope = func.ST_MakeEnvelope(*box, 4326)
+        return [table.c.geom.op("&&")(envelope), func.ST_Intersects(table.c.geom, envelope)]
 
     def admin_of_points(self, layer, country, level):
         table = schema.layer_tables[Layer(layer)]

@@ -11,14 +11,15 @@ import geopandas as gpd
 import pandas as pd
 import numpy as np
 import shapely
-from sqlalchemy import Connection, Engine, LargeBinary, func, select, type_coerce
+from sqlalchemy import (Connection, Engine, LargeBinary, func, or_, select, true,
+                        type_coerce)
 from sqlalchemy.exc import DBAPIError
 
-from mineledger.errors import StoreError
-from mineledger.model.vocab import Layer
-from mineledger.store import gpkg_geometry, schema
-from mineledger.store.base import ERASED, Store, Writer
+from mineledger.errors import QueryError, StoreError
 from mineledger.geo.arrays import geometry_array
+from mineledger.model.vocab import Layer
+from mineledger.store import gpkg_geometry, revisions, schema
+from mineledger.store.base import ERASED, PagedResult, Store, Writer, check_page
 
 _CHUNK = 500
 
@@ -191,8 +192,6 @@ class SQLWriter(Writer):
         return [dict(r) for r in rows]
 
     def mark_finding(self, fingerprint, status, reason, user, at):
-        from mineledger.errors import QueryError
-
         q = schema.quality_findings
         rows = self.conn.execute(select(q).where(q.c.fingerprint.like(f"{fingerprint}%"))).mappings().all()
         if len(rows) != 1:
@@ -471,8 +470,6 @@ class SQLStore(Store):
     def upgrade_schema(self) -> tuple[str | None, str]:
         """Bring the store's schema to this mineledger's revision, in one transaction;
         returns the revisions before and after (see :mod:`mineledger.store.revisions`)."""
-        from mineledger.store import revisions
-
         try:
             with self._write_connection() as conn, conn.begin():
                 self._take_write_lock(conn)
@@ -503,23 +500,60 @@ class SQLStore(Store):
             raise StoreError(f"{self.location}: write failed, nothing was written: "
                              f"{reason}") from None
 
+    def _layer_table(self, layer):
+        try:
+            return schema.layer_tables[Layer(layer)]
+        except ValueError:
+            raise QueryError(f"layer {layer!r}; expected one of "
+                             f"{', '.join(l.value for l in Layer)}") from None
+
+    def _features(self, conn, table, stmt) -> gpd.GeoDataFrame:
+        """The rows of ``stmt`` (a select of ``table``) as a GeoDataFrame; geometries come raw
+        and are decoded all at once (a row-by-row decode was half the time of reading 10⁵
+        hazards)."""
+        stmt = stmt.with_only_columns(*[type_coerce(c, LargeBinary).label(c.name)
+                                        if c.name == "geom" else c for c in table.columns])
+        rows = conn.execute(stmt).all()
+        columns = [c.name for c in table.columns]
+        df = _frame(rows, columns)
+        geoms = _decode_geometries(df.pop("geom").tolist(), self.engine.dialect.name)
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index, crs="EPSG:4326"))
+
     def read_layer(self, layer, country=None, import_ids=None):
-        table = schema.layer_tables[Layer(layer)]
+        table = self._layer_table(layer)
         stmt = select(table).order_by(table.c.fid)
         if country:
             stmt = stmt.where(table.c.country == country)
         if import_ids is not None:
             stmt = stmt.where(table.c.import_id.in_(list(import_ids)))
-        # geometries come raw and are decoded all at once (a row-by-row decode was half the
-        # time of reading 10⁵ hazards)
-        stmt = stmt.with_only_columns(*[type_coerce(c, LargeBinary).label(c.name)
-                                        if c.name == "geom" else c for c in table.columns])
         with self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-        columns = [c.name for c in table.columns]
-        df = _frame(rows, columns)
-        geoms = _decode_geometries(df.pop("geom").tolist(), self.engine.dialect.name)
-        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index, crs="EPSG:4326"))
+            return self._features(conn, table, stmt)
+
+    def _bbox_conditions(self, table, box: tuple[float, float, float, float]) -> list:
+        """Conditions selecting the rows whose geometry intersects ``box`` (min x, min y, max
+        x, max y): the spatial index first, then the exact test (each back end its own)."""
+        raise NotImplementedError
+
+    def query(self, layer, *, country=None, bbox=None, filters=None, limit=100, offset=0):
+        table = self._layer_table(layer)
+        check_page([c.name for c in table.columns if c.name != "geom"], bbox, filters, limit,
+                   offset)
+        conditions = [table.c.country == country] if country else []
+        for name, wanted in (filters or {}).items():
+            values = list(wanted) if isinstance(wanted, (list, tuple, set, frozenset)) else [wanted]
+            given = [v for v in values if v is not None]
+            either = [table.c[name].in_(given)] if given else []
+            if len(given) < len(values):
+                either.append(table.c[name].is_(None))
+            conditions.append(or_(*either) if either else ~true())
+        if bbox is not None:
+            conditions += self._bbox_conditions(table, tuple(float(v) for v in bbox))
+        with self.engine.connect() as conn:
+            matched = conn.execute(select(func.count()).select_from(table)
+                                   .where(*conditions)).scalar_one()
+            features = self._features(conn, table, select(table).where(*conditions)
+                                      .order_by(table.c.fid).limit(limit).offset(offset))
+        return PagedResult(features, int(matched), limit, offset)
 
     def read_table(self, name, country=None):
         if name not in schema.ATTRIBUTE_TABLES:
@@ -540,12 +574,33 @@ class SQLStore(Store):
         return sorted(found)
 
     def count(self, layer: str, country: str | None = None) -> int:
-        table = schema.layer_tables[Layer(layer)]
+        table = self._layer_table(layer)
         stmt = select(func.count()).select_from(table)
         if country:
             stmt = stmt.where(table.c.country == country)
         with self.engine.connect() as conn:
             return conn.execute(stmt).scalar_one()
+
+    def schema_revision(self):
+        with self.engine.connect() as conn:
+            return revisions.current(conn)
+
+    def has_records(self, conn: Connection | None = None) -> bool:
+        if conn is None:
+            with self.engine.connect() as conn:
+                return self.has_records(conn)
+        for table in schema.metadata.sorted_tables:
+            if table.name == "mineledger_meta":
+                continue
+            key = table.c.fid if "fid" in table.c else list(table.primary_key.columns)[0]
+            if conn.execute(select(key).limit(1)).first() is not None:
+                return True
+        return False
+
+    def row_total(self):
+        with self.engine.connect() as conn:
+            return sum(conn.execute(select(func.count()).select_from(t)).scalar_one()
+                       for t in schema.metadata.sorted_tables)
 
     def close(self):
         self.engine.dispose()

@@ -16,11 +16,12 @@ import json
 import uuid as uuidlib
 from typing import Any, Iterable
 
+from mineledger.access import Action, Session
+from mineledger.access.roles import refuse_role
 from mineledger.errors import QueryError
 from mineledger.model.records import personal_fields
-from mineledger.access.roles import Action, require
+from mineledger.store.base import ERASED
 from mineledger.victims import crypto
-from mineledger.store.base import ERASED, Store
 
 #: What a personal value shows as wherever it must not appear.
 WITHHELD = "[personal data withheld]"
@@ -83,13 +84,13 @@ def write(writer, values_by_uuid: dict[str, dict[str, Any]], *, import_id: str |
     return written
 
 
-def _victims_country(store: Store, uuids: Iterable[str]) -> set[str | None]:
-    victims = store.read_layer("victims")
+def _victims_country(session: Session, uuids: Iterable[str]) -> set[str | None]:
+    victims = session.read_layer("victims")
     found = victims[victims["uuid"].isin(list(uuids))]
     return set(found["country"]) or {None}
 
 
-def read(store: Store, uuids: Iterable[str], *, purpose: str,
+def read(session: Session, uuids: Iterable[str], *, purpose: str,
          action: str = "read") -> dict[str, dict[str, Any]]:
     """Decrypted personal values by victim UUID, for roles allowed to read them; every read
     is recorded in ``personal_access_log`` (who, when, which record, why).
@@ -106,14 +107,14 @@ def read(store: Store, uuids: Iterable[str], *, purpose: str,
     uuids = list(uuids)
     if not purpose or not purpose.strip():
         raise QueryError("reading personal data needs a purpose (--purpose), which is recorded")
-    for country in _victims_country(store, uuids):
-        actor = require(store, Action.READ_PERSONAL, country=country)
-    held = {u: r for u, r in store.personal(uuids).items() if r["key_id"] != ERASED}
+    for country in _victims_country(session, uuids):
+        actor = session.require(Action.READ_PERSONAL, country=country)
+    held = {u: r for u, r in session.personal(uuids).items() if r["key_id"] != ERASED}
     out: dict[str, dict[str, Any]] = {}
     if held:
-        master = crypto.store_key(_store_id(store), create=False)
-        gone = crypto.erased(_store_id(store))  # erasures that outlive a restored backup
-    with store.writer(user=actor.name, command=f"personal {action}") as writer:
+        master = crypto.store_key(_store_id(session), create=False)
+        gone = crypto.erased(_store_id(session))  # erasures that outlive a restored backup
+    with session.writer(user=actor.name, command=f"personal {action}") as writer:
         for uid, row in held.items():
             wrapped = writer.person_key(row["key_id"])
             if wrapped is None or row["key_id"] in gone:
@@ -124,7 +125,7 @@ def read(store: Store, uuids: Iterable[str], *, purpose: str,
     return out
 
 
-def correct(store: Store, uuid: str, changes: dict[str, Any], *, reason: str) -> dict[str, Any]:
+def correct(session: Session, uuid: str, changes: dict[str, Any], *, reason: str) -> dict[str, Any]:
     """Correct a victim's personal values (``{field: value}``; None removes one), recorded
     (encrypted) in the change log with the reason.
 
@@ -140,25 +141,25 @@ def correct(store: Store, uuid: str, changes: dict[str, Any], *, reason: str) ->
         raise QueryError(f"not personal fields: {unknown}; expected some of {', '.join(PERSONAL)}")
     if not reason or not reason.strip():
         raise QueryError("a correction needs a reason (--reason)")
-    uid = find_victim(store, uuid)
+    uid = find_victim(session, uuid)
     actor = None
-    for country in _victims_country(store, [uid]):
-        actor = require(store, Action.CORRECT_PERSONAL, country=country)
+    for country in _victims_country(session, [uid]):
+        actor = session.require(Action.CORRECT_PERSONAL, country=country)
     current = {}
-    held = store.personal([uid]).get(uid)
+    held = session.personal([uid]).get(uid)
     if held is not None and held["key_id"] == ERASED:
         raise QueryError(f"victim {uid}: personal data erased on a lawful request; it is not "
                          "written again")
     if held is not None:
-        current = read(store, [uid], purpose=f"correction: {reason}", action="correct").get(uid, {})
+        current = read(session, [uid], purpose=f"correction: {reason}", action="correct").get(uid, {})
     values = {**current, **changes}
     values = {k: v for k, v in values.items() if v not in (None, "")}
-    with store.writer(user=actor.name, command="victims correct") as writer:
+    with session.writer(user=actor.name, command="victims correct") as writer:
         write(writer, {uid: values}, import_id=None, reason=f"correction: {reason.strip()}")
     return values
 
 
-def erase(store: Store, uuid: str, *, reason: str) -> bool:
+def erase(session: Session, uuid: str, *, reason: str) -> bool:
     """Erase a victim's personal data on a lawful request: the person key is destroyed, so
     every copy in the store and its change log becomes unreadable; the erasure (who, when,
     why — no personal data) is itself recorded. Returns False if there was nothing to erase.
@@ -172,32 +173,32 @@ def erase(store: Store, uuid: str, *, reason: str) -> bool:
     """
     if not reason or not reason.strip():
         raise QueryError("an erasure needs a reason (--reason), such as the request's reference")
-    uid = find_victim(store, uuid)
-    for country in _victims_country(store, [uid]):
-        actor = require(store, Action.ERASE_PERSONAL, country=country)
-    with store.writer(user=actor.name, command="victims erase") as writer:
+    uid = find_victim(session, uuid)
+    for country in _victims_country(session, [uid]):
+        actor = session.require(Action.ERASE_PERSONAL, country=country)
+    with session.writer(user=actor.name, command="victims erase") as writer:
         key_id = writer.erase_personal(uid, reason.strip())
         writer.log_access([uid], "erase", reason.strip())
         if key_id:  # recorded outside the store too: a backup restored later cannot undo it
-            crypto.record_erasure(_store_id(store), key_id)
+            crypto.record_erasure(_store_id(session), key_id)
     return key_id is not None
 
 
-def reapply_erasures(store: Store) -> int:
+def reapply_erasures(session: Session) -> int:
     """After a restore: erase again what was erased after the backup was taken (the list of
     erased keys lives beside the store key). Returns how many."""
-    gone = crypto.erased(_store_id(store))
+    gone = crypto.erased(_store_id(session))
     if not gone:
         return 0
-    found = [(u, r["key_id"]) for u, r in store.personal(
-        store.read_layer("victims")["uuid"]).items() if r["key_id"] in gone]
-    with store.writer(user="mineledger", command="restore: re-apply erasures") as writer:
+    found = [(u, r["key_id"]) for u, r in session.personal(
+        session.read_layer("victims")["uuid"]).items() if r["key_id"] in gone]
+    with session.writer(user="mineledger", command="restore: re-apply erasures") as writer:
         for uid, _ in found:
             writer.erase_personal(uid, "erased after the restored backup was taken; re-applied")
     return len(found)
 
 
-def find_victim(store: Store, uuid: str) -> str:
+def find_victim(session: Session, uuid: str) -> str:
     """The full UUID of a victim given its first 8+ characters (roles that may read personal
     data only: nobody else learns who is in the store).
 
@@ -205,13 +206,9 @@ def find_victim(store: Store, uuid: str) -> str:
     ------
     PermissionDenied, QueryError
     """
-    from mineledger.access.roles import ALLOWED, PermissionDenied, actor_of
-
-    actor = actor_of(store)  # the role first: no answer about who is in the store
-    if Action.READ_PERSONAL not in ALLOWED[actor.role]:
-        raise PermissionDenied(f"{actor} may not {Action.READ_PERSONAL.value}")
+    refuse_role(session.actor, Action.READ_PERSONAL)  # first: no answer about who is in the store
     uuid = uuid.strip().lower()
-    victims = store.read_layer("victims")
+    victims = session.read_layer("victims")
     found = victims[victims["uuid"].str.startswith(uuid)] if len(uuid) >= 8 else victims.iloc[0:0]
     if len(found) != 1:
         raise QueryError(f"victim {uuid!r}: " + ("no such victim (give at least 8 characters of "

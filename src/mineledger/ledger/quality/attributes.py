@@ -10,8 +10,9 @@ import pandas as pd
 import shapely
 
 from mineledger.geo import geodesic_area
-from mineledger.ledger.quality.engine import Context, Finding, rule
 from mineledger.geo.arrays import geometry_array
+from mineledger.land.landrelease import as_date
+from mineledger.ledger.quality.engine import Context, Finding, rule
 
 DATE_FIELDS = {
     "hazards": ("date_of_information",),
@@ -123,8 +124,6 @@ def released_gt_suspected(ctx: Context) -> Iterable[Finding]:
 
 @rule("LR-STATUS-REMAINING", "error", "a status that contradicts the remaining area (closed with land left, or open with none)")
 def status_remaining(ctx: Context) -> Iterable[Finding]:
-    from mineledger.land.landrelease import _date
-
     hazards, by_hazard = _linked(ctx)
     outcomes = ctx.layer("cleared_areas")
     rows = [r for r in hazards.to_dict("records") if r["uuid"] in by_hazard
@@ -136,10 +135,10 @@ def status_remaining(ctx: Context) -> Iterable[Finding]:
                          outcomes["date_released"] if "date_released" in outcomes
                          else [None] * len(outcomes)):
         if uid and g is not None and not g.is_empty:
-            own.setdefault(uid, []).append((g, _date(d)))
+            own.setdefault(uid, []).append((g, as_date(d)))
     lefts = []
     for row in rows:
-        doi = _date(row.get("perimeter_date") or row.get("date_of_information"))
+        doi = as_date(row.get("perimeter_date") or row.get("date_of_information"))
         later = [g for g, d in own.get(row["uuid"], []) if doi is None or d is None or d > doi]
         lefts.append(shapely.difference(row["geometry"], shapely.union_all(later))
                      if later else row["geometry"])

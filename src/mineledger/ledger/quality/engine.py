@@ -9,8 +9,10 @@ from typing import Any, Callable, Iterable
 
 import geopandas as gpd
 
+from mineledger.access import Action, Session
 from mineledger.errors import QueryError
-from mineledger.store.base import Store
+from mineledger.ledger.asof import require_country
+from mineledger.model.codes import checked_country
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Finding:
 class Context:
     """What rules read: a country's layers, loaded once per run, and the thresholds."""
 
-    store: Store
+    session: Session
     country: str
     params: dict[str, Any] = field(default_factory=dict)
     import_ids: set[str] | None = None  # only records last written by these imports
@@ -42,7 +44,7 @@ class Context:
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         if name not in self._cache:
-            self._cache[name] = self.store.read_layer(name, self.country, self.import_ids)
+            self._cache[name] = self.session.read_layer(name, self.country, self.import_ids)
         return self._cache[name]
 
 
@@ -85,10 +87,11 @@ def rule_ids() -> list[str]:
     return [r.id for r in CATALOGUE]
 
 
-def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
-               params: dict[str, Any] | None = None, user: str = "mineledger",
+def run_checks(session: Session, country: str, rules: list[str] | None = None, *,
+               params: dict[str, Any] | None = None,
                command: str = "check") -> list[dict[str, Any]]:
-    """Run rules on a country and store their findings; return the current findings.
+    """Run rules on a country and store their findings (as the acting user); return the
+    current findings. On a view of the past, the findings then, not stored.
 
     Returns
     -------
@@ -101,32 +104,29 @@ def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
     ------
     QueryError
         Unknown country or rule id.
+    PermissionDenied
+        The acting user may not run checks in that country.
     """
-    from mineledger.access.roles import Action, actor_of, require
-
-    country = country.upper()
-    require(store, Action.CHECK, country=country)
-    from mineledger.ledger.history import require_country
-
-    require_country(store, country)
+    country = checked_country(country)
+    actor = session.require(Action.CHECK, country=country)
+    require_country(session, country)
     chosen = CATALOGUE if not rules else [r for r in CATALOGUE if r.id in rules]
     unknown = sorted(set(rules or []) - {r.id for r in CATALOGUE})
     if unknown:
         raise QueryError(f"unknown rule(s) {unknown}; `mineledger check --list` lists them")
-    ctx = Context(store, country, {**DEFAULTS, **(params or {})})
+    ctx = Context(session, country, {**DEFAULTS, **(params or {})})
     found: list[Finding] = []
     for r in chosen:
         found.extend(r.check(ctx))
     severity = {r.id: r.severity for r in CATALOGUE}
-    if getattr(store, "read_only", False):  # a past state: the findings then, not stored
+    if session.read_only:  # a past state: the findings then, not stored
         rows = [{"fingerprint": f.fingerprint, "rule_id": f.rule_id,
                  "severity": severity[f.rule_id], "layer": f.layer,
                  "record_uuid": f.record_uuid, "other_uuid": f.other_uuid, "reason": f.reason,
                  "suggested_fix": f.suggested_fix, "country": country, "status": "open",
                  "status_reason": None} for f in found]
         return list({r["fingerprint"]: r for r in rows}.values())
-    user = actor_of(store).name if user == "mineledger" else user
-    with store.writer(user=user, command=command) as writer:
+    with session.writer(user=actor.name, command=command) as writer:
         held = writer.sync_findings(country, [r.id for r in chosen], [
             {"fingerprint": f.fingerprint, "rule_id": f.rule_id, "severity": severity[f.rule_id],
              "layer": f.layer, "record_uuid": f.record_uuid, "other_uuid": f.other_uuid,
@@ -135,12 +135,12 @@ def run_checks(store: Store, country: str, rules: list[str] | None = None, *,
     return held
 
 
-def import_warnings(store: Store, import_ids: set[str], countries: Iterable[str]) -> dict[str, int]:
+def import_warnings(session: Session, import_ids: set[str], countries: Iterable[str]) -> dict[str, int]:
     """Run the per-record rules on the records an import wrote; nothing is stored. Returns
     ``{rule id: findings}`` for the import summary."""
     counts: dict[str, int] = {}
     for country in countries:
-        ctx = Context(store, country, dict(DEFAULTS), import_ids=set(import_ids))
+        ctx = Context(session, country, dict(DEFAULTS), import_ids=set(import_ids))
         for r in CATALOGUE:
             if r.per_record:
                 n = sum(1 for _ in r.check(ctx))
@@ -149,20 +149,26 @@ def import_warnings(store: Store, import_ids: set[str], countries: Iterable[str]
     return counts
 
 
-def mark_finding(store: Store, fingerprint: str, status: str, reason: str, *,
-                 user: str = "mineledger") -> dict[str, Any]:
-    """Mark a finding ``resolved`` or ``accepted`` (or ``open`` again), with a reason."""
+def mark_finding(session: Session, fingerprint: str, status: str,
+                 reason: str) -> dict[str, Any]:
+    """Mark a finding ``resolved`` or ``accepted`` (or ``open`` again), with a reason, as
+    the acting user.
+
+    Raises
+    ------
+    QueryError
+        An unknown status, no reason, or no finding (or several) with that fingerprint.
+    PermissionDenied
+        The acting user may not change records (in that finding's country).
+    """
     if status not in ("resolved", "accepted", "open"):
         raise QueryError(f"status {status!r}: expected resolved, accepted or open")
     if not reason or not reason.strip():
         raise QueryError("a reason is required when marking a finding")
-    from mineledger.access.roles import Action, require
-
-    held = store.read_table("quality_findings")
+    held = session.read_table("quality_findings")
     match = held[held["fingerprint"].str.startswith(fingerprint)] if not held.empty else held
-    actor = require(store, Action.AMEND,
-                    country=match.iloc[0]["country"] if len(match) == 1 else None)
-    user = actor.name if user == "mineledger" else user
-    with store.writer(user=user, command=f"check mark {fingerprint}") as writer:
-        return writer.mark_finding(fingerprint, status, reason.strip(), user,
+    actor = session.require(Action.AMEND,
+                            country=match.iloc[0]["country"] if len(match) == 1 else None)
+    with session.writer(user=actor.name, command=f"check mark {fingerprint}") as writer:
+        return writer.mark_finding(fingerprint, status, reason.strip(), actor.name,
                                    dt.datetime.now(dt.timezone.utc))

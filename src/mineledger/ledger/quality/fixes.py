@@ -15,32 +15,39 @@ from typing import Any
 
 import shapely
 
+from mineledger.access import Action, Session
 from mineledger.errors import QueryError
 from mineledger.geo import geodesic_area
+from mineledger.ledger.asof import require_country
 from mineledger.ledger.quality.engine import DEFAULTS, Context
-from mineledger.ledger.quality.geometry import _flip, _outline, _present, outside_country
-from mineledger.store.base import Store
+from mineledger.ledger.quality.geometry import country_outline, flip, outside_country, present
+from mineledger.model.codes import checked_country
 
 FIXABLE = ("GEOM-DUP-VERTEX", "GEOM-OUTSIDE-COUNTRY")
 
 
-def plan_fix(store: Store, country: str, rule_id: str) -> list[dict[str, Any]]:
-    """What a fix would change: ``[{"layer", "uuid", "locator", "change", "geom"}]``."""
+def plan_fix(session: Session, country: str, rule_id: str) -> list[dict[str, Any]]:
+    """What a fix would change: ``[{"layer", "uuid", "country", "locator", "change",
+    "geom"}]``; nothing is written.
+
+    Raises
+    ------
+    QueryError
+        A rule with no automatic fix, or a country the store does not hold.
+    PermissionDenied
+        The acting user may not change records in that country.
+    """
     if rule_id not in FIXABLE:
         raise QueryError(f"no automatic fix for {rule_id!r}; fixable: {', '.join(FIXABLE)}")
-    country = country.upper()
-    from mineledger.access.roles import Action, require
-
-    require(store, Action.AMEND, country=country)
-    from mineledger.ledger.history import require_country
-
-    require_country(store, country)
-    ctx = Context(store, country, dict(DEFAULTS))
+    country = checked_country(country)
+    session.require(Action.AMEND, country=country)
+    require_country(session, country)
+    ctx = Context(session, country, dict(DEFAULTS))
     plan = []
     if rule_id == "GEOM-DUP-VERTEX":
         tol = ctx.params["duplicate_vertex_deg"]
         for layer in ("hazards", "cleared_areas"):
-            for r in _present(ctx.layer(layer)).itertuples():
+            for r in present(ctx.layer(layer)).itertuples():
                 try:
                     fixed = shapely.remove_repeated_points(r.geometry, tolerance=tol)
                 except shapely.errors.GEOSException:
@@ -48,35 +55,41 @@ def plan_fix(store: Store, country: str, rule_id: str) -> list[dict[str, Any]]:
                 if shapely.get_num_coordinates(fixed) < shapely.get_num_coordinates(r.geometry) \
                         and fixed.is_valid:
                     n = shapely.get_num_coordinates(r.geometry) - shapely.get_num_coordinates(fixed)
-                    plan.append({"layer": layer, "uuid": r.uuid, "locator": f"{r.source_file}, {r.source_locator}",
+                    plan.append({"layer": layer, "uuid": r.uuid, "country": country,
+                                 "locator": f"{r.source_file}, {r.source_locator}",
                                  "change": f"remove {n} repeated vertices", "geom": fixed})
     else:
-        outline = _outline(ctx)
+        outline = country_outline(ctx)
         for f in outside_country(ctx):
             how = "sign" if "sign flipped" in f.suggested_fix else "swap" if "swapped" in f.suggested_fix else None
             if how is None:
                 continue
             gdf = ctx.layer(f.layer)
             geom = gdf.loc[gdf["uuid"] == f.record_uuid].geometry.iloc[0]
-            fixed = _flip(geom, how)
+            fixed = flip(geom, how)
             if shapely.intersects(outline, fixed):
-                plan.append({"layer": f.layer, "uuid": f.record_uuid, "locator": f.reason.split(": at")[0],
+                plan.append({"layer": f.layer, "uuid": f.record_uuid, "country": country,
+                             "locator": f.reason.split(": at")[0],
                              "change": "flip the longitude's sign" if how == "sign" else "swap latitude and longitude",
                              "geom": fixed})
     return plan
 
 
-def apply_fix(store: Store, rule_id: str, plan: list[dict[str, Any]], *, user: str = "mineledger",
+def apply_fix(session: Session, rule_id: str, plan: list[dict[str, Any]], *,
               command: str = "fix") -> str:
-    """Apply a planned fix; every change is in the change log under the returned fix id."""
-    from mineledger.access.roles import Action, require
+    """Apply a planned fix (:func:`plan_fix`) as the acting user; every change is in the
+    change log under the returned fix id.
 
+    Raises
+    ------
+    PermissionDenied
+        The acting user may not change records in a country of the plan.
+    """
     fix_id = f"fix-{uuidlib.uuid4()}"
     countries = {p.get("country") for p in plan} or {None}
     for c in countries:
-        actor = require(store, Action.AMEND, country=c)
-    user = actor.name if user == "mineledger" else user
-    with store.writer(user=user, command=command) as writer:
+        actor = session.require(Action.AMEND, country=c)
+    with session.writer(user=actor.name, command=command) as writer:
         current = {}
         for layer in {p["layer"] for p in plan}:
             current.update(writer.existing(layer, [p["uuid"] for p in plan if p["layer"] == layer]))
@@ -89,19 +102,24 @@ def apply_fix(store: Store, rule_id: str, plan: list[dict[str, Any]], *, user: s
     return fix_id
 
 
-def revert_fix(store: Store, fix_id: str, *, user: str = "mineledger", command: str = "fix --revert") -> int:
-    """Put back what a fix changed (geometry and area), through the change log; returns the
-    number of records restored."""
-    log = store.read_table("change_log")
+def revert_fix(session: Session, fix_id: str, *, command: str = "fix --revert") -> int:
+    """Put back what a fix changed (geometry and area), through the change log, as the
+    acting user; returns the number of records restored.
+
+    Raises
+    ------
+    QueryError
+        No such fix in the change log.
+    PermissionDenied
+        The acting user may not change records in a country the fix touched.
+    """
+    log = session.read_table("change_log")
     entries = log[(log["import_id"] == fix_id) & (log["action"] == "update")]
     if not len(entries):
         raise QueryError(f"no fix {fix_id!r} in the change log")
-    from mineledger.access.roles import Action, require
-
     for c in {(e or {}).get("country") for e in entries["after"]} or {None}:
-        actor = require(store, Action.AMEND, country=c)
-    user = actor.name if user == "mineledger" else user
-    with store.writer(user=user, command=command) as writer:
+        actor = session.require(Action.AMEND, country=c)
+    with session.writer(user=actor.name, command=command) as writer:
         for layer, group in entries.groupby("layer"):
             current = writer.existing(layer, list(group["record_uuid"]))
             for e in group.itertuples():

@@ -17,7 +17,7 @@ LOCATED = ("hazards", "cleared_areas", "activities", "devices", "events", "victi
 POLYGONAL = ("hazards", "cleared_areas")
 
 
-def _present(gdf):
+def present(gdf):
     return gdf[[g is not None and not g.is_empty for g in gdf.geometry.array]] if len(gdf) else gdf
 
 
@@ -122,7 +122,7 @@ def duplicate_vertices(ctx: Context) -> Iterable[Finding]:
 def long_edges(ctx: Context) -> Iterable[Finding]:
     limit = ctx.params["long_edge_m"]
     for layer in POLYGONAL:
-        gdf = _present(ctx.layer(layer))
+        gdf = present(ctx.layer(layer))
         for r in gdf.itertuples():
             longest = 0.0
             for ring in _rings(r.geometry):
@@ -138,7 +138,7 @@ def long_edges(ctx: Context) -> Iterable[Finding]:
 def implausible_area(ctx: Context) -> Iterable[Finding]:
     lo, hi = ctx.params["min_area_m2"], ctx.params["max_area_m2"]
     for layer in POLYGONAL:
-        gdf = _present(ctx.layer(layer))
+        gdf = present(ctx.layer(layer))
         for r in gdf.itertuples():
             a = r.area_m2 or 0.0
             if a < lo or a > hi:
@@ -148,15 +148,15 @@ def implausible_area(ctx: Context) -> Iterable[Finding]:
                               "check the units and the vertices; a sliver or a whole district is rarely one hazard")
 
 
-def _outline(ctx: Context):
+def country_outline(ctx: Context):
     admin = ctx.layer("admin_areas")
     if not len(admin):
         return None
     level = int(admin["level"].min())
-    return shapely.union_all(_present(admin[admin["level"] == level]).geometry.array)
+    return shapely.union_all(present(admin[admin["level"] == level]).geometry.array)
 
 
-def _flip(geom, how):
+def flip(geom, how):
     if how == "sign":
         return shapely.transform(geom, lambda xy: xy * np.array([-1.0, 1.0]))
     return shapely.transform(geom, lambda xy: xy[:, ::-1])
@@ -164,12 +164,12 @@ def _flip(geom, how):
 
 @rule("GEOM-OUTSIDE-COUNTRY", "error", "a record outside its country's boundary (the suggested fix names a sign flip or swapped axes when that lands it inside)")
 def outside_country(ctx: Context) -> Iterable[Finding]:
-    outline = _outline(ctx)
+    outline = country_outline(ctx)
     if outline is None:
         return
     prepared = shapely.prepare(outline) or outline
     for layer in LOCATED:
-        gdf = _present(ctx.layer(layer))
+        gdf = present(ctx.layer(layer))
         if not len(gdf):
             continue
         inside = shapely.intersects(outline, np.asarray(gdf.geometry.array))
@@ -179,7 +179,7 @@ def outside_country(ctx: Context) -> Iterable[Finding]:
             fix = "check the coordinates and the country of the record"
             for how, words in (("sign", "with the longitude's sign flipped"),
                                ("swap", "with latitude and longitude swapped")):
-                if shapely.intersects(outline, _flip(r.geometry, how)):
+                if shapely.intersects(outline, flip(r.geometry, how)):
                     fix = f"it lies inside the country {words}: correct the source"
                     break
             c = r.geometry.representative_point()
@@ -198,7 +198,7 @@ def admin_mismatch(ctx: Context) -> Iterable[Finding]:
     names = dict(zip(admin["code"], admin["name"]))
     level_of = dict(zip(admin["code"], admin["level"]))
     for layer in LOCATED:
-        gdf = _present(ctx.layer(layer))
+        gdf = present(ctx.layer(layer))
         if "admin_code" not in gdf or not len(gdf):
             continue
         coded = gdf[gdf["admin_code"].notna()]
@@ -218,7 +218,7 @@ def admin_mismatch(ctx: Context) -> Iterable[Finding]:
 @rule("GEOM-OVERLAP", "warning", "hazards that overlap each other by more than 0.9 % of the smaller")
 def overlaps(ctx: Context) -> Iterable[Finding]:
     share = ctx.params["overlap_share"]
-    gdf = _present(ctx.layer("hazards"))
+    gdf = present(ctx.layer("hazards"))
     gdf = gdf[gdf["status"].isin(["open", "worked_on"])]
     geoms = np.asarray(gdf.geometry.array)
     uuids = list(gdf["uuid"])
@@ -245,7 +245,7 @@ def overlaps(ctx: Context) -> Iterable[Finding]:
 @rule("GEOM-DUPLICATE", "info", "records of one layer with the same geometry (flagged, never deleted: real duplicates exist)")
 def duplicates(ctx: Context) -> Iterable[Finding]:
     for layer in POLYGONAL + ("events", "devices"):
-        gdf = _present(ctx.layer(layer))
+        gdf = present(ctx.layer(layer))
         if not len(gdf):
             continue
         keys = shapely.to_wkb(shapely.normalize(np.asarray(gdf.geometry.array)), hex=True)

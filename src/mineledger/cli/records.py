@@ -1,0 +1,81 @@
+"""``mineledger export`` and ``link``: records out to files, events linked to areas."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mineledger.cli.common import Country, app, command_line, opened, say, warn
+
+
+@app.command()
+def link(
+    country: Country,
+    within: Annotated[float, typer.Option(metavar="METRES", help="Link an event outside every "
+                                          "area to the nearest one within this distance.")] = 100.0,
+):
+    """Link events (incidents, lifted minefields …) to the hazardous or cleared area they fall
+    in, or the nearest within --within metres; changes go through the change log."""
+    from mineledger.land.links import link_events
+
+    with opened() as session:
+        counts = link_events(session, country, within_m=within, command=command_line())
+    say(f"{country.upper()}: {counts['events']:,} events: {counts['in_hazard']:,} in a "
+        f"hazardous area, {counts['in_cleared']:,} in a cleared area, {counts['near']:,} "
+        f"within {within:g} m of one, {counts['unlinked']:,} not linked "
+        f"({counts['changed']:,} links changed)")
+
+
+class ExportFormat(str, Enum):
+    gpkg = "gpkg"
+    geojson = "geojson"
+    shp = "shp"
+    kml = "kml"
+    csv = "csv"
+    xlsx = "xlsx"
+    parquet = "parquet"
+
+
+@app.command()
+def export(
+    layer: Annotated[str, typer.Argument(metavar="LAYER", help="hazards, cleared_areas, "
+                                         "activities, devices, events, victims or admin_areas.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")],
+    out_path: Annotated[Path, typer.Option("--out", metavar="PATH", help="File to write.")],
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3")] = None,
+    admin: Annotated[Optional[str], typer.Option(metavar="CODE", help="Only records in this "
+                                                 "administrative area (its code in the store).")] = None,
+    status: Annotated[Optional[list[str]], typer.Option(metavar="STATUS", help="Only hazards with "
+                                                        "this status (repeatable).")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", metavar="YYYY-MM-DD")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", metavar="YYYY-MM-DD")] = None,
+    hxl: Annotated[bool, typer.Option("--hxl", help="CSV/XLSX: a row of HXL hashtags under the "
+                                      "header.")] = False,
+    bom: Annotated[bool, typer.Option("--bom", help="CSV: UTF-8 byte order mark, for "
+                                      "spreadsheet programs.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    personal: Annotated[bool, typer.Option("--personal", help="Victims: include their personal "
+                                           "data (officers and admins; recorded).")] = False,
+    purpose: Annotated[Optional[str], typer.Option(metavar="TEXT", help="With --personal: why "
+                                                   "(recorded).")] = None,
+):
+    """Export a layer's records to a file, with an import profile that reads it back.
+
+    The profile is written beside the file (FILE.profile.yaml); what the format cannot carry
+    as it is (Shapefile field names, empty geometries, KML names) is said, and restored by
+    that profile on import.
+    """
+    from mineledger.ledger.export import export_layer
+
+    with opened() as session:
+        report = export_layer(session, layer, format.value, out_path, country=country,
+                              admin=admin, status=status, date_from=date_from, date_to=date_to,
+                              hxl=hxl, bom=bom, overwrite=overwrite, personal=personal,
+                              purpose=purpose)
+    say(f"{report.path}: {report.records:,} {layer} record(s) as {report.format}; "
+        f"profile to read it back: {report.profile_path}")
+    for note in report.notes:
+        warn(f"note: {note}")

@@ -1,0 +1,146 @@
+"""The report's pictures: maps and charts drawn with matplotlib, as base64 PNG for an HTML
+page that needs no network."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import geopandas as gpd  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+_COLOURS = {
+    "accident_ap_mine": "#d62728", "accident_uxo": "#ff7f0e", "stored_arsenal": "#8c564b",
+    "military_demining": "#1f77b4", "seizure": "#9467bd", "uxo_found": "#e377c2",
+    "mine_production_site": "#7f7f7f", "suspected_minefield": "#bcbd22",
+    "mine_incident": "#000000", "lifted_minefield": "#17becf",
+}
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _usable(gdf):
+    return gdf[[g is not None and not g.is_empty for g in gdf.geometry.array]]
+
+
+def overview_map(admin, hazards, cleared, events, country) -> str:
+    fig, ax = plt.subplots(figsize=(9, 9))
+    levels = sorted(admin["level"].unique()) if len(admin) else []
+    for lvl in levels:
+        layer = admin[admin["level"] == lvl]
+        width = 1.2 if lvl == levels[0] else 0.3
+        layer.boundary.plot(ax=ax, color="#555555" if lvl == levels[0] else "#aaaaaa",
+                            linewidth=width, zorder=1)
+    handles = []
+    if len(_usable(cleared)):
+        _usable(cleared).plot(ax=ax, color="#2ca02c", edgecolor="#2ca02c", linewidth=0.3, zorder=2)
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="#2ca02c", label="cleared area"))
+    if len(_usable(hazards)):
+        _usable(hazards).plot(ax=ax, color="#d62728", edgecolor="#d62728", linewidth=0.3, zorder=3)
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", label="suspected hazardous area"))
+    pts = _usable(events)
+    if len(pts):
+        for etype, group in sorted(pts.groupby("event_type"), key=lambda kv: -len(kv[1])):
+            ax.scatter(group.geometry.x, group.geometry.y, s=3 if len(pts) > 5000 else 6,
+                       color=_COLOURS.get(etype, "#333333"), alpha=0.6, zorder=4,
+                       label=f"{etype.replace('_', ' ')} ({len(group):,})", linewidths=0)
+    if len(admin):
+        minx, miny, maxx, maxy = admin.total_bounds
+        pad = 0.02 * max(maxx - minx, maxy - miny)
+        ax.set_xlim(minx - pad, maxx + pad)
+        ax.set_ylim(miny - pad, maxy + pad)
+        ax.set_aspect(1 / np.cos(np.radians((miny + maxy) / 2)))
+    ax.set_xlabel("longitude (°)")
+    ax.set_ylabel("latitude (°)")
+    shown = [name for name, present in (("hazardous areas", len(_usable(hazards))),
+                                        ("cleared areas", len(_usable(cleared))),
+                                        ("events", len(pts))) if present]
+    what = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1] if shown else "records"
+    ax.set_title(f"{country}: {what} over administrative boundaries")
+    existing = ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles + existing, loc="lower left", fontsize=8, markerscale=3,
+              framealpha=0.9)
+    return _png(fig)
+
+
+def year_chart(victims_by_year, events_by_type_year) -> str:
+    fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    if victims_by_year is not None and len(victims_by_year):
+        v = victims_by_year
+        axes[0].bar(v.index, v.get("killed", 0), color="#d62728", label="killed")
+        axes[0].bar(v.index, v.get("injured", 0), bottom=v.get("killed", 0), color="#ff9896",
+                    label="injured")
+        axes[0].set_ylabel("victims")
+        axes[0].legend()
+        axes[0].set_title("Victims per year (undated victims not shown)")
+    else:
+        axes[0].set_visible(False)
+    if events_by_type_year is not None and len(events_by_type_year):
+        e = events_by_type_year
+        bottom = np.zeros(len(e))
+        for col in e.columns:
+            axes[1].bar(e.index, e[col].values, bottom=bottom, color=_COLOURS.get(col),
+                        label=col.replace("_", " "))
+            bottom += e[col].values
+        axes[1].set_ylabel("events")
+        axes[1].legend(fontsize=7, ncol=2)
+        axes[1].set_title("Events per year, by type")
+    else:
+        axes[1].set_visible(False)
+    axes[-1].set_xlabel("year")
+    return _png(fig)
+
+
+def area_chart(rows: list[dict[str, Any]], cleared_rows: list[dict[str, Any]], level) -> str:
+    haz = {r["name"] or r["code"]: r["area_m2"] / 1e6 for r in rows}
+    clr = {r["name"] or r["code"]: r["area_m2"] / 1e6 for r in cleared_rows}
+    names = sorted(set(haz) | set(clr), key=lambda n: haz.get(n, 0))
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.35 * len(names) + 1)))
+    y = np.arange(len(names))
+    ax.barh(y - 0.2, [haz.get(n, 0) for n in names], height=0.4, color="#d62728",
+            label="suspected hazardous area (distinct)")
+    ax.barh(y + 0.2, [clr.get(n, 0) for n in names], height=0.4, color="#2ca02c",
+            label="cleared area (distinct)")
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("km²")
+    ax.set_title(f"Area by administrative level {level} (records are undated, so by area, not year)")
+    ax.legend()
+    return _png(fig)
+
+
+def land_map(admin, sets, level, country) -> str:
+    """Remaining suspected land, released land and land that is both, over boundaries."""
+    fig, ax = plt.subplots(figsize=(9, 9))
+    layer = admin[admin["level"] == level]
+    layer.boundary.plot(ax=ax, color="#777777", linewidth=0.6, zorder=1)
+    colours = [("remaining", "#d62728", "remaining suspected"), ("cleared", "#2ca02c", "cleared"),
+               ("reduced", "#98df8a", "reduced"), ("cancelled", "#c5b0d5", "cancelled"),
+               ("both", "#1f1f1f", "released yet still suspected (both)")]
+    handles = []
+    for key, colour, label in colours:
+        geom = sets.get(key)
+        if geom is None or geom.is_empty:
+            continue
+        gpd.GeoSeries([geom], crs=4326).plot(ax=ax, color=colour, edgecolor=colour,
+                                             linewidth=0.4, zorder=3 if key == "both" else 2)
+        handles.append(plt.Rectangle((0, 0), 1, 1, color=colour, label=label))
+    if len(layer):
+        minx, miny, maxx, maxy = layer.total_bounds
+        ax.set_aspect(1 / np.cos(np.radians((miny + maxy) / 2)))
+    ax.set_title(f"{country}: land release over administrative level {level}")
+    ax.set_xlabel("longitude (°)")
+    ax.set_ylabel("latitude (°)")
+    ax.legend(handles=handles, loc="lower left", fontsize=8)
+    return _png(fig)
+
+

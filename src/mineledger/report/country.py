@@ -1,0 +1,236 @@
+"""The country report: one self-contained HTML page (no network needed) and CSV tables.
+
+The page holds the headline figures, a map of hazards and events over the administrative
+boundaries, a chart per year where records are dated (by area where they are not: undated
+records are never given the import's date), the per-area tables, the data-quality flags and a
+footer crediting every source with its licence. The same tables are written as CSV beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from mineledger.access import Action, Session
+from mineledger.land.admin_areas import land_by_admin
+from mineledger.land.landrelease import COLUMNS, land_sets, rows_by_admin
+from mineledger.land.summary import summary
+from mineledger.model.codes import checked_country
+from mineledger.report import charts
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        rows = [{}]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class _Tables:
+    """The report's tables, each written as CSV beside the page as it is added."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.tables: list[dict[str, Any]] = []
+
+    def add(self, name: str, title: str, rows, columns: list[str]) -> None:
+        rows = [dict(r) for r in rows]  # typed rows (mappings) or dicts
+        _write_csv(self.out / f"{name}.csv", rows)
+        self.tables.append({"name": name, "title": title, "columns": columns, "rows": rows,
+                            "csv": f"{name}.csv"})
+
+
+def _chart_level(admin, levels: list[int]) -> list[int]:
+    """The level with the most areas that still fit a readable bar chart (at most one)."""
+    fitting = [lvl for lvl in levels if 1 < len(admin[admin["level"] == lvl]) <= 30]
+    return fitting[-1:]
+
+
+def _area_tables(session, country, figures, admin, hazards, cleared, levels, tables) -> dict:
+    """Suspected hazardous and cleared area by every administrative level; returns the rows
+    by level (for the chart)."""
+    area_levels = {}
+    for lvl in levels:
+        areas = admin[admin["level"] == lvl]
+        finest = lvl == figures["admin"]["level"]
+        haz_rows = (figures["hazards"]["by_admin"] if finest
+                    else land_by_admin(session, "hazards", country, lvl, hazards, areas))
+        clr_rows = (figures["cleared"]["by_admin"] if finest
+                    else land_by_admin(session, "cleared_areas", country, lvl, cleared, areas))
+        area_levels[lvl] = (haz_rows, clr_rows)
+        merged: dict[str, dict[str, Any]] = {}
+        for key, rows in (("hazard_m2", haz_rows), ("cleared_m2", clr_rows)):
+            for r in rows:
+                m = merged.setdefault(r["code"], {"code": r["code"], "name": r["name"],
+                                                  "hazard_m2": 0.0, "cleared_m2": 0.0})
+                m[key] = r["area_m2"]
+        rows = sorted(merged.values(), key=lambda r: (r["code"] == "unassigned", r["code"]))
+        rows = [{**r, "hazard_km2": round(r["hazard_m2"] / 1e6, 4),
+                 "cleared_km2": round(r["cleared_m2"] / 1e6, 4)} for r in rows]
+        tables.add(f"area_by_admin{lvl}",
+                   f"Suspected hazardous and cleared area by administrative level {lvl} "
+                   "(distinct, overlaps counted once)", rows,
+                   ["code", "name", "hazard_km2", "cleared_km2"])
+    return area_levels
+
+
+def _victim_tables(figures, victims, tables):
+    """Victims by area and by year; returns the by-year pivot (or None)."""
+    if not len(victims):
+        return None
+    tables.add("victims_by_admin", "Victims by administrative area (by the code each "
+               "record carries)", figures["victims"]["by_admin"],
+               ["code", "name", "count", "in_gazetteer"])
+    by_year = victims.pivot_table(index="year", columns="outcome", values="uuid",
+                                  aggfunc="count", fill_value=0)
+    rows = [{"year": int(y), **{k: int(v) for k, v in r.items()}} for y, r in by_year.iterrows()]
+    tables.add("victims_by_year", "Victims per year", rows, list(rows[0].keys()))
+    return by_year
+
+
+def _event_tables(figures, events, tables):
+    """Events by area and by year and type; returns the by-year pivot (or None)."""
+    if not len(events):
+        return None
+    tables.add("events_by_admin", "Events by administrative area (by location)",
+               figures["events"]["by_admin"], ["code", "name", "count", "in_gazetteer"])
+    dated = events[events["year"].notna()]
+    if not len(dated):
+        return None
+    ev_year = dated.pivot_table(index="year", columns="event_type", values="uuid",
+                                aggfunc="count", fill_value=0)
+    ev_year.index = ev_year.index.astype(int)
+    rows = [{"year": int(y), **{k: int(v) for k, v in r.items()}} for y, r in ev_year.iterrows()]
+    tables.add("events_by_year", "Events per year, by type", rows, list(rows[0].keys()))
+    return ev_year
+
+
+def _land_release(session, country, admin, levels, tables, pictures) -> None:
+    """The land release ledger by the charted level and by the finest level, and its map."""
+    sets = land_sets(session, country)
+    release_levels = sorted({*_chart_level(admin, levels), *levels[-1:]})
+    for lvl in release_levels:
+        rows = [r.to_dict() for r in rows_by_admin(sets, admin[admin["level"] == lvl])]
+        for r in rows:
+            for c in COLUMNS:
+                r[c.replace("_m2", "_km2")] = round(r[c] / 1e6, 4)
+        tables.add(f"landrelease_admin{lvl}",
+                   f"Land release by administrative level {lvl} (km²; the CSV also in m²)",
+                   rows, ["area_code", "area_name"] + [c.replace("_m2", "_km2") for c in COLUMNS])
+    if release_levels:
+        pictures.append({"title": "Land release",
+                         "png": charts.land_map(admin, sets, release_levels[0], country)})
+
+
+def _quality(session, country, layers) -> tuple[list[dict], list[dict]]:
+    """Flagged geometries by layer, and the catalogue's findings by rule and status."""
+    flags = []
+    for name, gdf in layers:
+        if len(gdf):
+            for status, n in gdf["geometry_status"].value_counts().items():
+                if status != "ok":
+                    flags.append({"layer": name, "flag": status, "count": int(n)})
+    findings = session.read_table("quality_findings", country)
+    quality = []
+    if len(findings):
+        live = findings[findings["status"] != "gone"]
+        for (rid, sev, status), group in live.groupby(["rule_id", "severity", "status"]):
+            quality.append({"rule": rid, "severity": sev, "status": status, "count": int(len(group)),
+                            "example": group["reason"].iloc[0]})
+    return flags, quality
+
+
+def _credits(imports, country) -> list[dict[str, Any]]:
+    """Every source of the country's records, once, with its publisher and licence."""
+    sources = (imports[(imports["country"] == country) | imports["country"].isna()]
+               if len(imports) else imports)
+    seen, credits = set(), []
+    for r in sources.itertuples():
+        key = (r.title, r.publisher, r.licence)
+        if key in seen or not r.title:
+            continue
+        seen.add(key)
+        files = sorted(set(sources[(sources["title"] == r.title)]["source_file"]))
+        credits.append({"title": r.title, "publisher": r.publisher, "licence": r.licence,
+                        "url": r.url, "files": files})
+    return credits
+
+
+def _cell(column: str, value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    if column == "year" or column == "code" or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:,.4f}" if isinstance(value, float) else f"{value:,}"
+
+
+def environment() -> Environment:
+    """The Jinja2 environment of the report templates (``report/templates``), autoescaping."""
+    return Environment(loader=PackageLoader("mineledger", "report/templates"),
+                       autoescape=select_autoescape(["html", "j2"]))
+
+
+def write_report(session: Session, country: str, out_dir: str | Path) -> Path:
+    """Write ``index.html`` and CSV tables for one country into ``out_dir``.
+
+    Parameters
+    ----------
+    session : Session
+        The store, and who acts (records are read, so viewers and above).
+    country : str
+        ISO 3166-1 alpha-3 code.
+    out_dir : str or Path
+        Created if absent; files in it of the same names are replaced.
+
+    Returns
+    -------
+    Path
+        The HTML file.
+
+    Raises
+    ------
+    QueryError
+        The store has no records of that country.
+    PermissionDenied
+        The acting user may not read records (of that country).
+    """
+    country = checked_country(country)
+    session.require(Action.READ, country=country)
+    figures = summary(session, country)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    admin = session.read_layer("admin_areas", country)
+    hazards = session.read_layer("hazards", country)
+    cleared = session.read_layer("cleared_areas", country)
+    events = session.read_layer("events", country)
+    victims = session.read_layer("victims", country)
+    tables = _Tables(out)
+    levels = sorted(int(x) for x in admin["level"].unique()) if len(admin) else []
+    area_levels = _area_tables(session, country, figures, admin, hazards, cleared, levels,
+                               tables) if len(hazards) or len(cleared) else {}
+    by_year = _victim_tables(figures, victims, tables)
+    ev_year = _event_tables(figures, events, tables)
+    pictures = [{"title": "Map", "png": charts.overview_map(admin, hazards, cleared, events,
+                                                            country)}]
+    if by_year is not None or ev_year is not None:
+        pictures.append({"title": "Per year", "png": charts.year_chart(by_year, ev_year)})
+    if area_levels:
+        lvl = (_chart_level(admin, levels) or levels[-1:])[0]
+        haz_rows, clr_rows = area_levels[lvl]
+        pictures.append({"title": "By area", "png": charts.area_chart(haz_rows, clr_rows, lvl)})
+    if len(hazards) or len(cleared):
+        _land_release(session, country, admin, levels, tables, pictures)
+    flags, quality = _quality(session, country, (("hazards", hazards), ("cleared areas", cleared),
+                                                 ("events", events), ("victims", victims)))
+    html = environment().get_template("report.html.j2").render(
+        f=figures.to_dict(), charts=pictures, tables=tables.tables, flags=flags,
+        credits=_credits(session.read_table("imports"), country), quality=quality,
+        km2=lambda m2: f"{m2 / 1e6:,.2f}", cell=_cell)
+    index = out / "index.html"
+    index.write_text(html, encoding="utf-8")
+    return index
