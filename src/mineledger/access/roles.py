@@ -1,5 +1,5 @@
 """Roles and what each may do — one rule set for the CLI, the Python API and the later HTTP
-API (README, "Roles").
+API (README, "History, as-of figures, users and victims' personal data", Roles).
 
 =========  =====================================================================================
 role       may

@@ -9,7 +9,8 @@ another's identity. Every service takes a session as its first argument and asks
 Who the user is: the name given (``--user``), else ``$MINELEDGER_USER``, else the login name.
 A store with no users is a one-person store and its user is admin; once an admin has added
 users (``mineledger users add``), only they may act, each in their role. On the embedded store
-roles guard against mistakes, not against someone who copies the file (README, "Roles").
+roles guard against mistakes, not against someone who copies the file (README, "History,
+as-of figures, users and victims' personal data").
 
 >>> import tempfile, os
 >>> with tempfile.TemporaryDirectory() as d:
@@ -89,7 +90,7 @@ class Session:
                  owns_store: bool = False):
         self.store = store
         self.user_name = actor.name if actor is not None else acting_name(user)
-        self._actor = actor
+        self._identity = actor
         self._owns_store = owns_store
 
     # -- who acts ------------------------------------------------------------------------
@@ -103,13 +104,13 @@ class Session:
         PermissionDenied
             The store has users and this name is not one of them.
         """
-        if self._actor is None:
-            self._actor = actor_in(self.store.read_table("users"), self.user_name)
-        return self._actor
+        if self._identity is None:
+            self._identity = actor_in(self.store.read_table("users"), self.user_name)
+        return self._identity
 
     def forget_actor(self) -> None:
         """Look the actor up again on next use (after the users table changed)."""
-        self._actor = None
+        self._identity = None
 
     def require(self, action: Action, *, country: str | None = None,
                 organisation: str | None = None) -> Actor:

@@ -1,4 +1,5 @@
-"""Managing a store's users and settings (admins; README, "Roles")."""
+"""Managing a store's users and settings (admins; README, "History, as-of figures, users and
+victims' personal data")."""
 
 from __future__ import annotations
 

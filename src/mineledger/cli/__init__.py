@@ -12,13 +12,11 @@ from __future__ import annotations
 import logging
 import sys
 
-from sqlalchemy.exc import DBAPIError
-
 # the command groups register themselves on the app, in the order `--help` lists them
 from mineledger.cli import importing, figures, records, quality, history, admin, victims  # noqa: F401,E501
 from mineledger.cli.common import app, err, state
 from mineledger.errors import MineledgerError
-from mineledger.store import hide_passwords
+from mineledger.store.locations import hide_passwords
 
 __all__ = ["app", "main"]
 
@@ -35,10 +33,13 @@ def main() -> None:
     except MineledgerError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(2)
-    except DBAPIError as exc:  # the database refused something no check foresaw (permissions …)
-        reason = str(exc.orig or exc).strip().splitlines()[0]
+    except Exception as exc:  # the database refused something no check foresaw (permissions …)
+        from mineledger.store.errors import DatabaseRefused, refusal  # only when one failed
+
+        if not isinstance(exc, DatabaseRefused):
+            raise
         err.print(f"error: {hide_passwords(state.store)}: the database refused: "
-                  f"{hide_passwords(reason)}; nothing was changed", highlight=False, markup=False)
+                  f"{refusal(exc)}; nothing was changed", highlight=False, markup=False)
         sys.exit(2)
 
 

@@ -10,6 +10,7 @@ does not load, so nothing is imported on a guess.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from mineledger.errors import ProfileError
 from mineledger.io.readers import format_of, hxl_match, read_source
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
@@ -122,8 +124,6 @@ def _samples(rows, column: str, n: int = 500) -> list[Any]:
 
 def _date_rule(values: list[Any]) -> dict[str, Any] | None:
     """A date rule for a column whose values are dates, or None."""
-    import datetime as dt
-
     if not values:
         return None
     if all(isinstance(v, (dt.date, dt.datetime)) for v in values):
@@ -230,6 +230,112 @@ def _columns_by_values(table, spec, used: set[str]) -> dict[str, tuple[str, dict
     return found
 
 
+def _read_section(path: Path, table, fmt: str, delimiter: str, sheet, gis_layer,
+                  comments: list[str]) -> dict[str, Any]:
+    read: dict[str, Any] = {"format": fmt}
+    if delimiter != ",":
+        read["delimiter"] = delimiter
+    if table.encoding and table.encoding != "utf-8-sig":
+        read["encoding"] = table.encoding
+        comments.append(f"encoding {table.encoding} detected: check accented text after import")
+    if sheet:
+        read["sheet"] = sheet
+    if gis_layer:
+        read["layer"] = gis_layer
+    return read
+
+
+def _geometry_section(table) -> tuple[dict[str, Any], str | None]:
+    """The ``geometry`` section of a table (empty for a GIS file) and the kind of geometry
+    (``Point``, ``Polygon``, ``geoshape``, ``geotrace`` or None)."""
+    if table.is_vector:
+        kinds = {g.geom_type for r in table.rows[:500] if (g := r.geometry) is not None}
+        return {}, "Polygon" if kinds & {"Polygon", "MultiPolygon"} else ("Point" if kinds else None)
+    geometry = _table_geometry(table)
+    kind = next((k for k in ("geoshape", "geotrace") if k in geometry), None) or (
+        "Point" if geometry else None)
+    return geometry, kind
+
+
+def _typed_rule(name: str, f, source_col: str, values: list, rule: dict[str, Any],
+                comments: list[str]) -> None:
+    """Add to ``rule`` what the values say of a date, number or numeric code."""
+    if f.type in ("date", "datetime"):
+        extra = _date_rule(values)
+        if extra is None:
+            comments.append(f"{name}: column {source_col!r} does not look like dates "
+                            f"(e.g. {values[:2]!r}); set format")
+            extra = {"format": "CHOOSE"}
+        rule.update(extra)
+    elif f.type in ("integer", "real"):
+        texts = [str(v) for v in values]
+        if any(re.fullmatch(r"\d{1,3}(,\d{3})+", t) for t in texts):
+            rule["thousands"] = ","
+    elif name.endswith("code") and values and all(
+            re.fullmatch(r"\d{1,3}(,\d{3})+|\d+", str(v)) for v in values):
+        # a numeric code: digits only, thousands separators taken out ("5,313" → 5313)
+        rule["parse"] = "code"
+        if any("," in str(v) for v in values):
+            rule["thousands"] = ","
+        widths = {len(str(v).replace(",", "")) for v in values}
+        if len(widths) > 1:
+            rule["width"] = max(widths)  # leading zeros were lost: pad back
+            comments.append(f"{name}: codes of {sorted(widths)} digits: padded to "
+                            f"{max(widths)} with zeros; check the code list's width")
+
+
+def _vocabulary_map(name: str, f, source_col: str, values: list, rule: dict[str, Any],
+                    comments: list[str]) -> None:
+    """Map the values seen onto the field's vocabulary, ``CHOOSE`` where unsure."""
+    if f.vocabulary and not values:
+        comments.append(f"{name}: column {source_col!r} is empty in the file; add a map "
+                        f"onto {', '.join(f.vocabulary)} when it has values")
+    if f.vocabulary and values:
+        distinct = sorted({str(v).strip() for v in values})[:30]
+        vocab = {v.lower(): v for v in f.vocabulary}
+        rule["map"] = {d: vocab.get(d.lower()) or (VALUE_SYNONYMS.get(_norm(d)) if
+                                                  VALUE_SYNONYMS.get(_norm(d)) in f.vocabulary
+                                                  else "CHOOSE") for d in distinct}
+        if any(v == "CHOOSE" for v in rule["map"].values()):
+            comments.append(f"{name}: map each source value onto one of "
+                            f"{', '.join(f.vocabulary)} (CHOOSE marks the ones to decide)")
+
+
+def _named_fields(table, spec, fields: dict[str, Any], used: set, comments: list[str]) -> None:
+    """Fields found by their column's name (or HXL tag), the layer's own first ("fecha" of
+    an accident is its date, not the report's)."""
+    targets = {**spec.fields, **{k: v for k, v in COMMON_FIELDS.items() if k in
+                                 ("country", "organisation", "date_of_information")}}
+    by_norm: dict[str, str] = {}
+    for c in table.columns:
+        by_norm.setdefault(_norm(c), c)
+    for c in table.columns:  # ODK Central names a grouped question group-question
+        if "-" in str(c):
+            by_norm.setdefault(_norm(str(c).rsplit("-", 1)[-1]), c)
+    for name, f in targets.items():
+        if name in ("area_m2", "link_layer", "link_distance_m") or name.endswith("_uuid") \
+                or name in fields:
+            continue
+        column = None
+        if name in HXL_FIELDS and table.hxl and any(hxl_match(HXL_FIELDS[name], t)
+                                                    for t in table.hxl.values()):
+            column = HXL_FIELDS[name]
+            source_col = next(c for c, t in table.hxl.items() if hxl_match(column, t))
+        else:
+            for candidate in (_norm(name),) + SYNONYMS.get(name, ()):
+                if candidate in by_norm and by_norm[candidate] not in used:
+                    column = source_col = by_norm[candidate]
+                    break
+        if column is None:
+            continue
+        used.add(source_col)
+        values = _samples(table.rows, source_col)
+        rule: dict[str, Any] = {"column": column}
+        _typed_rule(name, f, source_col, values, rule, comments)
+        _vocabulary_map(name, f, source_col, values, rule, comments)
+        fields[name] = rule
+
+
 def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | None = None,
                   gis_layer: str | None = None) -> str:
     """A draft profile (YAML text) for a source file.
@@ -250,34 +356,14 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
     ProfileError
         ``layer`` is not a layer.
     """
-    from mineledger.errors import ProfileError
-
     path = Path(path)
     fmt = format_of(path)
     delimiter = _delimiter(path) if fmt == "csv" else ","
     table = read_source(path, fmt=fmt, encoding=None, layer=gis_layer, sheet=sheet,
                         crs="EPSG:4326", delimiter=delimiter)
-    read: dict[str, Any] = {"format": fmt}
-    if delimiter != ",":
-        read["delimiter"] = delimiter
     comments: list[str] = []
-    if table.encoding and table.encoding != "utf-8-sig":
-        read["encoding"] = table.encoding
-        comments.append(f"encoding {table.encoding} detected: check accented text after import")
-    if sheet:
-        read["sheet"] = sheet
-    if gis_layer:
-        read["layer"] = gis_layer
-    geometry: dict[str, Any] = {}
-    geometry_kind = None
-    if table.is_vector:
-        kinds = {g.geom_type for r in table.rows[:500] if (g := r.geometry) is not None}
-        geometry_kind = "Polygon" if kinds & {"Polygon", "MultiPolygon"} else (
-            "Point" if kinds else None)
-    else:
-        geometry = _table_geometry(table)
-        geometry_kind = next((k for k in ("geoshape", "geotrace") if k in geometry), None) or (
-            "Point" if geometry else None)
+    read = _read_section(path, table, fmt, delimiter, sheet, gis_layer, comments)
+    geometry, geometry_kind = _geometry_section(table)
     if layer is None:
         layer = _guess_layer(table.columns, geometry_kind, path.stem)
         comments.append(f"layer {layer} guessed from the columns and geometry: check it")
@@ -289,8 +375,7 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
     used = set(geometry.get(k) for k in ("x", "y", "wkt", "geopoint", "geoshape", "geotrace",
                                          "utm", "mgrs") if geometry.get(k))
     fields: dict[str, Any] = {}
-    by_values = _columns_by_values(table, spec, used)
-    for name, (column, mapping) in by_values.items():
+    for name, (column, mapping) in _columns_by_values(table, spec, used).items():
         fields[name] = {"column": column, "map": mapping}
         used.add(column)
         named = [n for n, f in spec.fields.items() if _norm(column) in (_norm(n),) + SYNONYMS.get(n, ())]
@@ -298,70 +383,7 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
             comments.append(f"{name}: column {column!r} is named like {named[0]} but its values "
                             f"({', '.join(list(mapping)[:3])}) are {name}: mapped by its values "
                             "— check the headers")
-    # the layer's own fields first: "fecha" of an accident is its date, not the report's
-    targets = {**spec.fields, **{k: v for k, v in COMMON_FIELDS.items() if k in
-                                 ("country", "organisation", "date_of_information")}}
-    by_norm: dict[str, str] = {}
-    for c in table.columns:
-        by_norm.setdefault(_norm(c), c)
-    for c in table.columns:  # ODK Central names a grouped question group-question
-        if "-" in str(c):
-            by_norm.setdefault(_norm(str(c).rsplit("-", 1)[-1]), c)
-    for name, f in targets.items():
-        if name in ("area_m2",) or name.endswith("_uuid") or name in ("link_layer",
-                                                                     "link_distance_m") \
-                or name in fields:
-            continue
-        column = None
-        if name in HXL_FIELDS and table.hxl and any(hxl_match(HXL_FIELDS[name], t)
-                                                    for t in table.hxl.values()):
-            column = HXL_FIELDS[name]
-            source_col = next(c for c, t in table.hxl.items() if hxl_match(column, t))
-        else:
-            for candidate in (_norm(name),) + SYNONYMS.get(name, ()):
-                if candidate in by_norm and by_norm[candidate] not in used:
-                    column = source_col = by_norm[candidate]
-                    break
-        if column is None:
-            continue
-        used.add(source_col)
-        values = _samples(table.rows, source_col)
-        rule: dict[str, Any] = {"column": column}
-        if f.type in ("date", "datetime"):
-            extra = _date_rule(values)
-            if extra is None:
-                comments.append(f"{name}: column {source_col!r} does not look like dates "
-                                f"(e.g. {values[:2]!r}); set format")
-                extra = {"format": "CHOOSE"}
-            rule.update(extra)
-        elif f.type in ("integer", "real"):
-            texts = [str(v) for v in values]
-            if any(re.fullmatch(r"\d{1,3}(,\d{3})+", t) for t in texts):
-                rule["thousands"] = ","
-        elif name.endswith("code") and values and all(
-                re.fullmatch(r"\d{1,3}(,\d{3})+|\d+", str(v)) for v in values):
-            # a numeric code: digits only, thousands separators taken out ("5,313" → 5313)
-            rule["parse"] = "code"
-            if any("," in str(v) for v in values):
-                rule["thousands"] = ","
-            widths = {len(str(v).replace(",", "")) for v in values}
-            if len(widths) > 1:
-                rule["width"] = max(widths)  # leading zeros were lost: pad back
-                comments.append(f"{name}: codes of {sorted(widths)} digits: padded to "
-                                f"{max(widths)} with zeros; check the code list's width")
-        if f.vocabulary and not values:
-            comments.append(f"{name}: column {source_col!r} is empty in the file; add a map "
-                            f"onto {', '.join(f.vocabulary)} when it has values")
-        if f.vocabulary and values:
-            distinct = sorted({str(v).strip() for v in values})[:30]
-            vocab = {v.lower(): v for v in f.vocabulary}
-            rule["map"] = {d: vocab.get(d.lower()) or (VALUE_SYNONYMS.get(_norm(d)) if
-                                                      VALUE_SYNONYMS.get(_norm(d)) in f.vocabulary
-                                                      else "CHOOSE") for d in distinct}
-            if any(v == "CHOOSE" for v in rule["map"].values()):
-                comments.append(f"{name}: map each source value onto one of "
-                                f"{', '.join(f.vocabulary)} (CHOOSE marks the ones to decide)")
-        fields[name] = rule
+    _named_fields(table, spec, fields, used, comments)
     if not any(n == "country" for n in fields):
         comments.append("country: no country column; set country: ISO3 below or pass --country")
     doc: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """Attribution of area and counts to administrative areas.
 
-Rule (issue 2): a record that carries an administrative code is attributed by that code; one
-without, by its location. Areas are distinct (overlaps counted once) and partition the union
+Rule (README, "Figures"): a record that carries an administrative code is attributed by that
+code; one without, by its location. Areas are distinct (overlaps counted once) and partition the union
 exactly: every piece of land goes to one row, land outside every administrative polygon to the
 row ``unassigned``, so the rows add up to the distinct total.
 """

@@ -1,6 +1,7 @@
 """The land release ledger: suspected, cancelled, reduced, cleared, released, remaining, in m².
 
-Definitions (issue 3, after IMAS 07.11 and the GICHD Minimum Data Requirements):
+Definitions (README, "Land release"; after IMAS 07.11 and the GICHD Minimum Data
+Requirements):
 
 - ``cleared``, ``reduced``, ``cancelled``: the distinct area of the outcome polygons of each
   kind, overlaps counted once; where outcomes of different kinds overlap, cleared takes

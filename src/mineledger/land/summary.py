@@ -26,7 +26,7 @@ UNKNOWN = "unknown"
 
 @dataclass(frozen=True, eq=False)
 class PolygonFigures(Result):
-    """Hazardous or cleared areas: counts, flags and land, m² (README, "summary")."""
+    """Hazardous or cleared areas: counts, flags and land, m² (README, "Figures")."""
 
     count: int
     without_geometry: int
@@ -207,7 +207,7 @@ def summary(session: Session, country: str) -> Summary:
     -------
     Summary
         Hazards, cleared land, victims, events, quarantine, the administrative areas and
-        when the figures stand for; areas in m² (README, "summary").
+        when the figures stand for; areas in m² (README, "Figures").
 
     Raises
     ------

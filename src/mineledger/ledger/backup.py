@@ -1,5 +1,5 @@
-"""Backups and restores of the whole store, with who may make them: admins (README,
-"Backup and restore"). The mechanics — SQLite's backup API, the copy into a GeoPackage, the
+"""Backups and restores of the whole store, with who may make them: admins (README, "History,
+as-of figures, users and victims' personal data", Backup and restore). The mechanics — SQLite's backup API, the copy into a GeoPackage, the
 checks before a restore — are the store's (:mod:`mineledger.store.backup`).
 """
 

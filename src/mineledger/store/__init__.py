@@ -20,6 +20,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mineledger.errors import StoreError
 from mineledger.store.locations import (DEFAULT_STORE, default_location, hide_passwords,
                                         is_postgres_url)
 
@@ -60,8 +61,6 @@ def connect(location: str | Path | None = None, *, create: bool = True,
         The location is not a mineledger store, cannot be reached or created, or its schema
         is older than this mineledger's (run ``mineledger db upgrade``).
     """
-    from mineledger.errors import StoreError
-
     location = str(location or default_location())
     if is_postgres_url(location):
         return __getattr__("PostGISStore")(location, create=create, check_schema=check_schema)

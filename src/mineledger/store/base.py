@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import geopandas as gpd
 import pandas as pd
 
-from mineledger.errors import StoreError
+from mineledger.errors import QueryError, StoreError
 
 
 #: Where the store says it is waiting for another writer (the CLI prints it on stderr).
@@ -97,8 +97,6 @@ def check_page(layer_fields: Iterable[str], bbox, filters, limit, offset) -> Non
         ``(min lon, min lat, max lon, max lat)`` within ±180/±90, a limit outside
         1–10,000 or a negative offset.
     """
-    from mineledger.errors import QueryError
-
     unknown = sorted(set(filters or {}) - set(layer_fields))
     if unknown:
         raise QueryError(f"filter on {unknown[0]!r}: the layer has no such field")

@@ -22,7 +22,7 @@ from mineledger.store.base import lock_timeout_s, say_waiting
 from mineledger.store.locations import hide_passwords, is_postgres_url  # noqa: F401 (re-exported)
 from mineledger.store.sql import SQLStore
 
-#: The row of land outside every administrative area (as in services.areas).
+#: The row of land outside every administrative area (as in mineledger.land.admin_areas).
 UNASSIGNED = "unassigned"
 #: Key of the advisory lock that serialises writers ("mineledg" as a 64-bit integer).
 WRITE_LOCK_KEY = int.from_bytes(b"mineledg", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -38,7 +38,7 @@ _APPEND_ONLY = [
 
 _EMPTY = "ST_GeomFromText('MULTIPOLYGON EMPTY', 4326)"
 
-#: Distinct area per administrative area, the rule of services.areas.area_by_admin: records
+#: Distinct area per administrative area, the rule of mineledger.land.admin_areas.area_by_admin: records
 #: that carry a code claim their land by code (the first code wins where two overlap), the
 #: rest is split among the areas of the level by location (the first code wins where areas
 #: overlap), land outside every area is ``outside``. Areas are geodesic (geography, spheroid).
