@@ -6,7 +6,6 @@ read. Each rule is checked on the source itself, so a change that breaks one fai
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 

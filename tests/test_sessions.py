@@ -13,7 +13,6 @@ from mineledger.errors import PermissionDenied, QueryError
 from mineledger.land.summary import summary
 from mineledger.ledger.export import export_layer
 from mineledger.ledger.records import query_records
-from tests.conftest import DATA, real
 
 HAZARDS = 'id,org,wkt\nH1,HALO,"POLYGON ((-75.5 6.2, -75.49 6.2, -75.49 6.21, -75.5 6.2))"\n'
 PROFILE = ("layer: hazards\ncountry: COL\nkey: [id]\ngeometry: {wkt: wkt, crs: EPSG:4326}\n"
