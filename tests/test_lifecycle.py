@@ -188,7 +188,7 @@ def test_a_progress_report_does_not_bring_cleared_land_back(store, tmp_path):
                                [activity("A-1", "HZ-1", "progress", "2023-06-01")]), "completion-activities")
     total = ledger(store, "XKX", "organisation")[-1]
     assert total["remaining_m2"] == pytest.approx(5_000, rel=2e-3)
-    assert total["suspected_m2"] == pytest.approx(10_000, rel=2e-3)
+    assert total["recorded_m2"] == pytest.approx(10_000, rel=2e-3)
 
 
 @pytest.mark.parametrize("rows,message", [

@@ -45,15 +45,24 @@ def summary(
                   show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")
+    lr = figures.land_release
     rows = [
-        ("hazardous areas", f"{h.count:,}"),
+        ("hazardous area records", f"{h.count:,}"),
         ("  without geometry", f"{h.without_geometry:,}"),
         ("  invalid, repaired", f"{h.invalid_repaired:,}"),
-        (f"  area ({label})", f"{h.area_m2 / div:,.2f}"),
-        (f"  distinct area ({label})", f"{h.distinct_area_m2 / div:,.2f}"),
-        ("cleared areas", f"{c.count:,}"),
-        (f"  area ({label})", f"{c.area_m2 / div:,.2f}"),
-        (f"  distinct area ({label})", f"{c.distinct_area_m2 / div:,.2f}"),
+        (f"  area of the records, summed ({label})", f"{h.area_m2 / div:,.2f}"),
+        (f"  land of the records, distinct ({label})", f"{h.distinct_area_m2 / div:,.2f}"),
+        ("cleared area records", f"{c.count:,}"),
+        (f"  area of the records, summed ({label})", f"{c.area_m2 / div:,.2f}"),
+        (f"  land of the records, distinct ({label})", f"{c.distinct_area_m2 / div:,.2f}"),
+        (f"land release, IMAS 07.11 ({label})", ""),
+        ("  recorded (all land ever recorded)", f"{lr.recorded_m2 / div:,.2f}"),
+        ("  released", f"{lr.released_m2 / div:,.2f}"),
+        ("    cancelled", f"{lr.cancelled_m2 / div:,.2f}"),
+        ("    reduced", f"{lr.reduced_m2 / div:,.2f}"),
+        ("    cleared", f"{lr.cleared_m2 / div:,.2f}"),
+        ("  remaining (still suspected)", f"{lr.remaining_m2 / div:,.2f}"),
+        ("  both released and remaining", f"{lr.both_m2 / div:,.2f}"),
         ("victims", f"{v.count:,}"),
         ("  killed", f"{v.killed:,}"),
         ("  injured", f"{v.injured:,}"),
@@ -97,8 +106,9 @@ def landrelease(
     as_of: AsOf = None,
     information_as_of: InformationAsOf = None,
 ):
-    """The land release ledger: suspected, cancelled, reduced, cleared, released, remaining
-    and both (released yet still suspected), per group and in total.
+    """The land release ledger (IMAS 07.11): recorded, cancelled, reduced, cleared, released,
+    remaining (still suspected) and both (released, then suspected again), per group and in
+    total.
 
     JSON and CSV areas are m² (geodesic, WGS 84); the table shows km², ha or m².
     """

@@ -1,6 +1,6 @@
 """The geo layer: geodesic measures, geometry repair and CRS handling. No I/O."""
 
-from mineledger.geo.area import geodesic_area, union_area
+from mineledger.geo.area import geodesic_area, land_area, union_area
 from mineledger.geo.dissolve import clusters, dissolve
 from mineledger.geo.repair import polygonal_part, repair_polygonal, to_multipolygon
 
@@ -8,6 +8,7 @@ __all__ = [
     "clusters",
     "dissolve",
     "geodesic_area",
+    "land_area",
     "polygonal_part",
     "repair_polygonal",
     "to_multipolygon",

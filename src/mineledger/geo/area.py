@@ -109,6 +109,46 @@ def _laea(lat0: float, lon0: float) -> Transformer:
         f"+step +proj=laea +lat_0={lat0} +lon_0={lon0} +ellps=WGS84")
 
 
+#: Longest edge, in degrees (about 100 m), of land measured by :func:`land_area`.
+LAND_SEGMENT_DEG = 0.001
+
+
+def land_area(geometries) -> np.ndarray | float:
+    """:func:`geodesic_area` of land that overlays cut out of other land, in m²: every edge
+    is first divided into pieces of at most 0.001° (about 100 m), so an edge measures alike
+    whether or not an overlay split it. Then the areas of land cut from one land add up as
+    the land does — ``|A ∪ B| = |A| + |B| − |A ∩ B|`` to about 1e-9 of ``A ∪ B`` — where
+    measuring long edges whole would move them by up to a few 1e-6 (each split point bends
+    a long edge by the difference between a straight line in degrees and the measure's own).
+
+    Parameters and result as :func:`geodesic_area`.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> a, b, c = box(17, 44, 17.2, 44.1), box(17.1, 44, 17.3, 44.1), box(17, 44, 17.3, 44.1)
+    >>> whole, left, right, both = land_area([c, a, b, box(17.1, 44, 17.2, 44.1)])
+    >>> bool(abs(whole - (left + right - both)) / whole < 1e-9)
+    True
+    """
+    scalar = isinstance(geometries, shapely.Geometry) or geometries is None
+    geoms = np.atleast_1d(np.asarray(geometries, dtype=object))
+    out = np.zeros(len(geoms), dtype=float)
+    # the polygons of every geometry (a collection may hold multipolygons), and whose they are
+    first, first_owner = shapely.get_parts(geoms, return_index=True)
+    parts, second_owner = shapely.get_parts(first, return_index=True)
+    owner = first_owner[second_owner]
+    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+    parts, owner = parts[keep], owner[keep]
+    if len(parts):
+        # each ring densified as a line, then the polygons rebuilt from their rings: GEOS
+        # densifies a polygon and then "repairs" it, which can collapse a thin valid polygon
+        rings, ring_owner = shapely.get_rings(parts, return_index=True)
+        dense = shapely.polygons(shapely.segmentize(rings, LAND_SEGMENT_DEG), indices=ring_owner)
+        np.add.at(out, owner, geodesic_area(dense))
+    return float(out[0]) if scalar else out
+
+
 def union_area(geometries) -> float:
     """Area of the union of polygonal geometries, in m²: overlaps counted once.
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mineledger.geo import dissolve, geodesic_area, polygonal_part
+from mineledger.geo import dissolve, land_area, polygonal_part
 from mineledger.model.results import Result
 from mineledger.store.base import Store
 
@@ -82,7 +82,7 @@ def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[Ar
     coded = recs[recs["admin_code"].notna()] if "admin_code" in recs else recs.iloc[0:0]
     for code, group in coded.groupby("admin_code", sort=True):
         piece = shapely.difference(dissolve(group.geometry.array), claimed)
-        rows[code] = float(geodesic_area(piece))
+        rows[code] = float(land_area(piece))
         claimed = shapely.union(claimed, piece)
     located = recs[recs["admin_code"].isna()] if "admin_code" in recs else recs
     remainder = shapely.difference(dissolve(located.geometry.array), claimed)
@@ -153,12 +153,12 @@ def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
             piece = shapely.difference(piece, shapely.union_all(admin_geoms[earlier]))
         codes.append(code)
         pieces.append(piece)
-    for code, area in zip(codes, geodesic_area(np.array(pieces, dtype=object)) if pieces else []):
+    for code, area in zip(codes, land_area(np.array(pieces, dtype=object)) if pieces else []):
         if area > 0:
             out[code] = out.get(code, 0.0) + float(area)
     whole = shapely.multipolygons(parts)
     outside = shapely.difference(whole, shapely.union_all(admin_geoms)) if len(admin_geoms) else whole
-    out[UNASSIGNED] = float(geodesic_area(outside))
+    out[UNASSIGNED] = float(land_area(outside))
     return out
 
 

@@ -1,18 +1,22 @@
-"""The land release ledger: suspected, cancelled, reduced, cleared, released, remaining, in m².
+"""The land release ledger: recorded, cancelled, reduced, cleared, released, remaining and
+both, in m².
 
-Definitions (README, "Land release"; after IMAS 07.11 and the GICHD Minimum Data
+Definitions (README, "Land release"; the outcomes of IMAS 07.11 and the GICHD Minimum Data
 Requirements):
 
 - ``cleared``, ``reduced``, ``cancelled``: the distinct area of the outcome polygons of each
   kind, overlaps counted once; where outcomes of different kinds overlap, cleared takes
   precedence over reduced over cancelled.
 - ``released = cancelled + reduced + cleared``.
-- ``remaining``: the distinct area of open hazards (status open or worked on) less any land
-  released after the hazard's last date of information; where either date is unknown,
-  released land is not remaining.
-- ``suspected = remaining + released``.
-- ``both``: land recorded both as released and as still suspected (the open hazards'
-  intersection with released land), reported in its own column and never hidden.
+- ``remaining`` — the land still suspected: the distinct area of open hazards (status open or
+  worked on), each less the land released after its perimeter's date of information; where
+  either date is unknown, released land is not remaining.
+- ``both``: the land in ``released`` and in ``remaining`` at once — released, then suspected
+  again by a hazard whose information is later; never hidden.
+- ``recorded``: all land ever recorded, the distinct union of remaining and released land, so
+  ``recorded = remaining + released − both``.
+
+No column is called "suspected": it would read as still suspected, and released land is not.
 
 An outcome linked to a hazard (``hazard_uuid``) counts only inside that hazard; one with no
 known hazard counts where it lies. Rows by administrative area partition the land, with a row
@@ -33,7 +37,7 @@ import shapely
 
 from mineledger.access import Action, Session
 from mineledger.errors import QueryError
-from mineledger.geo import dissolve, geodesic_area, polygonal_part
+from mineledger.geo import dissolve, geodesic_area, land_area, overlay, polygonal_part
 from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED, partition
 from mineledger.ledger.asof import require_country
 from mineledger.model.codes import checked_country
@@ -48,7 +52,7 @@ OPEN_STATUSES = (HazardStatus.OPEN.value, HazardStatus.WORKED_ON.value)
 GROUPINGS = ("hazard", "organisation", "category", "year")
 UNKNOWN = "unknown"
 TOTAL = "total"
-COLUMNS = ("suspected_m2", "cancelled_m2", "reduced_m2", "cleared_m2", "released_m2",
+COLUMNS = ("recorded_m2", "cancelled_m2", "reduced_m2", "cleared_m2", "released_m2",
            "remaining_m2", "both_m2")
 
 _EMPTY = shapely.MultiPolygon()
@@ -58,13 +62,14 @@ _EMPTY = shapely.MultiPolygon()
 class LedgerRow(Result):
     """One row of the land release ledger (IMAS 07.11): a group's land, m².
 
-    ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2`` and ``suspected_m2 =
-    remaining_m2 + released_m2`` in every row.
+    In every row ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2`` and ``recorded_m2
+    = remaining_m2 + released_m2 − both_m2`` (the second to 1e-6: each is measured on its
+    own land).
     """
 
     area_code: str
     area_name: str | None
-    suspected_m2: float
+    recorded_m2: float
     cancelled_m2: float
     reduced_m2: float
     cleared_m2: float
@@ -190,17 +195,17 @@ def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame | Outco
 def _measure(sets: dict[str, Any], admin: gpd.GeoDataFrame | None) -> dict[str, dict[str, float]]:
     """``{set name: {code: m²}}``, by administrative area or (admin None) as one total."""
     if admin is None:
-        return {k: {TOTAL: float(geodesic_area(g))} for k, g in sets.items()}
+        return {k: {TOTAL: float(land_area(g))} for k, g in sets.items()}
     return {k: partition(g, admin) for k, g in sets.items()}
 
 
 def ledger_row(code: str, name: str | None, area: dict[str, float]) -> LedgerRow:
     """A ledger row from the land of each set (``cancelled``, ``reduced``, ``cleared``,
-    ``remaining``, ``both``), m²."""
+    ``remaining``, ``both``, ``recorded``), m²."""
     cancelled, reduced, cleared = area.get("cancelled", 0.0), area.get("reduced", 0.0), area.get("cleared", 0.0)
     released = cancelled + reduced + cleared
     remaining = area.get("remaining", 0.0)
-    return LedgerRow(area_code=code, area_name=name, suspected_m2=remaining + released,
+    return LedgerRow(area_code=code, area_name=name, recorded_m2=area.get("recorded", 0.0),
                      cancelled_m2=cancelled, reduced_m2=reduced, cleared_m2=cleared,
                      released_m2=released, remaining_m2=remaining,
                      both_m2=area.get("both", 0.0))
@@ -212,15 +217,27 @@ def ledger_sets(hazards, outcomes, *, clipped=None, sets=None, index=None) -> di
     outcomes = clipped if clipped is not None else clip_to_hazards(outcomes, hazards)
     sets = sets if sets is not None else release_sets(outcomes)
     remaining = remaining_land(hazards, index if index is not None else outcomes)
-    open_land = _union(_usable(hazards[hazards["status"].isin(OPEN_STATUSES)]).geometry.array)
-    both = polygonal_part(shapely.intersection(open_land, sets["released"])) or _EMPTY
+    return _with_both(sets, remaining)
+
+
+def _with_both(sets: dict[str, Any], remaining) -> dict[str, Any]:
+    """The ledger's sets from the release sets and the remaining land: ``both`` (released and
+    remaining at once) and ``recorded`` (either), each overlaid part by part."""
     return {"cleared": sets["cleared"], "reduced": sets["reduced"],
-            "cancelled": sets["cancelled"], "remaining": remaining, "both": both}
+            "cancelled": sets["cancelled"], "remaining": remaining,
+            "both": overlay.intersection(remaining, sets["released"]),
+            "recorded": overlay.union(remaining, sets["released"])}
+
+
+def ledger_total(sets: dict[str, Any]) -> LedgerRow:
+    """The ``total`` row of the ledger's land (the whole country, measured once)."""
+    return ledger_row(TOTAL, None, {k: v[TOTAL] for k, v in _measure(sets, None).items()})
 
 
 def land_sets(session: Session, country: str) -> dict[str, Any]:
     """The ledger's land of a country as geometries (``cleared``, ``reduced``, ``cancelled``,
-    ``remaining``, ``both``), to be measured by :func:`rows_by_admin` or drawn on a map."""
+    ``remaining``, ``both``, ``recorded``), to be measured by :func:`rows_by_admin` or drawn
+    on a map."""
     hazards = _usable(session.read_layer("hazards", country))
     outcomes = _usable(session.read_layer("cleared_areas", country))
     return ledger_sets(hazards, outcomes)
@@ -260,7 +277,7 @@ def ledger(session: Session, country: str, by: str = "admin2") -> list[dict[str,
     list of LedgerRow
         Rows with ``area_code``, ``area_name`` and the columns of :data:`COLUMNS` in m².
         In every row ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2`` and
-        ``suspected_m2 = remaining_m2 + released_m2``. By administrative level, the rows
+        ``recorded_m2 = remaining_m2 + released_m2 − both_m2``. By administrative level, the rows
         (with ``unassigned``) add up to the ``total`` row; by other groupings a piece of land
         can belong to several groups, and the total counts it once.
 
@@ -290,14 +307,12 @@ def ledger(session: Session, country: str, by: str = "admin2") -> list[dict[str,
 
 def _ledger_by_group(hazards, outcomes, by: str) -> list[LedgerRow]:
     """:func:`ledger` by hazard, organisation, category or year (a piece of land can belong
-    to several groups; the total counts it once)."""
+    to several groups; the total counts it once). Each group's row is its own land: its
+    outcomes' release, its hazards' remaining land, and what is in both of those."""
     hz_key, oc_key = _group_keys(hazards, by), _group_keys(outcomes, by)
     names = dict(zip(hazards["uuid"], hazards["local_id"])) if by == "hazard" else {}
     clipped = clip_to_hazards(outcomes, hazards)  # against every hazard, not the group's only
     all_sets = release_sets(clipped)
-    released_all = all_sets["released"]
-    released_parts = np.asarray(shapely.get_parts(released_all))
-    released_tree = shapely.STRtree(released_parts) if len(released_parts) else None
     index = OutcomeIndex(clipped)
     rows = []
     hz_rows: dict[str, list[int]] = {}
@@ -307,22 +322,12 @@ def _ledger_by_group(hazards, outcomes, by: str) -> list[LedgerRow]:
             for k in ks:
                 rows_of.setdefault(k, []).append(i)
     for key in sorted(set(hz_rows) | set(oc_rows), key=lambda k: (k == UNKNOWN, k)):
-        own_hazards = hazards.iloc[hz_rows.get(key, [])]
         sets = release_sets(clipped.iloc[oc_rows.get(key, [])])
         # remaining is a stock: the group's hazards (by year: those of that year's
         # information) less every later release on them, whoever reported it
-        sets["remaining"] = remaining_land(own_hazards, index)
-        open_land = _union(_usable(own_hazards[own_hazards["status"].isin(OPEN_STATUSES)]).geometry.array) \
-            if len(own_hazards) else _EMPTY
-        # queried part by part: one query with a whole country's land tests every candidate
-        # against one huge prepared geometry
-        near = (released_parts[np.unique(released_tree.query(
-                    shapely.get_parts(open_land), predicate="intersects")[1])]
-                if released_tree is not None and not open_land.is_empty else [])
-        sets["both"] = (polygonal_part(shapely.intersection(open_land, shapely.multipolygons(near)))
-                        or _EMPTY) if len(near) else _EMPTY
-        sets.pop("released")
-        rows.append(ledger_row(key, names.get(key), {k: v[TOTAL] for k, v in _measure(sets, None).items()}))
+        remaining = remaining_land(hazards.iloc[hz_rows.get(key, [])], index)
+        measured = _measure(_with_both(sets, remaining), None)
+        rows.append(ledger_row(key, names.get(key), {k: v[TOTAL] for k, v in measured.items()}))
     whole = ledger_sets(hazards, outcomes, clipped=clipped, sets=all_sets, index=index)
     rows.append(ledger_row(TOTAL, None, {k: v[TOTAL] for k, v in _measure(whole, None).items()}))
     return rows

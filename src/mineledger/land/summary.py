@@ -16,6 +16,7 @@ import pandas as pd
 from mineledger.access import Action, Session
 from mineledger.land.admin_areas import (AreaRow, CountRow, area_by_admin, count_by_admin,
                                          finest_level, land_by_admin)
+from mineledger.land.landrelease import LedgerRow, land_sets, ledger_total
 from mineledger.ledger.asof import computed_as_of, instant_text, require_country
 from mineledger.model.codes import checked_country
 from mineledger.model.results import Result, json_as
@@ -26,7 +27,9 @@ UNKNOWN = "unknown"
 
 @dataclass(frozen=True, eq=False)
 class PolygonFigures(Result):
-    """Hazardous or cleared areas: counts, flags and land, m² (README, "Figures")."""
+    """The records of hazardous or cleared areas: counts, flags and their land, m² (README,
+    "Figures"). The land of every hazard record, closed or not, is not what is still
+    suspected: that is the ledger's ``remaining_m2`` (:class:`Summary`.land_release)."""
 
     count: int
     without_geometry: int
@@ -113,6 +116,9 @@ class Summary(Result):
     country: str
     hazards: PolygonFigures
     cleared: PolygonFigures
+    #: the land release ledger's total row (IMAS 07.11): recorded, released by outcome,
+    #: remaining (still suspected) and both, m² — the figures of ``mineledger landrelease``
+    land_release: LedgerRow
     victims: VictimFigures
     events: EventFigures
     quarantine: QuarantineFigures
@@ -233,6 +239,7 @@ def summary(session: Session, country: str) -> Summary:
                                  session.read_layer("hazards", country), admin),
         cleared=_polygon_figures(session, "cleared_areas", country, level,
                                  session.read_layer("cleared_areas", country), admin),
+        land_release=ledger_total(land_sets(session, country)),
         victims=_victim_figures(session.read_layer("victims", country), admin, located("victims")),
         events=_event_figures(session.read_layer("events", country), admin, located("events")),
         quarantine=QuarantineFigures(count=int((quarantine["status"] == "open").sum()),

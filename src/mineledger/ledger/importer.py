@@ -30,6 +30,7 @@ from mineledger.access.roles import refuse_role
 from mineledger.access.session import open_store
 from mineledger.errors import ProfileError, SourceError, StrictImportError
 from mineledger.geo import geodesic_area, repair_polygonal
+from mineledger.geo.antimeridian import crosses_antimeridian, split_at_antimeridian
 from mineledger.geo.arrays import geometry_array
 from mineledger.io.profiles import FieldError, Profile, load_profile
 from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_match,
@@ -283,6 +284,8 @@ class _Mapper:
                 note = (f"coordinates reach ({minx:g}, {miny:g})–({maxx:g}, {maxy:g}): expected "
                         "longitude in [-180, 180] and latitude in [-90, 90]; is the CRS right?")
                 return None, GeometryStatus.UNPARSEABLE, note, shapely.to_wkb(geom), None
+            if crosses_antimeridian(geom):
+                return self._cut_at_antimeridian(geom, status_note)
             fixed, reason = repair_polygonal(geom, row.valid)
             if reason is None and status_note is None:
                 return fixed, GeometryStatus.OK, None, None, None
@@ -303,6 +306,19 @@ class _Mapper:
         after = f" after transforming from {self.rule.crs}" if self.rule is not None and \
             self.rule._transformer is not None else ""
         return self._checked_point(geom.x, geom.y, columns[0], columns[-1], after)
+
+    @staticmethod
+    def _cut_at_antimeridian(geom, status_note):
+        """A polygon across ±180°: stored cut along it (RFC 7946 §3.1.9), the original kept."""
+        cut = split_at_antimeridian(geom)
+        fixed, reason = repair_polygonal(cut, None)
+        note = "; ".join(n for n in (status_note, "crosses the antimeridian: stored cut in two "
+                                     "along ±180° (RFC 7946 §3.1.9)", reason and
+                                     f"invalid ({reason}); repaired") if n)
+        original = shapely.to_wkb(geom, output_dimension=2)
+        if fixed is None:
+            return None, GeometryStatus.UNREPAIRABLE, note, original, None
+        return fixed, GeometryStatus.ANTIMERIDIAN, note, original, None
 
     def _said(self, row: SourceRow):
         """No geometry in the row: missing, unless the profile's status column (a mineledger

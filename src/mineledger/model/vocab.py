@@ -117,7 +117,8 @@ class GeometryStatus(StrEnum):
     kept); the original is kept in ``source_geometry``. ``unrepairable``: invalid, and
     nothing polygonal survived repair; the stored geometry is null, the original kept.
     ``unparseable``: the source coordinates could not be read; the stored geometry is null,
-    the reason is in ``geometry_note``.
+    the reason is in ``geometry_note``. ``antimeridian``: the source polygon crosses ±180° of
+    longitude and is stored cut in two along it (RFC 7946 §3.1.9), the original kept.
     """
 
     OK = "ok"
@@ -126,6 +127,7 @@ class GeometryStatus(StrEnum):
     REPAIRED = "repaired"
     UNREPAIRABLE = "unrepairable"
     UNPARSEABLE = "unparseable"
+    ANTIMERIDIAN = "antimeridian"
 
 
 class AdminLevel:

@@ -47,7 +47,7 @@ def overview_map(admin, hazards, cleared, events, country) -> str:
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#2ca02c", label="cleared area"))
     if len(_usable(hazards)):
         _usable(hazards).plot(ax=ax, color="#d62728", edgecolor="#d62728", linewidth=0.3, zorder=3)
-        handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", label="suspected hazardous area"))
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", label="hazardous area (record)"))
     pts = _usable(events)
     if len(pts):
         for etype, group in sorted(pts.groupby("event_type"), key=lambda kv: -len(kv[1])):
@@ -108,7 +108,7 @@ def area_chart(rows: list[dict[str, Any]], cleared_rows: list[dict[str, Any]], l
     fig, ax = plt.subplots(figsize=(10, max(3, 0.35 * len(names) + 1)))
     y = np.arange(len(names))
     ax.barh(y - 0.2, [haz.get(n, 0) for n in names], height=0.4, color="#d62728",
-            label="suspected hazardous area (distinct)")
+            label="land of hazardous area records (distinct)")
     ax.barh(y + 0.2, [clr.get(n, 0) for n in names], height=0.4, color="#2ca02c",
             label="cleared area (distinct)")
     ax.set_yticks(y, names, fontsize=8)
@@ -119,13 +119,14 @@ def area_chart(rows: list[dict[str, Any]], cleared_rows: list[dict[str, Any]], l
 
 
 def land_map(admin, sets, level, country) -> str:
-    """Remaining suspected land, released land and land that is both, over boundaries."""
+    """Remaining (still suspected) land, released land and land that is both, over
+    boundaries."""
     fig, ax = plt.subplots(figsize=(9, 9))
     layer = admin[admin["level"] == level]
     layer.boundary.plot(ax=ax, color="#777777", linewidth=0.6, zorder=1)
-    colours = [("remaining", "#d62728", "remaining suspected"), ("cleared", "#2ca02c", "cleared"),
+    colours = [("remaining", "#d62728", "remaining (still suspected)"), ("cleared", "#2ca02c", "cleared"),
                ("reduced", "#98df8a", "reduced"), ("cancelled", "#c5b0d5", "cancelled"),
-               ("both", "#1f1f1f", "released yet still suspected (both)")]
+               ("both", "#1f1f1f", "released, then suspected again (both)")]
     handles = []
     for key, colour, label in colours:
         geom = sets.get(key)

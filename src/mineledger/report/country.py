@@ -73,7 +73,7 @@ def _area_tables(session, country, figures, admin, hazards, cleared, levels, tab
         rows = [{**r, "hazard_km2": round(r["hazard_m2"] / 1e6, 4),
                  "cleared_km2": round(r["cleared_m2"] / 1e6, 4)} for r in rows]
         tables.add(f"area_by_admin{lvl}",
-                   f"Suspected hazardous and cleared area by administrative level {lvl} "
+                   f"Land of hazardous and cleared area records by administrative level {lvl} "
                    "(distinct, overlaps counted once)", rows,
                    ["code", "name", "hazard_km2", "cleared_km2"])
     return area_levels

@@ -156,7 +156,7 @@ def status_remaining(ctx: Context) -> Iterable[Finding]:
                           "close the hazard with a completion report")
 
 
-@rule("LR-BOTH", "info", "land recorded both as released and as still suspected")
+@rule("LR-BOTH", "info", "an open hazard whose polygon covers land recorded as released (whatever its dates)")
 def both(ctx: Context) -> Iterable[Finding]:
     hazards = ctx.layer("hazards")
     outcomes = ctx.layer("cleared_areas")

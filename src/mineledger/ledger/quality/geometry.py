@@ -55,13 +55,15 @@ def invalid(ctx: Context) -> Iterable[Finding]:
 
 def _source_geometries(gdf) -> np.ndarray:
     """The geometry of every row as the source gave it (before repair) where it was kept,
-    else the stored one; ``None`` where the kept one cannot be read."""
+    else the stored one; ``None`` where the kept one cannot be read. A polygon cut at the
+    antimeridian is taken as stored: its source's edge across ±180° is no edge on the ground."""
     stored = np.asarray(gdf.geometry.array, dtype=object)
     if "source_geometry" not in gdf:
         return stored
     out = stored.copy()
-    for i, wkb in enumerate(gdf["source_geometry"].tolist()):
-        if wkb is not None:
+    for i, (wkb, status) in enumerate(zip(gdf["source_geometry"].tolist(),
+                                          gdf["geometry_status"].tolist())):
+        if wkb is not None and status != "antimeridian":
             try:
                 out[i] = shapely.from_wkb(bytes(wkb))
             except shapely.errors.GEOSException:
