@@ -128,6 +128,31 @@ class AreaUnit(str, Enum):
 #: Divisor from m² and the label of each area unit.
 UNIT = {"km2": (1e6, "km²"), "ha": (1e4, "ha"), "m2": (1.0, "m²")}
 
+
+def in_unit(data, unit: AreaUnit | None):
+    """JSON data with its areas in ``unit``: every ``…_m2`` field divided and renamed
+    ``…_km2`` or ``…_ha`` (the field name carries the unit); unchanged when no unit is given.
+
+    >>> in_unit({"area_m2": 2.5e6, "rows": [{"both_m2": None}]}, AreaUnit.km2)
+    {'area_km2': 2.5, 'rows': [{'both_km2': None}]}
+    """
+    if unit is None:
+        return data
+    div, _ = UNIT[unit.value]
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if key.endswith("_m2"):
+                out[key[:-3] + "_" + unit.value] = None if value is None else value / div
+            elif key == "units" and isinstance(value, dict):
+                out[key] = {**value, "area": f"{unit.value} (geodesic, WGS 84)"}
+            else:
+                out[key] = in_unit(value, unit)
+        return out
+    if isinstance(data, list):
+        return [in_unit(v, unit) for v in data]
+    return data
+
 Country = Annotated[str, typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")]
 OptionalCountry = Annotated[Optional[str], typer.Option(metavar="ISO3",
                                                         help="ISO 3166-1 alpha-3 code.")]

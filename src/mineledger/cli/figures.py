@@ -1,80 +1,147 @@
-"""``mineledger summary``, ``landrelease``, ``report``, ``layers``: figures and reports."""
+"""``mineledger summary``, ``landrelease``, ``report``, ``layers``, ``areas``: figures and
+reports. Every option acts in every format or is refused with one line."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from mineledger.cli.common import (UNIT, AreaUnit, AsOf, Country, InformationAsOf, ListFormat,
-                                   Listing, SummaryFormat, app, opened, out, print_frame, say)
+                                   Listing, app, group, in_unit, opened, out, print_frame, say)
 from mineledger.errors import QueryError
+
+areas_app = group("areas", "Administrative areas: their codes and names.")
+
+By = Annotated[Optional[list[str]], typer.Option(
+    "--by", metavar="GROUP", help="Group the figures (repeatable, or comma-separated, for two "
+    "at once): year, admin1, admin2, admin3, type, category (summary); admin1 … admin3, "
+    "hazard, organisation, category, year (landrelease).")]
+From = Annotated[Optional[str], typer.Option("--from", metavar="DATE",
+                                             help="Records dated from (YYYY, YYYY-MM or YYYY-MM-DD).")]
+To = Annotated[Optional[str], typer.Option("--to", metavar="DATE",
+                                           help="Records dated up to (YYYY, YYYY-MM or YYYY-MM-DD).")]
+Admin = Annotated[Optional[str], typer.Option("--admin", metavar="CODE",
+                                              help="Only this administrative area (and those within).")]
+Types = Annotated[Optional[list[str]], typer.Option("--type", metavar="TYPE",
+                                                    help="Only events of this type (repeatable).")]
+Categories = Annotated[Optional[list[str]], typer.Option(
+    "--category", metavar="CATEGORY", help="Only this EO category (repeatable).")]
+Sort = Annotated[Optional[str], typer.Option("--sort", metavar="COLUMN",
+                                             help="Sort the rows by this column, largest first.")]
+Top = Annotated[Optional[int], typer.Option("--top", metavar="N", help="Keep the first N rows.")]
+Unit = Annotated[Optional[AreaUnit], typer.Option(
+    help="Area unit: the table's (default km2), and the JSON's and CSV's fields (*_km2, *_ha; "
+         "default m2).")]
+
+
+def _groupings(by: list[str] | None) -> list[str]:
+    return [b.strip() for part in (by or []) for b in part.split(",") if b.strip()]
+
+
+def _selection(date_from, date_to, admin, types, categories):
+    from mineledger.ledger.selection import Selection
+
+    return Selection.of(date_from, date_to, admin, types, categories)
 
 
 @app.command()
 def summary(
     country: Country,
-    format: Annotated[SummaryFormat, typer.Option(help="json or table.")] = SummaryFormat.table,
-    unit: Annotated[AreaUnit, typer.Option(help="Area unit of the table format.")] = AreaUnit.km2,
+    format: Annotated[ListFormat, typer.Option(help="table, json or csv (csv: with --by).")] = ListFormat.table,
+    unit: Unit = None,
     as_of: AsOf = None,
     information_as_of: InformationAsOf = None,
+    date_from: From = None, date_to: To = None, admin: Admin = None, type_: Types = None,
+    category: Categories = None, by: By = None, sort: Sort = None, top: Top = None,
 ):
-    """Headline figures of a country: hazards, cleared land, victims, events, quarantine.
+    """Headline figures of a country — hazards, land release, casualties, events,
+    quarantine — or, with --by, events and casualties per year, area, type or category.
 
-    JSON areas are always m² (geodesic, WGS 84); the table shows km², ha or m².
+    Casualties come from the victim records where the country has them, else from the counts
+    the events carry (the figures say which). JSON and CSV areas are m² unless --unit says
+    otherwise (the field names carry the unit); the table shows km², ha or m².
     """
+    from mineledger.land.breakdown import breakdown
     from mineledger.land.summary import summary as compute_summary
     from mineledger.ledger.asof import as_of as view
 
+    groupings = _groupings(by)
+    if not groupings and (sort or top):
+        raise QueryError("--sort and --top order the rows of --by; give --by")
+    if not groupings and format == ListFormat.csv:
+        raise QueryError("--format csv writes rows: give --by (the headline is JSON or a table)")
+    if groupings and unit is not None:
+        raise QueryError("--unit: the figures by --by count events and people; they have no areas")
+    selection = _selection(date_from, date_to, admin, type_, category)
     with opened() as session:
-        figures = compute_summary(view(session, as_of, information_as_of), country)
-    if format == SummaryFormat.json:
-        out.print_json(json.dumps(figures.to_dict(), ensure_ascii=False))
+        snapshot = view(session, as_of, information_as_of)
+        if groupings:
+            rows = breakdown(snapshot, country, groupings, selection, sort=sort, top=top)
+        else:
+            figures = compute_summary(snapshot, country, selection)
+    if groupings:
+        import pandas as pd
+
+        frame = pd.DataFrame([r.to_dict() for r in rows])
+        print_frame(frame, format, f"{country.upper()} by {', '.join(groupings)}",
+                    empty="no events or casualties")
         return
-    div, label = UNIT[unit.value]
-    h, c, v, e = figures.hazards, figures.cleared, figures.victims, figures.events
+    if format == ListFormat.json:
+        out.print_json(json.dumps(in_unit(figures.to_dict(), unit), ensure_ascii=False))
+        return
+    _summary_table(figures, unit)
+
+
+def _summary_table(figures, unit) -> None:
     from mineledger.ledger.asof import instant_text
 
+    div, label = UNIT[(unit or AreaUnit.km2).value]
     known = figures.meta.information_as_of
+    selection = figures.meta.selection
     table = Table(title=f"mineledger summary: {figures.country}, as of "
                         f"{instant_text(figures.meta.as_of)}"
-                        + (f", information to {known}" if known else ""),
-                  show_header=True)
+                        + (f", information to {known}" if known else "")
+                        + "".join(f", {k} {v}" for k, v in selection.items()), show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")
+    rows = []
+    for name, p in (("hazardous area records", figures.hazards),
+                    ("cleared area records", figures.cleared)):
+        if p is not None:
+            rows += [(name, f"{p.count:,}"),
+                     ("  without geometry", f"{p.without_geometry:,}"),
+                     ("  invalid, repaired", f"{p.invalid_repaired:,}"),
+                     (f"  area of the records, summed ({label})", f"{p.area_m2 / div:,.2f}"),
+                     (f"  land of the records, distinct ({label})",
+                      f"{p.distinct_area_m2 / div:,.2f}")]
     lr = figures.land_release
-    rows = [
-        ("hazardous area records", f"{h.count:,}"),
-        ("  without geometry", f"{h.without_geometry:,}"),
-        ("  invalid, repaired", f"{h.invalid_repaired:,}"),
-        (f"  area of the records, summed ({label})", f"{h.area_m2 / div:,.2f}"),
-        (f"  land of the records, distinct ({label})", f"{h.distinct_area_m2 / div:,.2f}"),
-        ("cleared area records", f"{c.count:,}"),
-        (f"  area of the records, summed ({label})", f"{c.area_m2 / div:,.2f}"),
-        (f"  land of the records, distinct ({label})", f"{c.distinct_area_m2 / div:,.2f}"),
-        (f"land release, IMAS 07.11 ({label})", ""),
-        ("  recorded (all land ever recorded)", f"{lr.recorded_m2 / div:,.2f}"),
-        ("  released", f"{lr.released_m2 / div:,.2f}"),
-        ("    cancelled", f"{lr.cancelled_m2 / div:,.2f}"),
-        ("    reduced", f"{lr.reduced_m2 / div:,.2f}"),
-        ("    cleared", f"{lr.cleared_m2 / div:,.2f}"),
-        ("  remaining (still suspected)", f"{lr.remaining_m2 / div:,.2f}"),
-        ("  both released and remaining", f"{lr.both_m2 / div:,.2f}"),
-        ("victims", f"{v.count:,}"),
-        ("  killed", f"{v.killed:,}"),
-        ("  injured", f"{v.injured:,}"),
-        ("  civilian", f"{v.civilian:,}"),
-        ("  minors", f"{v.minors:,}"),
-        ("events", f"{e.count:,}"),
-        *[(f"  {k.replace('_', ' ')}", f"{n:,}") for k, n in e.by_type.items()],
-        ("quarantined rows", f"{figures.quarantine.count:,}"),
-    ]
+    if lr is not None:
+        rows += [(f"land release, IMAS 07.11 ({label})", ""),
+                 ("  recorded (all land ever recorded)", f"{lr.recorded_m2 / div:,.2f}"),
+                 ("  released", f"{lr.released_m2 / div:,.2f}"),
+                 ("    cancelled", f"{lr.cancelled_m2 / div:,.2f}"),
+                 ("    reduced", f"{lr.reduced_m2 / div:,.2f}"),
+                 ("    cleared", f"{lr.cleared_m2 / div:,.2f}"),
+                 ("  remaining (still suspected)", f"{lr.remaining_m2 / div:,.2f}"),
+                 ("  both released and remaining", f"{lr.both_m2 / div:,.2f}")]
+    v, e = figures.victims, figures.events
+    rows += [(f"casualties ({v.source})", f"{v.count:,}"),
+             ("  killed", f"{v.killed:,}"),
+             ("  injured", f"{v.injured:,}"),
+             ("  civilian", "not recorded" if v.civilian is None else f"{v.civilian:,}"),
+             ("  minors", "not recorded" if v.minors is None else f"{v.minors:,}"),
+             ("events", f"{e.count:,}"),
+             *[(f"  {k.replace('_', ' ')}", f"{n:,}") for k, n in e.by_type.items()],
+             ("quarantined rows", f"{figures.quarantine.count:,}")]
     for name, value in rows:
         table.add_row(name, value)
     out.print(table)
+    for note in figures.meta.notes:
+        out.print(f"note: {note}", highlight=False, markup=False)
 
 
 @app.command()
@@ -99,45 +166,58 @@ def report(
 @app.command()
 def landrelease(
     country: Country,
-    by: Annotated[str, typer.Option(metavar="GROUP", help="admin1, admin2, admin3, hazard, "
-                                                          "organisation, category or year.")] = "admin2",
+    by: By = None,
     format: Listing = ListFormat.table,
-    unit: Annotated[AreaUnit, typer.Option(help="Area unit of the table format.")] = AreaUnit.km2,
+    unit: Unit = None,
     as_of: AsOf = None,
     information_as_of: InformationAsOf = None,
+    date_from: From = None, date_to: To = None, admin: Admin = None, type_: Types = None,
+    category: Categories = None, sort: Sort = None, top: Top = None,
 ):
     """The land release ledger (IMAS 07.11): recorded, cancelled, reduced, cleared, released,
     remaining (still suspected) and both (released, then suspected again), per group and in
-    total.
+    total — by default per admin2 area.
 
-    JSON and CSV areas are m² (geodesic, WGS 84); the table shows km², ha or m².
+    JSON and CSV areas are m² unless --unit says otherwise (the field names carry the unit);
+    the table shows km², ha or m².
     """
     import pandas as pd
-    from mineledger.land.landrelease import COLUMNS
-    from mineledger.land.landrelease import ledger
-    from mineledger.ledger.asof import as_of as view
-    from mineledger.ledger.asof import computed_as_of
-    from mineledger.ledger.asof import instant_text
 
+    from mineledger.land.landrelease import COLUMNS, ledger
+    from mineledger.ledger.asof import as_of as view
+    from mineledger.ledger.asof import computed_as_of, instant_text
+
+    groupings = _groupings(by) or ["admin2"]
+    selection = _selection(date_from, date_to, admin, type_, category)
     with opened() as session:
         snapshot = view(session, as_of, information_as_of)
-        rows = ledger(snapshot, country, by)
+        rows = ledger(snapshot, country, groupings, selection, sort=sort, top=top)
         stamp = instant_text(computed_as_of(snapshot))
     if format != ListFormat.table:  # each row says the instant it stands for
-        frame = pd.DataFrame([r.to_dict() for r in rows])
+        frame = pd.DataFrame([in_unit(r.to_dict(), unit) for r in rows])
         frame["as_of"] = stamp
         if information_as_of:
             frame["information_as_of"] = information_as_of
         print_frame(frame, format, "land release", empty="no land release")
         return
-    div, label = UNIT[unit.value]
-    table = Table(title=f"land release: {country.upper()} by {by} ({label}), as of {stamp}"
-                        + (f", information to {information_as_of}" if information_as_of else ""))
-    table.add_column("area" if by.startswith("admin") else by, no_wrap=True, max_width=32)
+    div, label = UNIT[(unit or AreaUnit.km2).value]
+    described = "".join(f", {k} {v}" for k, v in selection.describe().items())
+    table = Table(title=f"land release: {country.upper()} by {', '.join(groupings)} ({label}), "
+                        f"as of {stamp}" + (f", information to {information_as_of}"
+                                            if information_as_of else "") + described)
+    admin_rows = groupings[0].startswith("admin")
+    table.add_column("area" if admin_rows else groupings[0], no_wrap=True, max_width=32)
+    if admin_rows:
+        table.add_column("code", no_wrap=True, max_width=24)
+    second = rows[0].group_by if rows and rows[0].group_by else None
+    if second:
+        table.add_column(second)
     for col in COLUMNS:
         table.add_column(col.removesuffix("_m2"), justify="right")
     for r in rows:
-        table.add_row(r.area_name or str(r.area_code), *[f"{r[c] / div:,.2f}" for c in COLUMNS])
+        label_cells = [r.area_name or str(r.area_code)] + ([r.area_code] if admin_rows else [])
+        table.add_row(*label_cells, *([str(r.group or "")] if second else []),
+                      *[f"{getattr(r, c) / div:,.2f}" for c in COLUMNS])
     out.print(table)
 
 
@@ -155,3 +235,19 @@ def layers():
         for name, geometry, count, countries in layer_counts(session):
             table.add_row(name, geometry, f"{count:,}", ", ".join(countries))
     out.print(table)
+
+
+@areas_app.command("list")
+def areas_list(
+    country: Country,
+    level: Annotated[Optional[int], typer.Option(metavar="N", help="Only this level.")] = None,
+    format: Listing = ListFormat.table,
+):
+    """List a country's administrative areas: level, code, name and the code of the area
+    they are in (the codes --admin and the figures by area use)."""
+    from mineledger.land.admin_areas import list_areas
+
+    with opened() as session:
+        frame = list_areas(session, country, level)
+    print_frame(frame, format, f"administrative areas of {country.upper()}",
+                empty="no administrative areas")

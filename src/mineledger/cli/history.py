@@ -1,4 +1,5 @@
-"""``mineledger imports``, ``history`` and ``quarantine``: what happened to the ledger."""
+"""``mineledger imports``, ``history``, ``changes`` and ``quarantine``: what happened to the
+ledger."""
 
 from __future__ import annotations
 
@@ -45,13 +46,14 @@ def imports_list(format: Listing = ListFormat.table):
     with opened() as session:
         df = import_rows(session)
     cols = ["finished_at", "profile", "source_file", "rows_read", "inserted", "updated",
-            "unchanged", "quarantined", "user_name", "import_id"]
+            "unchanged", "quarantined", "user_name", "import_id", "reverted_at"]
     df = df[cols].copy()
-    df["finished_at"] = [t.isoformat(timespec="seconds") if t is not None else None
-                         for t in df["finished_at"]]
+    for col in ("finished_at", "reverted_at"):
+        df[col] = [t.isoformat(timespec="seconds") if t is not None else None for t in df[col]]
     if format == ListFormat.table:  # the id's first 8 characters are enough for show/revert
         df["id"] = df["import_id"].str[:8]
-        df = df.drop(columns=["import_id", "user_name"]).rename(columns={
+        df["reverted"] = ["reverted " + t if t else "" for t in df["reverted_at"]]
+        df = df.drop(columns=["import_id", "user_name", "reverted_at"]).rename(columns={
             "finished_at": "finished (UTC)", "rows_read": "rows", "inserted": "new",
             "updated": "upd", "unchanged": "same", "quarantined": "quar"})
     print_frame(df, format, "imports", empty="no imports yet")
@@ -110,3 +112,28 @@ def history(
         "changed": "; ".join(f"{k}: {b!r} → {a!r}" for k, (b, a) in r["changed"].items())}
         for r in rows])
     print_frame(table, format, f"history of {rows[0]['record_uuid']}", empty="no changes")
+
+
+@app.command()
+def changes(
+    since: Annotated[str, typer.Option("--since", metavar="DATE|TIME",
+                                       help="From the start of this day (UTC), or this time.")],
+    until: Annotated[Optional[str], typer.Option("--until", metavar="DATE|TIME",
+                                                 help="Up to the end of this day, or this time.")] = None,
+    format: Listing = ListFormat.table,
+):
+    """What changed in a window: every import, link run, fix, revert and edit committed in
+    it — when (UTC), who, the command, its id and what it changed."""
+    import pandas as pd
+
+    from mineledger.ledger.asof import instant_text
+    from mineledger.ledger.history import changes as list_changes
+
+    with opened() as session:
+        rows = list_changes(session, since, until)
+    frame = pd.DataFrame([{
+        "committed_at": instant_text(r["committed_at"]), "user": r["user_name"],
+        "kind": r["kind"], "id": r["id"], "command": r["command"],
+        "changed": "; ".join(f"{k} {n:,}" for k, n in sorted(r["changed"].items()))}
+        for r in rows], columns=["committed_at", "user", "kind", "id", "command", "changed"])
+    print_frame(frame, format, f"changes since {since}", empty="no changes in that window")

@@ -39,14 +39,28 @@ def _thresholds(items: list[str] | None) -> dict[str, float]:
     return params
 
 
-def _list_rules() -> None:
+def _list_rules(format: CheckFormat, rules: list[str] | None) -> None:
     from mineledger.ledger.quality import CATALOGUE
     from mineledger.ledger.quality.engine import DEFAULTS
+    from mineledger.report.findings import rules_html
 
+    unknown = sorted(set(rules or []) - {r.id for r in CATALOGUE})
+    if unknown:
+        raise QueryError(f"unknown rule(s) {unknown}; `mineledger check --list` lists them")
+    listed = [r for r in CATALOGUE if not rules or r.id in rules]
+    if format == CheckFormat.json:
+        out.print_json(json.dumps({
+            "rules": [{"id": r.id, "severity": r.severity, "description": r.description,
+                       "per_record": r.per_record} for r in listed],
+            "thresholds": DEFAULTS}, ensure_ascii=False))
+        return
+    if format == CheckFormat.html:
+        sys.stdout.write(rules_html(listed, DEFAULTS))
+        return
     table = Table(title="data quality rules")
     for col in ("id", "severity", "description"):
         table.add_column(col)
-    for r in CATALOGUE:
+    for r in listed:
         table.add_row(r.id, r.severity, r.description)
     out.print(table)
     out.print("thresholds (--set NAME=VALUE): " + ", ".join(f"{k}={v:g}" for k, v in DEFAULTS.items()),
@@ -60,7 +74,8 @@ def check(
     rule: Annotated[Optional[list[str]], typer.Option("--rule", metavar="ID",
                                                       help="Run only this rule (repeatable).")] = None,
     format: Annotated[CheckFormat, typer.Option(help="table, json or html.")] = CheckFormat.table,
-    list_: Annotated[bool, typer.Option("--list", help="List the rules and exit.")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the rules (those of --rule, or all) "
+                                        "in the --format, and exit.")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE",
                     help="Override a threshold, e.g. --set min_area_m2=10 (see --list).")] = None,
     as_of: AsOf = None,
@@ -78,7 +93,12 @@ def check(
     if ctx.invoked_subcommand is not None:
         return
     if list_:
-        _list_rules()
+        for given, option in ((country, "--country"), (set_, "--set"), (as_of, "--as-of"),
+                              (information_as_of, "--information-as-of")):
+            if given:
+                raise QueryError(f"{option} runs the catalogue; --list only lists it (with "
+                                 "--rule, only those rules)")
+        _list_rules(format, rule)
         return
     params = _thresholds(set_)
     if not country:

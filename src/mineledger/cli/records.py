@@ -8,17 +8,37 @@ from typing import Annotated, Optional
 
 import typer
 
-from mineledger.cli.common import Country, app, command_line, opened, say, warn
+from mineledger.cli.common import app, command_line, opened, say, warn
 
 
 @app.command()
 def link(
-    country: Country,
+    country: Annotated[Optional[str], typer.Option(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")] = None,
     within: Annotated[float, typer.Option(metavar="METRES", help="Link an event outside every "
                                           "area to the nearest one within this distance.")] = 100.0,
+    revert: Annotated[Optional[str], typer.Option(metavar="LINK_ID", help="Undo a link run "
+                                                  "(its id is printed when it runs).")] = None,
+    reason: Annotated[Optional[str], typer.Option(metavar="TEXT", help="With --revert: why "
+                                                  "(kept in the change log).")] = None,
 ):
     """Link events (incidents, lifted minefields …) to the hazardous or cleared area they fall
-    in, or the nearest within --within metres; changes go through the change log."""
+    in, or the nearest within --within metres; changes go through the change log under a link
+    id, which --revert undoes (then an import the run touched can be reverted too)."""
+    from mineledger.errors import QueryError
+
+    if revert:
+        from mineledger.ledger.history import revert_link
+
+        if country is not None or within != 100.0:
+            raise QueryError("--revert undoes a link run: give it alone, with --reason")
+        with opened() as session:
+            counts = revert_link(session, revert, reason=reason or "")
+        say(f"{revert} reverted: {counts['restored']:,} event(s) have their links before it back")
+        return
+    if reason is not None:
+        raise QueryError("--reason goes with --revert")
+    if not country:
+        raise QueryError("--country is required (or --revert LINK_ID)")
     from mineledger.land.links import link_events
 
     with opened() as session:
@@ -26,7 +46,9 @@ def link(
     say(f"{country.upper()}: {counts['events']:,} events: {counts['in_hazard']:,} in a "
         f"hazardous area, {counts['in_cleared']:,} in a cleared area, {counts['near']:,} "
         f"within {within:g} m of one, {counts['unlinked']:,} not linked "
-        f"({counts['changed']:,} links changed)")
+        f"({counts['changed']:,} links changed"
+        + (f"; undo with: mineledger link --revert {counts['link_id']} --reason …)"
+           if counts["changed"] else ")"))
 
 
 class ExportFormat(str, Enum):
@@ -68,8 +90,11 @@ def export(
     as it is (Shapefile field names, empty geometries, KML names) is said, and restored by
     that profile on import.
     """
+    from mineledger.errors import QueryError
     from mineledger.ledger.export import export_layer
 
+    if purpose is not None and not personal:
+        raise QueryError("--purpose goes with --personal (the reason personal data is read)")
     with opened() as session:
         report = export_layer(session, layer, format.value, out_path, country=country,
                               admin=admin, status=status, date_from=date_from, date_to=date_to,

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from mineledger.access import Action, Session
 from mineledger.geo import dissolve, land_area, polygonal_part
+from mineledger.model.codes import checked_country
 from mineledger.model.results import Result
 from mineledger.store.base import Store
 
@@ -56,6 +58,27 @@ def finest_level(admin: gpd.GeoDataFrame) -> int | None:
 def _usable(geoms) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     return np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+
+
+def list_areas(session: Session, country: str, level: int | None = None) -> pd.DataFrame:
+    """A country's administrative areas (one level or all): ``level``, ``code``, ``name``,
+    ``parent_code``, sorted by level and name — the codes ``--admin`` and the figures by area
+    use. Anyone who may read figures of the country may list them.
+
+    Raises
+    ------
+    QueryError
+        Not a country code.
+    PermissionDenied
+        The acting user may not read that country's figures.
+    """
+    country = checked_country(country)
+    session.require(Action.AGGREGATE, country=country)
+    areas = session.read_layer("admin_areas", country)
+    if level is not None:
+        areas = areas[areas["level"] == level]
+    frame = pd.DataFrame(areas[["level", "code", "name", "parent_code"]])
+    return frame.sort_values(["level", "name", "code"]).reset_index(drop=True)
 
 
 def area_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame) -> list[AreaRow]:
@@ -164,13 +187,15 @@ def partition(geometry, admin: gpd.GeoDataFrame) -> dict[str, float]:
 
 def count_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame,
                    name_column: str | None = None,
-                   located: dict[str, str] | None = None) -> list[CountRow]:
+                   located: dict[str, str] | None = None,
+                   weights=None) -> list[CountRow]:
     """Number of point records per administrative area (by code if they carry one, else by
     location; a point in two overlapping areas counts in the one whose code sorts first);
     records in no area, or without a location, count as ``unassigned``.
 
     ``located``, if given, is the area of each uncoded record already found by the store
-    (:meth:`mineledger.store.Store.admin_of_points`, ``{uuid: code}``).
+    (:meth:`mineledger.store.Store.admin_of_points`, ``{uuid: code}``). ``weights``, if
+    given, counts each record as that many (an event as the people it hurt).
 
     Returns
     -------
@@ -191,7 +216,9 @@ def count_by_admin(records: gpd.GeoDataFrame, admin: gpd.GeoDataFrame,
         joined = joined.rename_axis("row").sort_values(["row", "code"])
         joined = joined[~joined.index.duplicated(keep="first")]
         codes.loc[joined.index] = joined["code"].values
-    counts = codes.fillna(UNASSIGNED).value_counts()
+    counts = codes.fillna(UNASSIGNED).value_counts() if weights is None else \
+        pd.Series(np.asarray(weights, dtype=float), index=codes.index).groupby(
+            codes.fillna(UNASSIGNED)).sum()
     fallback = {}
     if name_column and name_column in records:
         fallback = dict(zip(records["admin_code"], records[name_column]))

@@ -25,10 +25,11 @@ known hazard counts where it lies. Rows by administrative area partition the lan
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -40,8 +41,9 @@ from mineledger.errors import QueryError
 from mineledger.geo import dissolve, geodesic_area, land_area, overlay, polygonal_part
 from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED, partition
 from mineledger.ledger.asof import require_country
+from mineledger.ledger.selection import Selection, area_and_within
 from mineledger.model.codes import checked_country
-from mineledger.model.results import Result
+from mineledger.model.results import Result, rank
 from mineledger.model.vocab import HazardStatus
 
 #: Outcome kinds, strongest first: an overlap goes to the first.
@@ -76,6 +78,27 @@ class LedgerRow(Result):
     released_m2: float
     remaining_m2: float
     both_m2: float
+    #: with two groupings (an administrative level and another): the other's name and key
+    group_by: str | None = None
+    group: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as JSON: the area, the other grouping's key under its name (if any), then
+        the columns of :data:`COLUMNS`."""
+        out = {"area_code": self.area_code, "area_name": self.area_name}
+        if self.group_by:
+            out[self.group_by] = self.group
+        out.update({c: getattr(self, c) for c in COLUMNS})
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self):
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
 
 def _union(geoms) -> Any:
@@ -99,7 +122,8 @@ def _where(gdf: gpd.GeoDataFrame, mask) -> gpd.GeoDataFrame:
     return gdf.loc[np.asarray(list(mask), dtype=bool)] if len(gdf) else gdf
 
 
-def _usable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def usable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The records of ``gdf`` that have a geometry (not missing, not empty)."""
     return _where(gdf, [g is not None and not g.is_empty for g in gdf.geometry.array])
 
 
@@ -181,7 +205,7 @@ class OutcomeIndex:
 def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame | OutcomeIndex) -> Any:
     """Open hazards' land less land released after each hazard's date of information (or
     whenever a date is unknown)."""
-    open_h = _usable(hazards[hazards["status"].isin(OPEN_STATUSES)])
+    open_h = usable(hazards[hazards["status"].isin(OPEN_STATUSES)])
     if not len(open_h):
         return _EMPTY
     index = outcomes if isinstance(outcomes, OutcomeIndex) else OutcomeIndex(outcomes)
@@ -229,6 +253,11 @@ def _with_both(sets: dict[str, Any], remaining) -> dict[str, Any]:
             "recorded": overlay.union(remaining, sets["released"])}
 
 
+def clip_sets(sets: dict[str, Any], shape) -> dict[str, Any]:
+    """The ledger's land inside ``shape`` (an administrative area), each set cut part by part."""
+    return {k: overlay.intersection(g, shape) for k, g in sets.items()}
+
+
 def ledger_total(sets: dict[str, Any]) -> LedgerRow:
     """The ``total`` row of the ledger's land (the whole country, measured once)."""
     return ledger_row(TOTAL, None, {k: v[TOTAL] for k, v in _measure(sets, None).items()})
@@ -238,8 +267,8 @@ def land_sets(session: Session, country: str) -> dict[str, Any]:
     """The ledger's land of a country as geometries (``cleared``, ``reduced``, ``cancelled``,
     ``remaining``, ``both``, ``recorded``), to be measured by :func:`rows_by_admin` or drawn
     on a map."""
-    hazards = _usable(session.read_layer("hazards", country))
-    outcomes = _usable(session.read_layer("cleared_areas", country))
+    hazards = usable(session.read_layer("hazards", country))
+    outcomes = usable(session.read_layer("cleared_areas", country))
     return ledger_sets(hazards, outcomes)
 
 
@@ -258,7 +287,41 @@ def rows_by_admin(sets: dict[str, Any], admin: gpd.GeoDataFrame) -> list[LedgerR
     return rows
 
 
-def ledger(session: Session, country: str, by: str = "admin2") -> list[dict[str, Any]]:
+def _admin_level(by: str) -> int | None:
+    return int(by[5:]) if by.startswith("admin") and by[5:].isdigit() else None
+
+
+def _check_groupings(by: list[str]) -> None:
+    known = [b for b in by if _admin_level(b) is not None or b in GROUPINGS]
+    admins = [b for b in by if _admin_level(b) is not None]
+    if not by or len(by) > 2 or len(known) != len(by) or (len(by) == 2 and len(admins) != 1):
+        raise QueryError(f"--by {','.join(by) or '(none)'}: expected admin1, admin2, admin3, "
+                         "hazard, organisation, category or year — or an administrative level "
+                         "and one of the others (admin1 and year: one row per area and year)")
+
+
+def _selected_land(session: Session, country: str, selection: Selection, admin_all):
+    """The hazards and outcomes (with a geometry) in the selection."""
+    if selection.types:
+        raise QueryError("--type: land carries no event type; select land by --category "
+                         "(EO category), --from/--to or --admin")
+    hazards = selection.select("hazards", session.read_layer("hazards", country), admin_all)
+    outcomes = selection.select("cleared_areas", session.read_layer("cleared_areas", country),
+                                admin_all)
+    return usable(hazards), usable(outcomes)
+
+
+def _within_area(rows: list[LedgerRow], codes: set[str]) -> list[LedgerRow]:
+    """Rows of the areas in ``codes`` and a total of them (the land inside the area)."""
+    kept = [r for r in rows if r.area_code in codes]
+    return kept + [ledger_row(TOTAL, None, {
+        **{k: math.fsum(getattr(r, f"{k}_m2") for r in kept)
+           for k in ("cancelled", "reduced", "cleared", "remaining", "both", "recorded")}})]
+
+
+def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
+           selection: Selection | None = None, *, sort: str | None = None,
+           top: int | None = None) -> list[LedgerRow]:
     """The land release ledger of a country, one row per group and a ``total`` row.
 
     Parameters
@@ -267,10 +330,18 @@ def ledger(session: Session, country: str, by: str = "admin2") -> list[dict[str,
         The store, and who acts.
     country : str
         ISO 3166-1 alpha-3.
-    by : str
+    by : str or sequence of str
         ``admin1``, ``admin2``, ``admin3`` … (an administrative level loaded for the country),
-        ``hazard`` (outcomes with no known hazard under ``unknown``), ``organisation``, ``category`` (EO category) or ``year`` (of release; remaining land
-        by the year of the hazard's date of information; undated: ``unknown``).
+        ``hazard`` (outcomes with no known hazard under ``unknown``), ``organisation``,
+        ``category`` (EO category) or ``year`` (of release; remaining land by the year of the
+        hazard's date of information; undated: ``unknown``) — or an administrative level and
+        one of the others (one row per area and group).
+    selection : Selection, optional
+        Outcomes released in a window (``--from/--to``; hazards by their date of
+        information), land inside an area (``--admin``), of EO categories (``--category``).
+    sort, top : optional
+        A column of :data:`COLUMNS` to sort the rows by (descending), and how many to keep;
+        the total row stays last and counts all the land.
 
     Returns
     -------
@@ -284,37 +355,46 @@ def ledger(session: Session, country: str, by: str = "admin2") -> list[dict[str,
     Raises
     ------
     QueryError
-        Unknown country, unknown grouping, or an administrative level not loaded.
+        Unknown country, unknown grouping, an administrative level not loaded, a selection
+        land cannot take (an event type), a bad sort column or top.
     """
+    by = [b.strip() for part in ([by] if isinstance(by, str) else by) for b in part.split(",")
+          if b.strip()]
+    _check_groupings(by)
     country = checked_country(country)
     session.require(Action.AGGREGATE, country=country)
     require_country(session, country)
-    hazards = _usable(session.read_layer("hazards", country))
-    outcomes = _usable(session.read_layer("cleared_areas", country))
-    if by.startswith("admin") and by[5:].isdigit():
-        level = int(by[5:])
-        admin = session.read_layer("admin_areas", country)
-        admin = admin[admin["level"] == level]
+    selection = selection or Selection()
+    admin_all = session.read_layer("admin_areas", country)
+    hazards, outcomes = _selected_land(session, country, selection, admin_all)
+    level = next((_admin_level(b) for b in by if _admin_level(b) is not None), None)
+    admin = None
+    if level is not None:
+        admin = admin_all[admin_all["level"] == level]
         if not len(admin):
-            raise QueryError(f"--by {by}: no administrative areas of level {level} are loaded "
-                             f"for {country}")
-        return rows_by_admin(ledger_sets(hazards, outcomes), admin)
-    if by not in GROUPINGS:
-        raise QueryError(f"--by {by!r}: expected admin1, admin2, admin3, hazard, organisation, "
-                         "category or year")
-    return _ledger_by_group(hazards, outcomes, by)
+            raise QueryError(f"--by admin{level}: no administrative areas of level {level} "
+                             f"are loaded for {country}")
+    others = [b for b in by if _admin_level(b) is None]
+    shape = selection.area_shape(admin_all) if selection.admin else None
+    if not others:
+        rows = rows_by_admin(ledger_sets(hazards, outcomes), admin)
+        if shape is not None:
+            rows = _within_area(rows, area_and_within(admin_all, selection.admin))
+    elif admin is None:
+        rows = _ledger_by_group(hazards, outcomes, others[0], shape)
+    else:
+        rows = _ledger_by_area_and_group(hazards, outcomes, others[0], admin, shape)
+    return rank(rows, sort, top, COLUMNS)
 
 
-def _ledger_by_group(hazards, outcomes, by: str) -> list[LedgerRow]:
-    """:func:`ledger` by hazard, organisation, category or year (a piece of land can belong
-    to several groups; the total counts it once). Each group's row is its own land: its
-    outcomes' release, its hazards' remaining land, and what is in both of those."""
+def _group_sets(hazards, outcomes, by: str, shape=None):
+    """``(key, name, sets)`` of each group of a non-administrative grouping, then
+    ``(total, None, sets)`` of all the land (inside ``shape`` if given)."""
     hz_key, oc_key = _group_keys(hazards, by), _group_keys(outcomes, by)
     names = dict(zip(hazards["uuid"], hazards["local_id"])) if by == "hazard" else {}
     clipped = clip_to_hazards(outcomes, hazards)  # against every hazard, not the group's only
     all_sets = release_sets(clipped)
     index = OutcomeIndex(clipped)
-    rows = []
     hz_rows: dict[str, list[int]] = {}
     oc_rows: dict[str, list[int]] = {}
     for rows_of, keys_of in ((hz_rows, hz_key), (oc_rows, oc_key)):
@@ -326,10 +406,31 @@ def _ledger_by_group(hazards, outcomes, by: str) -> list[LedgerRow]:
         # remaining is a stock: the group's hazards (by year: those of that year's
         # information) less every later release on them, whoever reported it
         remaining = remaining_land(hazards.iloc[hz_rows.get(key, [])], index)
-        measured = _measure(_with_both(sets, remaining), None)
-        rows.append(ledger_row(key, names.get(key), {k: v[TOTAL] for k, v in measured.items()}))
+        sets = _with_both(sets, remaining)
+        yield key, names.get(key), clip_sets(sets, shape) if shape is not None else sets
     whole = ledger_sets(hazards, outcomes, clipped=clipped, sets=all_sets, index=index)
-    rows.append(ledger_row(TOTAL, None, {k: v[TOTAL] for k, v in _measure(whole, None).items()}))
+    yield TOTAL, None, clip_sets(whole, shape) if shape is not None else whole
+
+
+def _ledger_by_group(hazards, outcomes, by: str, shape=None) -> list[LedgerRow]:
+    """:func:`ledger` by hazard, organisation, category or year (a piece of land can belong
+    to several groups; the total counts it once). Each group's row is its own land: its
+    outcomes' release, its hazards' remaining land, and what is in both of those."""
+    return [ledger_row(key, name, {k: v[TOTAL] for k, v in _measure(sets, None).items()})
+            for key, name, sets in _group_sets(hazards, outcomes, by, shape)]
+
+
+def _ledger_by_area_and_group(hazards, outcomes, by: str, admin, shape=None) -> list[LedgerRow]:
+    """One row per administrative area and group (the group's land cut by the areas), and a
+    total row of all the land."""
+    rows = []
+    for key, _, sets in _group_sets(hazards, outcomes, by, shape):
+        if key == TOTAL:
+            rows.append(ledger_total(sets))
+            continue
+        for r in rows_by_admin(sets, admin)[:-1]:
+            if any(getattr(r, c) > 0 for c in COLUMNS):
+                rows.append(dataclasses.replace(r, group_by=by, group=key))
     return rows
 
 

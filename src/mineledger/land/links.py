@@ -14,6 +14,7 @@ events, which keeps them within 0.1 % over a country of a few hundred kilometres
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any
 
 import geopandas as gpd
@@ -72,7 +73,9 @@ def link_events(session: Session, country: str, *, within_m: float = LINK_DISTAN
     Returns
     -------
     dict
-        Counts: ``{"events", "in_hazard", "in_cleared", "near", "unlinked", "changed"}``.
+        Counts: ``{"events", "in_hazard", "in_cleared", "near", "unlinked", "changed"}`` and
+        ``link_id``, the id its changes carry in the change log (``mineledger link --revert
+        LINK_ID`` undoes them; so does ``imports revert`` of it).
 
     Raises
     ------
@@ -89,8 +92,9 @@ def link_events(session: Session, country: str, *, within_m: float = LINK_DISTAN
     events = session.read_layer("events", country)
     links = compute_links(events, session.read_layer("hazards", country),
                           session.read_layer("cleared_areas", country), within_m)
+    link_id = f"link-{uuid.uuid4()}"
     counts = {"events": len(events), "in_hazard": 0, "in_cleared": 0, "near": 0, "unlinked": 0,
-              "changed": 0}
+              "changed": 0, "link_id": link_id}
     for layer, _, d in links.values():
         if layer is None:
             counts["unlinked"] += 1
@@ -107,7 +111,7 @@ def link_events(session: Session, country: str, *, within_m: float = LINK_DISTAN
             if (row["link_layer"], row["link_uuid"], row["link_distance_m"]) == (layer, area, d):
                 continue
             writer.amend("events", row, {"link_layer": layer, "link_uuid": area,
-                                         "link_distance_m": d}, import_id=None, reason=reason)
+                                         "link_distance_m": d}, import_id=link_id, reason=reason)
             changed += 1
         counts["changed"] = changed
     return counts

@@ -16,8 +16,9 @@ import pandas as pd
 from mineledger.access import Action, Session
 from mineledger.land.admin_areas import (AreaRow, CountRow, area_by_admin, count_by_admin,
                                          finest_level, land_by_admin)
-from mineledger.land.landrelease import LedgerRow, land_sets, ledger_total
+from mineledger.land.landrelease import LedgerRow, clip_sets, ledger_sets, ledger_total, usable
 from mineledger.ledger.asof import computed_as_of, instant_text, require_country
+from mineledger.ledger.selection import Selection, area_and_within
 from mineledger.model.codes import checked_country
 from mineledger.model.results import Result, json_as
 from mineledger.model.vocab import EventType, GeometryStatus
@@ -43,20 +44,28 @@ class PolygonFigures(Result):
     by_admin: list[AreaRow]
 
 
+#: Where the figures of victims come from.
+VICTIM_RECORDS, EVENT_COUNTS, NO_SOURCE = "victim records", "event counts", "none"
+
+
 @dataclass(frozen=True, eq=False)
 class VictimFigures(Result):
-    """Victims, one per person (IMAS 10.60)."""
+    """Casualties (IMAS 10.60): from the victim records (one per person) where the country
+    has any, else from the counts of killed and injured its events carry — never both for the
+    same people; ``source`` says which. Event counts say nothing of civilians or minors
+    (``None``)."""
 
     count: int
     killed: int
     injured: int
     outcome_unknown: int
-    civilian: int
-    minors: int
+    civilian: int | None
+    minors: int | None
     by_year: dict[str, int]
     by_admin: list[CountRow]
     without_geometry: int
     unusable_geometry: int
+    source: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +115,11 @@ class SummaryMeta(Result):
     information_as_of: dt.date | None = field(metadata=json_as(dt.date.isoformat))
     store: str
     units: dict[str, str]
+    #: the records the figures are about (``--from``, ``--to``, ``--admin``, ``--type``,
+    #: ``--category``), as asked; empty for all
+    selection: dict[str, object] = field(default_factory=dict)
+    #: what the selection left out (undated records, figures it cannot apply to)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,11 +128,12 @@ class Summary(Result):
     ``mineledger summary --format json`` prints."""
 
     country: str
-    hazards: PolygonFigures
-    cleared: PolygonFigures
+    #: None where the selection cannot apply to land (an event type)
+    hazards: PolygonFigures | None
+    cleared: PolygonFigures | None
     #: the land release ledger's total row (IMAS 07.11): recorded, released by outcome,
     #: remaining (still suspected) and both, m² — the figures of ``mineledger landrelease``
-    land_release: LedgerRow
+    land_release: LedgerRow | None
     victims: VictimFigures
     events: EventFigures
     quarantine: QuarantineFigures
@@ -137,10 +152,15 @@ def _unusable(gdf) -> int:
                                             GeometryStatus.UNPARSEABLE]).sum())
 
 
-def _polygon_figures(session, layer, country, level, gdf, admin) -> PolygonFigures:
+def _polygon_figures(session, layer, country, level, gdf, admin, selection,
+                     within: set[str] | None) -> PolygonFigures:
     areas = pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0)
-    by_admin = land_by_admin(session.store, layer, country, level, gdf, admin) \
-        if level is not None else area_by_admin(gdf, admin)
+    if selection.empty and level is not None:  # the store may measure it (PostGIS)
+        by_admin = land_by_admin(session.store, layer, country, level, gdf, admin)
+    else:
+        by_admin = area_by_admin(gdf, admin)
+    if within is not None:  # the land inside the area: its rows (and those of areas within)
+        by_admin = [r for r in by_admin if r.code in within]
     return PolygonFigures(
         count=int(len(gdf)),
         without_geometry=_without_geometry(gdf),
@@ -152,12 +172,12 @@ def _polygon_figures(session, layer, country, level, gdf, admin) -> PolygonFigur
     )
 
 
-def _by_year(values: pd.Series) -> dict[str, int]:
+def _by_year(values: pd.Series, weights=None) -> dict[str, int]:
     years = values.astype("Int64")
-    counts = years.value_counts(dropna=False)
-    out = {str(int(y)): int(n) for y, n in sorted(
-        ((y, n) for y, n in counts.items() if not pd.isna(y)))}
-    unknown = int(years.isna().sum())
+    weights = pd.Series(1 if weights is None else weights, index=values.index).fillna(0)
+    counts = weights.groupby(years).sum()
+    out = {str(int(y)): int(n) for y, n in sorted(counts.items()) if int(n)}
+    unknown = int(weights[years.isna()].sum())
     if unknown:
         out[UNKNOWN] = unknown
     return out
@@ -176,7 +196,29 @@ def _victim_figures(victims, admin, located) -> VictimFigures:
         by_admin=count_by_admin(victims, admin, "admin2_name", located) if len(victims) else [],
         without_geometry=_without_geometry(victims),
         unusable_geometry=_unusable(victims),
+        source=VICTIM_RECORDS,
     )
+
+
+def _casualties_of_events(events, admin, located) -> VictimFigures:
+    """Casualties counted from the events' own figures (killed, injured, outcome unknown)."""
+    def column(name):
+        return pd.to_numeric(events[name], errors="coerce").fillna(0).astype(int) \
+            if name in events else pd.Series(0, index=events.index)
+
+    killed, injured, unknown = column("killed"), column("injured"), column("outcome_unknown")
+    hurt = killed + injured + unknown
+    counted = events["killed"].notna() | events["injured"].notna() if len(events) else hurt > 0
+    rows = count_by_admin(events, admin, located=located, weights=hurt) if len(events) else []
+    return VictimFigures(
+        count=int(hurt.sum()), killed=int(killed.sum()), injured=int(injured.sum()),
+        outcome_unknown=int(unknown.sum()), civilian=None, minors=None,
+        by_year=_by_year(events["year"], hurt), by_admin=rows,
+        without_geometry=int(hurt[events["geometry_status"].isin(
+            [GeometryStatus.MISSING, GeometryStatus.EMPTY])].sum()) if len(events) else 0,
+        unusable_geometry=int(hurt[events["geometry_status"].isin(
+            [GeometryStatus.UNREPAIRABLE, GeometryStatus.UNPARSEABLE])].sum()) if len(events) else 0,
+        source=EVENT_COUNTS if bool(counted.any()) else NO_SOURCE)
 
 
 def _event_figures(events, admin, located) -> EventFigures:
@@ -198,8 +240,43 @@ def _event_figures(events, admin, located) -> EventFigures:
     )
 
 
-def summary(session: Session, country: str) -> Summary:
-    """The headline figures of one country.
+def _land(session, country, level, admin, admin_all, selection):
+    """(hazards, cleared, land release) figures of the selected land; None each where the
+    selection cannot apply to land (an event type)."""
+    if not selection.applies_to("hazards"):
+        selection.notes.append("hazardous and cleared areas carry no event type: no land "
+                               "figures for --type")
+        return None, None, None
+    hazards = selection.select("hazards", session.read_layer("hazards", country), admin_all)
+    cleared = selection.select("cleared_areas", session.read_layer("cleared_areas", country),
+                               admin_all)
+    sets = ledger_sets(usable(hazards), usable(cleared))
+    within = None
+    if selection.admin:
+        sets = clip_sets(sets, selection.area_shape(admin_all))
+        within = area_and_within(admin_all, selection.admin)
+    return (_polygon_figures(session, "hazards", country, level, hazards, admin, selection,
+                             within),
+            _polygon_figures(session, "cleared_areas", country, level, cleared, admin,
+                             selection, within),
+            ledger_total(sets))
+
+
+def _victims(session, country, admin, admin_all, events, selection, located) -> VictimFigures:
+    """The victim records where the country has any and the selection applies to them, else
+    the casualties the selected events count."""
+    victims = session.read_layer("victims", country)
+    if len(victims) and selection.applies_to("victims"):
+        return _victim_figures(selection.select("victims", victims, admin_all), admin,
+                               located("victims"))
+    if len(victims):
+        selection.notes.append("victim records carry no event type or EO category: casualties "
+                               "are those the selected events count")
+    return _casualties_of_events(events, admin, located("events"))
+
+
+def summary(session: Session, country: str, selection: Selection | None = None) -> Summary:
+    """The headline figures of one country, of all its records or of a selection.
 
     Parameters
     ----------
@@ -208,23 +285,30 @@ def summary(session: Session, country: str) -> Summary:
         figures of that country).
     country : str
         ISO 3166-1 alpha-3 code.
+    selection : Selection, optional
+        A window of dates, an administrative area, event types, EO categories
+        (:class:`mineledger.ledger.selection.Selection`); each applies to the records that
+        carry it, and ``meta.notes`` says what it could not apply to.
 
     Returns
     -------
     Summary
-        Hazards, cleared land, victims, events, quarantine, the administrative areas and
-        when the figures stand for; areas in m² (README, "Figures").
+        Hazards, cleared land, the land release ledger's total, casualties (from victim
+        records, else from event counts: ``victims.source``), events, quarantine, the
+        administrative areas and when the figures stand for; areas in m² (README, "Figures").
 
     Raises
     ------
     QueryError
-        Not a country code, or the store holds no record of that country.
+        Not a country code, the store holds no record of that country, or a selection that
+        does not parse (an unknown area, type or category).
     PermissionDenied
         The acting user may not read that country's figures.
     """
     country = checked_country(country)
     session.require(Action.AGGREGATE, country=country)
     require_country(session, country)
+    selection = selection or Selection()
     admin_all = session.read_layer("admin_areas", country)
     level = finest_level(admin_all)
     admin = admin_all[admin_all["level"] == level] if level is not None else admin_all
@@ -233,15 +317,13 @@ def summary(session: Session, country: str) -> Summary:
     def located(layer):
         return session.admin_of_points(layer, country, level) if level is not None else None
 
+    events = selection.select("events", session.read_layer("events", country), admin_all) \
+        if selection.applies_to("events") else session.read_layer("events", country).iloc[0:0]
+    hazards, cleared, land = _land(session, country, level, admin, admin_all, selection)
     return Summary(
-        country=country,
-        hazards=_polygon_figures(session, "hazards", country, level,
-                                 session.read_layer("hazards", country), admin),
-        cleared=_polygon_figures(session, "cleared_areas", country, level,
-                                 session.read_layer("cleared_areas", country), admin),
-        land_release=ledger_total(land_sets(session, country)),
-        victims=_victim_figures(session.read_layer("victims", country), admin, located("victims")),
-        events=_event_figures(session.read_layer("events", country), admin, located("events")),
+        country=country, hazards=hazards, cleared=cleared, land_release=land,
+        victims=_victims(session, country, admin, admin_all, events, selection, located),
+        events=_event_figures(events, admin, located("events")),
         quarantine=QuarantineFigures(count=int((quarantine["status"] == "open").sum()),
                                      resolved=int((quarantine["status"] == "resolved").sum())),
         admin=AdminFigures(level=level, areas=int(len(admin)), levels={
@@ -253,5 +335,7 @@ def summary(session: Session, country: str) -> Summary:
             information_as_of=session.information_as_of,
             store=session.location,
             units={"area": "m2 (geodesic, WGS 84)"},
+            selection=selection.describe(),
+            notes=list(selection.notes),
         ),
     )

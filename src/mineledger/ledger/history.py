@@ -4,6 +4,7 @@ all from the append-only change log (README, "History, as-of figures").
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -181,10 +182,34 @@ def _undo_personal(writer, secrets: list[dict[str, Any]], iid: str, reason: str)
                                 import_id=f"revert-{iid}", reason=f"revert: {reason}")
 
 
+def _revert(session: Session, iid: str, everything: list[dict[str, Any]], *, reason: str,
+            user: str, command: str) -> dict[str, int]:
+    """Undo the changes ``everything`` (of one import or link run ``iid``) after checking
+    that it was not reverted already and that nothing later touched the same records."""
+    changes = [e for e in everything if e["layer"] in set(map(str, Layer))]
+    secrets = [e for e in everything if e["layer"] == "victim_personal"]
+    if session.read_changes(import_id=f"revert-{iid}"):
+        raise QueryError(f"{'import ' if not iid.startswith('link-') else ''}{iid} was "
+                         "reverted already")
+    if not reason or not reason.strip():
+        raise QueryError("a revert needs a reason (--reason)")
+    later = _changed_later(session, changes)
+    if later:
+        what = "this import" if not iid.startswith("link-") else f"link run {iid}"
+        raise QueryError(f"{len(set(later))} record(s) {what} wrote were changed later "
+                         f"(first {sorted(set(later))[0]}); revert those changes first")
+    with session.writer(user=user, command=command) as writer:
+        deleted, restored = _undo_records(writer, changes, iid, reason)
+        _undo_personal(writer, secrets, iid, reason)
+    return {"deleted": deleted, "restored": restored}
+
+
 def revert_import(session: Session, import_id: str, *, reason: str, user: str | None = None) -> dict[str, int]:
     """Undo an import through the change log: records it inserted are deleted, records it
     changed get their state before it back. The history stays: the revert is itself in the
-    change log (``import_id`` ``revert-<id>``), with the reason.
+    change log (``import_id`` ``revert-<id>``), with the reason. A link run's id
+    (``link-…``, :func:`mineledger.land.links.link_events`) is reverted the same way
+    (:func:`revert_link`).
 
     Returns
     -------
@@ -195,36 +220,52 @@ def revert_import(session: Session, import_id: str, *, reason: str, user: str | 
     ------
     QueryError
         No such import, an import already reverted, or records the import wrote that a later
-        change has touched since (revert that change first; they are named).
+        change has touched since (revert that change first — a link run, say; they are
+        named).
     PermissionDenied
         The acting user may not revert it (operators: only their organisation's imports).
     """
+    if import_id.strip().startswith("link-"):
+        return revert_link(session, import_id, reason=reason)
     actor = session.actor
     authorize(actor, Action.REVERT, country=actor.country,
               organisation=actor.organisation)  # the role first, before saying anything
     row = _import_row(session, import_id)
     iid = row["import_id"]
     everything = session.read_changes(import_id=iid)
-    changes = [e for e in everything if e["layer"] in set(map(str, Layer))]
-    secrets = [e for e in everything if e["layer"] == "victim_personal"]
     # every record it wrote must be the actor's to change: its country and organisation,
     # before and after
-    for state in [s for e in changes for s in (e["before"], e["after"]) if s]:
+    for state in [s for e in everything if e["layer"] in set(map(str, Layer))
+                  for s in (e["before"], e["after"]) if s]:
         authorize(actor, Action.REVERT, country=state.get("country"),
                   organisation=state.get("organisation"))
-    if session.read_changes(import_id=f"revert-{iid}"):
-        raise QueryError(f"import {iid} was reverted already")
-    if not reason or not reason.strip():
-        raise QueryError("a revert needs a reason (--reason)")
-    later = _changed_later(session, changes)
-    if later:
-        raise QueryError(f"{len(set(later))} record(s) this import wrote were changed later "
-                         f"(first {sorted(set(later))[0]}); revert those changes first")
     user = user if user and (actor.role == Role.ADMIN or user == actor.name) else actor.name
-    with session.writer(user=user, command=f"imports revert {iid}") as writer:
-        deleted, restored = _undo_records(writer, changes, iid, reason)
-        _undo_personal(writer, secrets, iid, reason)
-    return {"deleted": deleted, "restored": restored}
+    return _revert(session, iid, everything, reason=reason, user=user,
+                   command=f"imports revert {iid}")
+
+
+def revert_link(session: Session, link_id: str, *, reason: str) -> dict[str, int]:
+    """Undo a run of ``mineledger link`` through the change log: each event it linked gets
+    its links before the run back (``restored`` counts them; ``deleted`` is 0). An import
+    whose events a link run changed can be reverted once that run is.
+
+    Raises
+    ------
+    QueryError
+        No such link run, one reverted already, or events a later change touched since.
+    PermissionDenied
+        The acting user may not change records in those events' country.
+    """
+    actor = session.actor
+    authorize(actor, Action.AMEND, country=actor.country)  # the role first
+    link_id = link_id.strip()
+    everything = session.read_changes(import_id=link_id) if link_id.startswith("link-") else []
+    if not everything:
+        raise QueryError(f"no link run {link_id!r}; `mineledger changes --since DATE` lists them")
+    for country in {(e["after"] or {}).get("country") for e in everything}:
+        session.require(Action.AMEND, country=country)
+    return _revert(session, link_id, everything, reason=reason, user=actor.name,
+                   command=f"link --revert {link_id}")
 
 
 def quarantine_rows(session: Session, country: str | None = None, *, include_resolved: bool = False):
@@ -252,11 +293,91 @@ def layer_counts(session: Session) -> list[tuple[str, str, int, list[str]]]:
 
 
 def import_rows(session: Session):
-    """The imports that ran, oldest first (a DataFrame of the ``imports`` table); officers and
-    operators see their country's."""
+    """The imports that ran, oldest first (a DataFrame of the ``imports`` table, with
+    ``reverted_at``: the instant an import was reverted, or None); officers and operators see
+    their country's."""
     actor = session.actor
     authorize(actor, Action.READ, country=actor.country)
     df = session.read_table("imports")
     if actor.country and not df.empty:
         df = df[df["country"] == actor.country]
-    return df.reset_index(drop=True)
+    reverted: dict[str, Any] = {}
+    for e in session.read_changes(import_prefix="revert-"):
+        reverted.setdefault(e["import_id"][len("revert-"):], e["at"])
+    df = df.reset_index(drop=True)
+    df["reverted_at"] = [reverted.get(i) for i in df["import_id"]] if len(df) else []
+    return df
+
+
+#: What kind of change a transaction made, by the id its changes carry (or its command).
+_KINDS = (("revert-", "revert"), ("fix-", "fix"), ("link-", "link"))
+
+
+def changes(session: Session, since: str | dt.date | None = None,
+            until: str | dt.date | None = None) -> list[dict[str, Any]]:
+    """What changed in a window: one row per write transaction committed in it (imports,
+    links, fixes, reverts, edits of users, settings, findings and personal data), oldest
+    first, with ``committed_at`` (UTC), ``user_name``, ``command``, ``kind``, ``id`` (the
+    import, link or fix id) and ``changed`` — ``{"layer action": count}``.
+
+    ``since`` and ``until`` are dates (from the start of ``since`` to the end of ``until``,
+    UTC) or times with their offset.
+
+    Raises
+    ------
+    QueryError
+        A bound that does not parse.
+    PermissionDenied
+        The acting user may not read the history of records.
+    """
+    actor = session.actor
+    authorize(actor, Action.HISTORY, country=actor.country)
+    lo, hi = _instant(since, "--since", end=False), _instant(until, "--until", end=True)
+    transactions = session.read_table("transactions")
+    if not len(transactions):
+        return []
+    keep = [(lo is None or t >= lo) and (hi is None or t <= hi)
+            for t in transactions["committed_at"]]
+    transactions = transactions[keep]
+    entries: dict[str, list[dict]] = {}
+    for e in session.read_changes(tx_ids=list(transactions["tx_id"])) if len(transactions) else []:
+        entries.setdefault(e["tx_id"], []).append(e)
+    out = []
+    for t in transactions.itertuples():
+        these = entries.get(t.tx_id, [])
+        if actor.country and not any((e["after"] or e["before"] or {}).get("country")
+                                     in (actor.country, None) for e in these):
+            continue
+        ids = sorted({e["import_id"] for e in these if e["import_id"]})
+        kind = next((k for prefix, k in _KINDS if ids and ids[0].startswith(prefix)),
+                    "import" if ids else "edit")
+        counted: dict[str, int] = {}
+        for e in these:
+            key = f"{e['layer']} {e['action']}"
+            counted[key] = counted.get(key, 0) + 1
+        out.append({"committed_at": t.committed_at, "user_name": t.user_name,
+                    "command": t.command, "kind": kind, "id": ", ".join(ids) or None,
+                    "changed": counted})
+    return out
+
+
+def _instant(text, option: str, *, end: bool):
+    """A ``--since``/``--until`` bound as an aware UTC datetime."""
+    if text is None:
+        return None
+    if isinstance(text, dt.datetime):
+        return text.astimezone(dt.timezone.utc)
+    try:
+        if isinstance(text, dt.date):
+            day = text
+        elif "T" in str(text):
+            moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                raise ValueError(text)
+            return moment.astimezone(dt.timezone.utc)
+        else:
+            day = dt.date.fromisoformat(str(text))
+    except ValueError:
+        raise QueryError(f"{option} {text!r}: expected a date (YYYY-MM-DD) or a time with its "
+                         "UTC offset (YYYY-MM-DDTHH:MM:SSZ)") from None
+    return dt.datetime.combine(day, dt.time.max if end else dt.time.min, tzinfo=dt.timezone.utc)

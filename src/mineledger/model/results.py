@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
+
+from mineledger.errors import QueryError
 
 
 def json_as(convert: Callable[[Any], Any]) -> dict[str, Any]:
@@ -70,3 +72,30 @@ class Result(Mapping):
             out[f.name] = convert(value) if convert is not None and value is not None \
                 else _plain(value)
         return out
+
+
+def rank(rows: list, sort: str | None, top: int | None, columns: Sequence[str]) -> list:
+    """Rows (a ``total`` row last stays last) sorted by ``sort`` descending, the first
+    ``top`` of them.
+
+    Raises
+    ------
+    QueryError
+        ``sort`` is not one of ``columns``, or ``top`` is not a positive whole number.
+    """
+    if sort is not None and sort not in columns:
+        raise QueryError(f"--sort {sort!r}: expected one of {', '.join(columns)}")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise QueryError(f"--top {top!r}: expected a whole number of rows from 1")
+    body, tail = (rows[:-1], rows[-1:]) if rows and _is_total(rows[-1]) else (rows, [])
+    if sort is not None:
+        body = sorted(body, key=lambda r: (-(r[sort] or 0) if isinstance(r[sort] or 0, (int, float))
+                                           else 0, str(r[sort])))
+    if top is not None:
+        body = body[:top]
+    return body + tail
+
+
+def _is_total(row) -> bool:
+    """A row whose first value (its key) is ``total``."""
+    return list(row.to_dict().values())[:1] == ["total"]

@@ -1,4 +1,5 @@
-"""The findings of a quality check as an HTML page (``mineledger check --format html``)."""
+"""The findings of a quality check, and the rules of the catalogue, as HTML pages
+(``mineledger check --format html``, ``check --list --format html``)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,9 @@ def findings_html(country: str, findings: list[dict[str, Any]]) -> str:
     rows = [{c: f.get(c) for c in COLUMNS} for f in findings]
     return environment().get_template("findings.html.j2").render(c=country, rows=rows,
                                                                  cols=COLUMNS)
+
+
+def rules_html(rules, thresholds: dict[str, float]) -> str:
+    """A self-contained HTML page of the quality rules (``check --list --format html``)."""
+    return environment().get_template("rules.html.j2").render(rules=rules,
+                                                              thresholds=thresholds)

@@ -319,11 +319,12 @@ class Store(ABC):
     @abstractmethod
     def read_changes(self, *, record_uuid: str | None = None, import_id: str | None = None,
                      layer: str | None = None, until=None, latest: bool = False,
-                     since_fid: int | None = None,
-                     import_prefix: str | None = None) -> list[dict[str, Any]]:
+                     since_fid: int | None = None, import_prefix: str | None = None,
+                     tx_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Change log entries, oldest first: of a record (UUID or prefix), of an import (or
         of imports whose id starts with a prefix), of a layer, after a ``fid``, of the
-        transactions committed by an instant (UTC); ``latest``: only each record's last one."""
+        transactions committed by an instant (UTC), of some transactions (``tx_ids``);
+        ``latest``: only each record's last one."""
 
     @abstractmethod
     def last_commit(self) -> dt.datetime | None:

@@ -425,9 +425,18 @@ class SQLStore(Store):
             return {k: v for k, v in conn.execute(select(schema.meta.c.key, schema.meta.c.value))}
 
     def read_changes(self, *, record_uuid=None, import_id=None, layer=None, until=None,
-                     latest=False, since_fid=None, import_prefix=None):
+                     latest=False, since_fid=None, import_prefix=None, tx_ids=None):
         c = schema.change_log
+        if tx_ids is not None:
+            tx_ids = list(tx_ids)
+            if len(tx_ids) > _CHUNK:  # in batches: a database takes so many values at once
+                return [e for i in range(0, len(tx_ids), _CHUNK) for e in self.read_changes(
+                    record_uuid=record_uuid, import_id=import_id, layer=layer, until=until,
+                    latest=latest, since_fid=since_fid, import_prefix=import_prefix,
+                    tx_ids=tx_ids[i:i + _CHUNK])]
         stmt = select(c).order_by(c.c.fid)
+        if tx_ids is not None:
+            stmt = stmt.where(c.c.tx_id.in_(tx_ids))
         if since_fid is not None:
             stmt = stmt.where(c.c.fid > since_fid)
         if import_prefix is not None:
