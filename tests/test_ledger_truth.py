@@ -10,8 +10,6 @@ import json
 import math
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
