@@ -27,7 +27,10 @@ def test_report_is_self_contained(reports, country):
 def test_bih_report_charts_by_area_because_undated(reports):
     html = reports["BIH"].read_text()
     assert re.findall(r'<img alt="([^"]+)"', html) == ["Map", "By area", "Land release"]
-    assert "806.94 km²" in html
+    # the headline is the land still suspected (the ledger's remaining), not the land of every
+    # hazard record (806.94 km², in the table beside it under its own name)
+    assert "805.80 km²</div><div class=\"l\">remaining: still suspected" in html
+    assert "land of the records, distinct (km²)</td><td class=\"n\">806.94" in html
     assert "EUFOR BiH and BHMAC" in html and "no licence stated" in html
     assert "geoBoundaries" in html and "CC BY 4.0" in html
 

@@ -54,6 +54,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
+
 __version__ = "0.1.0"
 
 __all__ = [

@@ -65,6 +65,11 @@ def actor_in(users, name: str) -> Actor:
     return Actor(name, Role(r["role"]), r["country"] or None, r["organisation"] or None)
 
 
+#: Actions for which a session looks its user's role up again.
+_LOOKED_UP_AGAIN = frozenset({Action.MANAGE, Action.BACKUP, Action.READ_PERSONAL,
+                              Action.CORRECT_PERSONAL, Action.ERASE_PERSONAL})
+
+
 class Session:
     """The acting user on a store.
 
@@ -91,6 +96,7 @@ class Session:
         self.store = store
         self.user_name = actor.name if actor is not None else acting_name(user)
         self._identity = actor
+        self._owned_identity = actor is None  # an actor given by a service is not looked up
         self._owns_store = owns_store
 
     # -- who acts ------------------------------------------------------------------------
@@ -116,10 +122,16 @@ class Session:
                 organisation: str | None = None) -> Actor:
         """:func:`~mineledger.access.roles.authorize` the acting user; returns the actor.
 
+        The role of a session is looked up once and kept, but for the actions that manage the
+        store or touch personal data, which look it up again (a user demoted or removed
+        since the session began is refused them at once).
+
         Raises
         ------
         PermissionDenied
         """
+        if action in _LOOKED_UP_AGAIN and self._owned_identity:
+            self.forget_actor()
         actor = self.actor
         authorize(actor, action, country=country, organisation=organisation)
         return actor

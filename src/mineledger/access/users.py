@@ -88,8 +88,9 @@ def remove_user(session: Session, name: str) -> None:
 
 
 def show_settings(session: Session) -> dict[str, str]:
-    """The store's settings, for anyone who may read records."""
-    session.require(Action.READ, country=session.actor.country)
+    """The store's settings (time zone, what operators read …): anyone who may read figures
+    reads them."""
+    session.require(Action.AGGREGATE, country=session.actor.country)
     return {k: v for k, v in session.settings().items() if k != "schema_version"}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from mineledger.errors import ProfileError
+from mineledger.errors import ProfileError, SourceError
 from mineledger.io.readers import format_of, hxl_match, read_source
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
@@ -357,6 +357,10 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
         ``layer`` is not a layer.
     """
     path = Path(path)
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        raise SourceError(f"{path}: a folder; profile infer drafts from one file of it")
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
     fmt = format_of(path)
     delimiter = _delimiter(path) if fmt == "csv" else ","
     table = read_source(path, fmt=fmt, encoding=None, layer=gis_layer, sheet=sheet,

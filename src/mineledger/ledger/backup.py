@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from mineledger.access import Action, Actor, PermissionDenied, Role, Session, acting_name, authorize
+from mineledger.access.session import actor_in
 from mineledger.errors import SourceError, StoreError
-from mineledger.store import connect, is_postgres_url
+from mineledger.store import connect, hide_passwords, is_postgres_url
+from mineledger.store.base import lock_timeout_s
 from mineledger.store import backup as mechanics
 from mineledger.victims.personal import reapply_erasures
 
@@ -65,51 +69,58 @@ def restore_store(backup: str | Path, target: str | Path, *, force: bool = False
                   user: str | None = None) -> int:
     """Replace (or create) the store at ``target`` with a verified backup.
 
-    An existing target is replaced only with ``force``, and only by an admin of it; a
-    damaged target, or none, is replaced when an admin of the backup restores it. Victims'
-    data erased after the backup was taken is erased again. Returns how many such erasures
-    were re-applied.
+    An existing store is replaced only with ``force``, and only by an admin of it — read from
+    the store file itself, whatever its schema revision; a target that is not a store at all
+    (another kind of file) is never replaced; a damaged store (SQLite cannot read its users),
+    or none, is replaced when an admin of the backup restores it. Victims' data erased after
+    the backup was taken is erased again. Returns how many such erasures were re-applied.
 
     Raises
     ------
     SourceError
         The backup does not verify (see :func:`verify_backup`).
     StoreError
-        The target exists and ``force`` is not given.
+        The target exists and ``force`` is not given; it is not a mineledger store; or the
+        lock timeout setting is wrong (checked before anything is replaced).
     PermissionDenied
         The acting user is not an admin of the existing store (or of the backup, if there is
         none yet).
     """
+    lock_timeout_s()  # a wrong setting stops the restore before anything is replaced
     backup = Path(backup)
     verify_backup(backup)
     if is_postgres_url(str(target)):
         _restore_into_postgres(backup, str(target), force, user)
         return _after_restore(str(target), user)
     target = Path(target)
-    live = None
+    live = False
     if target.exists():
         if not force:
             raise StoreError(f"{target} exists; pass --force to replace it with the backup")
-        live = mechanics.openable(target)
-    if live is not None:
-        with live:
-            Session(live, user).require(Action.BACKUP)
-    else:  # no store there, or a damaged one: the backup's admins decide
+        users = mechanics.users_of_store_file(target)  # None: a damaged store
+        if users is not None:
+            authorize(actor_in(pd.DataFrame(users, columns=["name", "role", "country",
+                                                            "organisation"]),
+                               acting_name(user)), Action.BACKUP)
+            live = mechanics.openable(target) is not None
+    if not live:  # no store there, or a damaged one: the backup's admins decide
         _require_admin_of_file(backup, user)
-    mechanics.restore_file(backup, target, live=live is not None)
+    mechanics.restore_file(backup, target, live=live)
     return _after_restore(str(target), user)
 
 
 def _restore_into_postgres(backup: Path, target: str, force: bool, user: str | None) -> None:
-    with connect(target, check_schema=False) as current:
-        if current.has_records():
-            if not force:
-                raise StoreError(f"{current.location} holds a store; pass --force to replace it "
-                                 "with the backup")
-            Session(current, user).require(Action.BACKUP)
-        else:
-            _require_admin_of_file(backup, user)
-    mechanics.restore_into_postgres(backup, target)
+    holds = mechanics.postgres_holds_records(target)
+    if holds and not force:
+        raise StoreError(f"{hide_passwords(target)} holds a store; pass --force to replace it "
+                         "with the backup")
+    if not holds:
+        _require_admin_of_file(backup, user)
+
+    def may_replace(store) -> None:  # checked again under the writers' lock, before the copy
+        Session(store, user).require(Action.BACKUP)
+
+    mechanics.restore_into_postgres(backup, target, may_replace=may_replace)
 
 
 def _after_restore(target: str, user: str | None) -> int:

@@ -28,7 +28,7 @@ from shapely.geometry import Point
 from mineledger.access import Action, Actor, PermissionDenied, Role, Session, authorize
 from mineledger.access.roles import refuse_role
 from mineledger.access.session import open_store
-from mineledger.errors import ProfileError, SourceError, StrictImportError
+from mineledger.errors import MineledgerError, ProfileError, SourceError, StrictImportError
 from mineledger.geo import geodesic_area, repair_polygonal
 from mineledger.geo.antimeridian import crosses_antimeridian, split_at_antimeridian
 from mineledger.geo.arrays import geometry_array
@@ -44,6 +44,7 @@ from mineledger.model.records import LAYERS, personal_fields
 from mineledger.model.vocab import GeometryStatus
 from mineledger.progress import ProgressFactory, no_progress
 from mineledger.store.base import Writer
+from mineledger.store.locations import is_postgres_url
 from mineledger.victims import crypto, personal
 
 #: Namespace of mineledger record UUIDs (UUID 5 of the source identity).
@@ -769,21 +770,30 @@ def import_source(session: Session, path: str | Path, profile: str | Profile, *,
 def import_into(location: str | Path, path: str | Path, profile: str | Profile, *,
                 user: str | None = None, **options) -> ImportReport:
     """Import into the store at ``location`` as ``user``: the profile and the source are
-    checked first, so a bad one never creates a store; then the store is opened once and
-    :func:`import_source` runs with ``options`` (its report carries the quality warnings).
+    checked first, the store is opened once and :func:`import_source` runs with ``options``
+    (its report carries the quality warnings). A GeoPackage that this import was to create is
+    not left behind when the import fails.
 
     Raises
     ------
     ProfileError, SourceError
-        Before anything is opened or created.
+        A bad profile or source (no store is created for it).
     StoreError, StrictImportError, PermissionDenied
         As :func:`import_source`.
     """
     loaded = profile if isinstance(profile, Profile) else load_profile(profile)
     if not Path(path).exists():
         raise SourceError(f"{path}: no such file or folder")
-    with open_store(location, user=user) as session:
-        return import_source(session, path, loaded, **options)
+    new_file = None if is_postgres_url(str(location)) or Path(location).exists() \
+        else Path(location)
+    try:
+        with open_store(location, user=user) as session:
+            return import_source(session, path, loaded, **options)
+    except MineledgerError:
+        if new_file is not None:  # the store this import made holds nothing: take it away
+            for leftover in (new_file, Path(f"{new_file}-wal"), Path(f"{new_file}-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
 
 
 class _DryRun(Exception):

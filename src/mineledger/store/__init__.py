@@ -38,6 +38,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 def connect(location: str | Path | None = None, *, create: bool = True,
             check_schema: bool = True) -> "Store":
     """Open the store at ``location``: a GeoPackage file path, or a PostgreSQL/PostGIS URL

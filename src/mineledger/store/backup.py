@@ -26,6 +26,7 @@ from mineledger.store import revisions
 from mineledger.store.base import Store
 from mineledger.store.copy import copy_file_into, copy_store
 from mineledger.store.geopackage import GeoPackageStore
+from mineledger.store.postgis import BlankDatabase, PostGISStore
 
 
 def sha256_of(path: Path) -> str:
@@ -122,6 +123,51 @@ def verify_backup_file(backup: Path) -> str:
     return actual
 
 
+def users_of_store_file(path: Path) -> list[tuple[str, str, str | None, str | None]] | None:
+    """The users of the store file ``path`` (name, role, country, organisation), read without
+    changing a byte of it; ``None`` for a damaged store (SQLite cannot read its users).
+
+    Raises
+    ------
+    StoreError
+        The file is not a mineledger store (another kind of file, or a SQLite/GeoPackage file
+        of something else): a restore never replaces it.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    refusal = (f"{path}: not a mineledger store; a restore replaces only a store (move the "
+               "file away, or name another --store)")
+    if head and head != b"SQLite format 3\x00":
+        raise StoreError(refusal)
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            if "mineledger_meta" not in tables:
+                raise StoreError(refusal)
+            return con.execute("SELECT name, role, country, organisation FROM users").fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        return None
+
+
+def postgres_holds_records(url: str) -> bool:
+    """Whether the PostgreSQL database at ``url`` holds a store with records; nothing is
+    built in an empty database.
+
+    Raises
+    ------
+    StoreError
+        The database cannot be reached, or holds other tables.
+    """
+    try:
+        with PostGISStore(url, create=False, check_schema=False) as store:
+            return store.has_records()
+    except BlankDatabase:
+        return False
+
+
 def users_in_file(path: Path) -> list[tuple[str, str, str | None, str | None]]:
     """The users of the store file ``path`` (name, role, country, organisation), read
     without changing a byte of it (opening it as a store would switch it to WAL and change
@@ -137,7 +183,7 @@ def openable(target: Path) -> GeoPackageStore | None:
     """The store in ``target`` if it opens as one (the caller closes it), else None (a damaged
     store: the reason to restore)."""
     try:
-        store = GeoPackageStore(target, create=False)
+        store = GeoPackageStore(target, create=False, check_schema=False)
         store.read_table("users")
         return store
     except (StoreError, sqlite3.DatabaseError, OperationalError):
@@ -163,13 +209,14 @@ def restore_file(backup: Path, target: Path, *, live: bool) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def restore_into_postgres(backup: Path, target: str) -> None:
+def restore_into_postgres(backup: Path, target: str, *, may_replace=None) -> None:
     """Copy a verified backup into the PostgreSQL database ``target``, replacing what is there,
     in one transaction; the backup's bytes stay as they are (a copy is upgraded to this
-    version's schema first)."""
+    version's schema first). ``may_replace(store)`` is asked, under the writers' lock, if the
+    database holds records when the copy starts."""
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / backup.name
         shutil.copyfile(backup, copy)
         with GeoPackageStore(copy, create=False, check_schema=False) as source:
             source.upgrade_schema()
-            copy_store(source, target, force=True)
+            copy_store(source, target, force=True, may_replace=may_replace)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import numbers
 import os
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
@@ -24,9 +25,12 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from mineledger.errors import QueryError, StoreError
+from mineledger.model.records import COMMON_FIELDS, LAYERS
+from mineledger.model.vocab import Layer
 
 
 #: Where the store says it is waiting for another writer (the CLI prints it on stderr).
@@ -87,33 +91,114 @@ class PagedResult:
 MAX_PAGE = 10_000
 
 
-def check_page(layer_fields: Iterable[str], bbox, filters, limit, offset) -> None:
-    """Refuse a paged query the store cannot answer as asked (one message per mistake).
+#: The most values the filters of one paged query may name.
+MAX_FILTER_VALUES = 10_000
+
+
+def _typed_value(name: str, kind: str, value):
+    """A filter value as the field's type holds it (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    try:
+        if kind == "text":
+            if isinstance(value, (str, int)) and not isinstance(value, bool):
+                return str(value)
+        elif kind == "integer":
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+                return int(value)
+        elif kind == "real":
+            if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                number = float(value)
+                if math.isfinite(number):
+                    return number
+        elif kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "false"):
+                return str(value).lower() == "true"
+        elif kind == "date":
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                return value
+            return dt.date.fromisoformat(str(value))
+        elif kind == "datetime":
+            moment = value if isinstance(value, dt.datetime) else \
+                dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            if moment.tzinfo is not None:
+                return moment.astimezone(dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    expected = {"text": "text", "integer": "a whole number", "real": "a finite number",
+                "boolean": "true or false", "date": "a date (YYYY-MM-DD)",
+                "datetime": "a time with its UTC offset"}.get(kind, kind)
+    raise QueryError(f"filter on {name!r}: got {value!r}, expected {expected}")
+
+
+def page_request(layer: str, bbox, filters, limit, offset):
+    """A paged query's bounding box, filters (values as their fields hold them), limit and
+    offset, checked; the same on every back end, so that they all answer alike.
+
+    Returns
+    -------
+    (bbox tuple or None, {field: [values]}, limit, offset)
 
     Raises
     ------
     QueryError
-        A field the layer does not have, a bounding box that is not
-        ``(min lon, min lat, max lon, max lat)`` within ±180/±90, a limit outside
-        1–10,000 or a negative offset.
+        An unknown layer; a field the layer does not have or that cannot be filtered on
+        (geometry, JSON, binary); a value that is not of the field's type (NaN included); more
+        than 10,000 values; a bounding box that is not four numbers ``(min lon, min lat,
+        max lon, max lat)`` within ±180/±90; a limit outside 1–10,000 or an offset that is
+        not a whole number from 0.
     """
-    unknown = sorted(set(filters or {}) - set(layer_fields))
-    if unknown:
-        raise QueryError(f"filter on {unknown[0]!r}: the layer has no such field")
+    try:
+        spec = LAYERS[Layer(layer)]
+    except ValueError:
+        raise QueryError(f"layer {layer!r}; expected one of "
+                         f"{', '.join(l.value for l in Layer)}") from None
+    kinds = {n: f.type for n, f in {**COMMON_FIELDS, **spec.fields}.items() if not f.personal}
+    typed: dict[str, list] = {}
+    count = 0
+    for name, wanted in (filters or {}).items():
+        if name not in kinds:
+            raise QueryError(f"filter on {name!r}: the layer has no such field")
+        if kinds[name] in ("json", "blob"):
+            raise QueryError(f"filter on {name!r}: a {kinds[name]} field cannot be filtered on")
+        if isinstance(wanted, np.ndarray):
+            wanted = wanted.tolist()
+        values = list(wanted) if isinstance(wanted, (list, tuple, set, frozenset)) else [wanted]
+        count += len(values)
+        if count > MAX_FILTER_VALUES:
+            raise QueryError(f"filters name {count:,}+ values; at most {MAX_FILTER_VALUES:,}")
+        typed[name] = [_typed_value(name, kinds[name], v) for v in values]
+    box = None
     if bbox is not None:
+        if isinstance(bbox, (str, bytes)) or not isinstance(bbox, (list, tuple, np.ndarray)) \
+                or len(bbox) != 4 or any(isinstance(v, (bool, str, bytes)) for v in bbox):
+            raise QueryError(f"bbox {bbox!r}: expected four numbers, min lon, min lat, "
+                             "max lon, max lat")
         try:
-            minx, miny, maxx, maxy = (float(v) for v in bbox)
+            box = tuple(float(v) for v in bbox)
         except (TypeError, ValueError):
             raise QueryError(f"bbox {bbox!r}: expected four numbers, min lon, min lat, "
                              "max lon, max lat") from None
-        if not (all(map(math.isfinite, (minx, miny, maxx, maxy))) and -180 <= minx <= maxx <= 180
+        minx, miny, maxx, maxy = box
+        if not (all(map(math.isfinite, box)) and -180 <= minx <= maxx <= 180
                 and -90 <= miny <= maxy <= 90):
             raise QueryError(f"bbox {bbox!r}: expected min lon ≤ max lon within ±180 and min "
                              "lat ≤ max lat within ±90")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or \
+            not 1 <= limit <= MAX_PAGE:
         raise QueryError(f"limit {limit!r}: expected a whole number from 1 to {MAX_PAGE:,}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or \
+            not 0 <= offset <= 2**31 - 1:
         raise QueryError(f"offset {offset!r}: expected a whole number from 0")
+    return box, typed, int(limit), int(offset)
 
 
 class RecordWriter(ABC):
@@ -305,7 +390,7 @@ class Store(ABC):
         Raises
         ------
         QueryError
-            See :func:`check_page`.
+            See :func:`page_request`.
         """
 
     @abstractmethod
@@ -320,11 +405,12 @@ class Store(ABC):
     def read_changes(self, *, record_uuid: str | None = None, import_id: str | None = None,
                      layer: str | None = None, until=None, latest: bool = False,
                      since_fid: int | None = None, import_prefix: str | None = None,
-                     tx_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+                     tx_ids: Iterable[str] | None = None,
+                     first: bool = False) -> list[dict[str, Any]]:
         """Change log entries, oldest first: of a record (UUID or prefix), of an import (or
         of imports whose id starts with a prefix), of a layer, after a ``fid``, of the
         transactions committed by an instant (UTC), of some transactions (``tx_ids``);
-        ``latest``: only each record's last one."""
+        ``latest`` (``first``): only each record's last (first) one."""
 
     @abstractmethod
     def last_commit(self) -> dt.datetime | None:

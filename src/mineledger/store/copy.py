@@ -225,9 +225,12 @@ def _into_postgres(source, target, force, may_replace, progress):
                 revisions.check(conn, dst_store.location)
         with dst_store._write_connection() as dst, dst.begin():
             dst_store._take_write_lock(dst)
-            if dst_store.has_records(dst) and not force:  # filled while this one waited
-                raise StoreError(f"migrate: {dst_store.location} was filled by another process "
-                                 "meanwhile; nothing was changed")
+            if dst_store.has_records(dst):  # filled while this one waited?
+                if not force:
+                    raise StoreError(f"migrate: {dst_store.location} was filled by another "
+                                     "process meanwhile; nothing was changed")
+                if may_replace is not None:  # asked again, now that no one else writes
+                    may_replace(dst_store)
             if force:
                 dst_store._rebuild(dst)
             with _snapshot(source) as src:

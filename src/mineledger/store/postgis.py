@@ -85,6 +85,10 @@ ORDER BY p.fid, a.code
 """
 
 
+class BlankDatabase(StoreError):
+    """The database holds no store (and ``create`` was false)."""
+
+
 def _first_line(exc: BaseException) -> str:
     msg = str(getattr(exc, "orig", None) or exc).strip()
     return msg.splitlines()[0] if msg else type(exc).__name__
@@ -137,8 +141,8 @@ class PostGISStore(SQLStore):
                         f"{' …' if len(foreign) > 5 else ''}) but is not a mineledger store; "
                         "name an empty database (createdb NAME) or an existing store")
                 if not create:
-                    raise StoreError(f"{self.location}: an empty database, not a store; import "
-                                     "into it first (mineledger import …)")
+                    raise BlankDatabase(f"{self.location}: an empty database, not a store; "
+                                        "import into it first (mineledger import …)")
                 self._create()
             elif check_schema:
                 with self.engine.connect() as conn:
@@ -219,7 +223,15 @@ class PostGISStore(SQLStore):
                 {"code": UNASSIGNED, "area_m2": unassigned}]
 
     def _bbox_conditions(self, table, box):
-        envelope = func.ST_MakeEnvelope(*box, 4326)
+        minx, miny, maxx, maxy = box
+        envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
+        if minx == maxx or miny == maxy:  # a point or a line: ST_Intersects of a zero-area
+            # envelope matches nothing, so test the point or the line itself
+            shape = func.ST_SetSRID(func.ST_MakeLine(func.ST_MakePoint(minx, miny),
+                                                     func.ST_MakePoint(maxx, maxy)), 4326)
+            if minx == maxx and miny == maxy:
+                shape = func.ST_SetSRID(func.ST_MakePoint(minx, miny), 4326)
+            return [table.c.geom.op("&&")(envelope), func.ST_Intersects(table.c.geom, shape)]
         return [table.c.geom.op("&&")(envelope), func.ST_Intersects(table.c.geom, envelope)]
 
     def admin_of_points(self, layer, country, level):

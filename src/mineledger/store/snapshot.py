@@ -23,7 +23,7 @@ from mineledger.errors import QueryError, StoreError
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
 from mineledger.store import schema
-from mineledger.store.base import PagedResult, Store, check_page
+from mineledger.store.base import PagedResult, Store, page_request
 
 
 def store_timezone(store: Store) -> str:
@@ -151,8 +151,11 @@ class Snapshot(Store):
                 if doi is None or doi <= self.information_as_of:
                     last[e["record_uuid"]] = e
             entries = list(last.values())
+        # in the order the records were first written, as the store numbers them
+        first = {e["record_uuid"]: e["fid"] for e in self.base.read_changes(
+            layer=str(layer), until=self.at, first=True)}
         rows, geoms = [], []
-        for e in sorted(entries, key=lambda e: e["fid"]):
+        for e in sorted(entries, key=lambda e: first.get(e["record_uuid"], e["fid"])):
             if e["action"] == "delete" or not e["after"]:
                 continue
             rows.append(typed_state(layer, e["after"]))
@@ -167,7 +170,7 @@ class Snapshot(Store):
                 df[col] = pd.to_numeric(df[col])
             elif kind != "boolean" or not pd.api.types.is_bool_dtype(df[col]):
                 df[col] = df[col].astype(object).where(df[col].notna(), None)
-        df["fid"] = range(1, len(df) + 1)
+        df["fid"] = range(1, len(df) + 1)  # in the store's order; not the store's numbers
         gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
         self._layers[layer] = gdf
         return gdf
@@ -202,18 +205,12 @@ class Snapshot(Store):
         return df.reset_index(drop=True)
 
     def query(self, layer, *, country=None, bbox=None, filters=None, limit=100, offset=0):
-        try:
-            gdf = self._layer(str(Layer(layer)))
-        except ValueError:
-            raise QueryError(f"layer {layer!r}; expected one of "
-                             f"{', '.join(l.value for l in Layer)}") from None
-        check_page([c for c in gdf.columns if c != gdf.geometry.name], bbox, filters, limit,
-                   offset)
+        bbox, filters, limit, offset = page_request(layer, bbox, filters, limit, offset)
+        gdf = self._layer(str(Layer(layer)))
         keep = pd.Series(True, index=gdf.index)
         if country:
             keep &= gdf["country"] == country
-        for name, wanted in (filters or {}).items():
-            values = list(wanted) if isinstance(wanted, (list, tuple, set, frozenset)) else [wanted]
+        for name, values in filters.items():
             given = [v for v in values if v is not None]
             match = gdf[name].isin(given)
             if len(given) < len(values):
@@ -223,7 +220,10 @@ class Snapshot(Store):
             geoms = gdf.geometry.array
             present = ~(gdf.geometry.isna().to_numpy() | shapely.is_empty(geoms))
             hits = present.copy()
-            hits[present] = shapely.intersects(geoms[present], shapely.box(*map(float, bbox)))
+            hits[present] = shapely.intersects(geoms[present], shapely.box(*bbox)) \
+                if bbox[0] < bbox[2] and bbox[1] < bbox[3] else shapely.intersects(
+                    geoms[present], shapely.LineString([bbox[:2], bbox[2:]])
+                    if bbox[:2] != bbox[2:] else shapely.Point(bbox[:2]))
             keep &= hits
         found = gdf[keep.to_numpy(dtype=bool)]
         return PagedResult(found.iloc[offset:offset + limit].reset_index(drop=True), len(found),

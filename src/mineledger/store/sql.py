@@ -19,7 +19,7 @@ from mineledger.errors import QueryError, StoreError
 from mineledger.geo.arrays import geometry_array
 from mineledger.model.vocab import Layer
 from mineledger.store import gpkg_geometry, revisions, schema
-from mineledger.store.base import ERASED, PagedResult, Store, Writer, check_page
+from mineledger.store.base import ERASED, PagedResult, Store, Writer, page_request
 
 _CHUNK = 500
 
@@ -425,7 +425,8 @@ class SQLStore(Store):
             return {k: v for k, v in conn.execute(select(schema.meta.c.key, schema.meta.c.value))}
 
     def read_changes(self, *, record_uuid=None, import_id=None, layer=None, until=None,
-                     latest=False, since_fid=None, import_prefix=None, tx_ids=None):
+                     latest=False, since_fid=None, import_prefix=None, tx_ids=None,
+                     first=False):
         c = schema.change_log
         if tx_ids is not None:
             tx_ids = list(tx_ids)
@@ -433,7 +434,7 @@ class SQLStore(Store):
                 return [e for i in range(0, len(tx_ids), _CHUNK) for e in self.read_changes(
                     record_uuid=record_uuid, import_id=import_id, layer=layer, until=until,
                     latest=latest, since_fid=since_fid, import_prefix=import_prefix,
-                    tx_ids=tx_ids[i:i + _CHUNK])]
+                    tx_ids=tx_ids[i:i + _CHUNK], first=first)]
         stmt = select(c).order_by(c.c.fid)
         if tx_ids is not None:
             stmt = stmt.where(c.c.tx_id.in_(tx_ids))
@@ -451,8 +452,9 @@ class SQLStore(Store):
         landed = select(t.c.tx_id).where(t.c.committed_at <= until) if until is not None else None
         if until is not None:
             stmt = stmt.where(c.c.tx_id.in_(landed))
-        if latest:  # the last change of each record (within the bounds above)
-            inner = select(func.max(c.c.fid)).group_by(c.c.record_uuid)
+        if latest or first:  # the last (first) change of each record (within the bounds above)
+            inner = select(func.max(c.c.fid) if latest else func.min(c.c.fid)).group_by(
+                c.c.record_uuid)
             if layer is not None:
                 inner = inner.where(c.c.layer == layer)
             if until is not None:
@@ -544,19 +546,17 @@ class SQLStore(Store):
         raise NotImplementedError
 
     def query(self, layer, *, country=None, bbox=None, filters=None, limit=100, offset=0):
+        bbox, filters, limit, offset = page_request(layer, bbox, filters, limit, offset)
         table = self._layer_table(layer)
-        check_page([c.name for c in table.columns if c.name != "geom"], bbox, filters, limit,
-                   offset)
         conditions = [table.c.country == country] if country else []
-        for name, wanted in (filters or {}).items():
-            values = list(wanted) if isinstance(wanted, (list, tuple, set, frozenset)) else [wanted]
+        for name, values in filters.items():
             given = [v for v in values if v is not None]
             either = [table.c[name].in_(given)] if given else []
             if len(given) < len(values):
                 either.append(table.c[name].is_(None))
             conditions.append(or_(*either) if either else ~true())
         if bbox is not None:
-            conditions += self._bbox_conditions(table, tuple(float(v) for v in bbox))
+            conditions += self._bbox_conditions(table, bbox)
         with self.engine.connect() as conn:
             matched = conn.execute(select(func.count()).select_from(table)
                                    .where(*conditions)).scalar_one()
