@@ -311,7 +311,22 @@ def _table(path: Path, records: list[list[Any]], notes: list[str],
     return SourceTable(columns, rows, notes, hxl, False, encoding)
 
 
+#: The first bytes of a zip archive (PKWARE APPNOTE 4.3.7): an XLSX workbook is one.
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _refuse_zip(path: Path) -> None:
+    """A workbook (or another zip) read as CSV would give one column of binary noise."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(ZIP_MAGIC))
+    if head == ZIP_MAGIC:
+        raise SourceError(f"{path}: this is an XLSX workbook (or another zip archive), not CSV "
+                          "text; declare read.format: xlsx in the profile (or save the sheet "
+                          "as CSV)")
+
+
 def _read_csv(path: Path, encoding: str | None, delimiter: str) -> SourceTable:
+    _refuse_zip(path)
     text, used, notes = _decode(path, encoding)
     try:
         records = list(csv.reader(text.splitlines(keepends=True), delimiter=delimiter))
@@ -331,6 +346,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
         if sheet is not None and sheet not in book.sheetnames:
             raise SourceError(f"{path}: no sheet {sheet!r}; its sheets are {book.sheetnames}")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
+        # read-only sheets trust the <dimension> tag, which many exporters write as "A1"
+        # whatever the sheet holds: read every cell there is (openpyxl, "Worksheet dimensions")
+        ws.reset_dimensions()
         records = [list(r) for r in ws.iter_rows(values_only=True)]
         name = ws.title
     finally:
@@ -338,7 +356,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
     if any(v is None for r in records for v in r):  # formulas with no value read as None
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
         try:
-            for r, frow in zip(records, formulas[name].iter_rows(values_only=True)):
+            formula_sheet = formulas[name]
+            formula_sheet.reset_dimensions()
+            for r, frow in zip(records, formula_sheet.iter_rows(values_only=True)):
                 for i, f in enumerate(frow):
                     if i < len(r) and r[i] is None and isinstance(f, str) and f.startswith("="):
                         r[i] = FormulaWithoutValue(f)
