@@ -220,6 +220,7 @@ class _Mapper:
                                                f"{personal.WITHHELD}, expected {exc.expected}"))
                 else:
                     errors.append((name, exc.value, str(exc)))
+        self.profile.settle_dates(values)  # a date from its parts, its year and month
         given = values.pop("country", None)
         country = country_code(given) if given else None
         if given and country is None:
@@ -472,8 +473,8 @@ class _FileImport:
         # person's data: the quarantine keeps them withheld (the source file has them)
         self.shown_columns = None
         if personal_fields(profile.layer):
-            self.shown_columns = {r.column for n, r in profile.rules.items()
-                                  if r.column and n not in self.mapper.personal}
+            self.shown_columns = {c for n, r in profile.rules.items()
+                                  if n not in self.mapper.personal for c in r.columns}
             self.shown_columns |= set(profile.geometry.columns if profile.geometry else ()) | \
                 set(profile.key or []) | {profile.uuid_column}
 
