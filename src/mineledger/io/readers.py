@@ -78,6 +78,16 @@ class SourceRow:
         return f"{'feature' if self.has_geometry_column else 'row'} {self.number}"
 
 
+class AmbiguousEncoding(SourceError):
+    """A CSV that is not UTF-8, whose bytes the legacy code pages that fit them read as
+    different text: choosing one would be a guess. ``candidates`` are those code pages in
+    the order of :data:`_LEGACY_ENCODINGS` (the most used first)."""
+
+    def __init__(self, message: str, candidates: tuple[str, ...]):
+        super().__init__(message)
+        self.candidates = candidates
+
+
 class FormulaWithoutValue(str):
     """A spreadsheet cell that holds a formula and no computed value (a workbook written by a
     program, never opened and saved in a spreadsheet): its text is the formula. A field rule
@@ -160,7 +170,9 @@ def read_source(path: str | Path, *, fmt: str | None = None, encoding: str | Non
     ------
     SourceError
         The file is missing, unreadable, not in the expected format or encoding, has several
-        layers and none is named, or a vector file's CRS is unknown.
+        layers and none is named, or a vector file's CRS is unknown; an XLSX workbook read as
+        CSV says so; :class:`AmbiguousEncoding` when ``encoding`` is None and the code pages
+        that fit the bytes read them differently.
     """
     path = Path(path)
     if not is_source(path):
@@ -211,9 +223,10 @@ def _decode(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
                     if len({x[i] for x in lines}) > 1), 0)
         shown = "; ".join(f"as {enc}: {lines[k][row][:80]!r}"
                           for k, enc in list(enumerate(decodings.values()))[:4])
-        raise SourceError(f"{path}: not UTF-8 (byte {first_bad}), and the encodings that fit it "
-                          f"read it differently — line {row + 1} {shown}. Declare the right one "
-                          "in the profile (read.encoding)")
+        raise AmbiguousEncoding(f"{path}: not UTF-8 (byte {first_bad}), and the encodings that "
+                                f"fit it read it differently — line {row + 1} {shown}. Declare "
+                                "the right one in the profile (read.encoding)",
+                                tuple(decodings.values()))
     text = next(iter(decodings))
     best = ranked[0]
     # charset-normalizer lists under one match every encoding that reads the bytes the same

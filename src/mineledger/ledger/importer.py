@@ -733,10 +733,10 @@ def import_source(session: Session, path: str | Path, profile: str | Profile, *,
     PermissionDenied
         The acting user may not import (these records).
     """
-    if not isinstance(profile, Profile):
-        profile = load_profile(profile)
     if country is not None:
         country = checked_country(country, error=ProfileError)
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile, country=country)
     files = _source_files(Path(path), profile)
     if country and profile.country and country != profile.country:
         raise ProfileError(f"profile {profile.name!r} is for {profile.country}; --country says "
@@ -780,7 +780,10 @@ def import_into(location: str | Path, path: str | Path, profile: str | Profile, 
     StoreError, StrictImportError, PermissionDenied
         As :func:`import_source`.
     """
-    loaded = profile if isinstance(profile, Profile) else load_profile(profile)
+    country = options.get("country")
+    if country is not None:
+        country = options["country"] = checked_country(country, error=ProfileError)
+    loaded = profile if isinstance(profile, Profile) else load_profile(profile, country=country)
     if not Path(path).exists():
         raise SourceError(f"{path}: no such file or folder")
     with open_store(location, user=user) as session:

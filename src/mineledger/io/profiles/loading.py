@@ -57,7 +57,7 @@ from mineledger.io.profiles.definitions import GEOMETRY_KINDS, GeometryRule, Joi
 from mineledger.io.profiles.values import (AREA_UNITS, COMPUTE_OPS, DATE_FORMATS, DATE_PARTS,
                                            FieldRule)
 from mineledger.model.codes import EXPECTED as EXPECTED_COUNTRY
-from mineledger.model.codes import country_code
+from mineledger.model.codes import checked_country, country_code
 from mineledger.model.records import COMMON_FIELDS, LAYERS, personal_fields
 from mineledger.model.vocab import Layer
 
@@ -450,8 +450,33 @@ def _identity(path: Path, doc: dict, layer: Layer, rules: dict[str, FieldRule]):
     return key, uuid_column
 
 
-def load_profile(name_or_path: str | Path) -> Profile:
+#: What ``mineledger profile infer`` writes where a person must give the country.
+COUNTRY_PLACEHOLDER = "CHOOSE-ISO3"
+
+
+def _country(path: Path, doc: dict, override: str | None) -> str | None:
+    """The profile's country; a draft's ``CHOOSE`` placeholder gives way to ``override``
+    (``--country``)."""
+    country = doc.get("country")
+    if isinstance(country, str) and country.startswith("CHOOSE"):
+        if override is None:
+            raise ProfileError(f"{path}: country {country!r} is a draft's placeholder: set "
+                               "country: ISO3 in the profile, or pass --country ISO3")
+        return checked_country(override, error=ProfileError)
+    if country is None:
+        return None
+    code = country_code(country)
+    if code is None:
+        raise ProfileError(f"{path}: country {country!r}; expected {EXPECTED_COUNTRY}")
+    return code
+
+
+def load_profile(name_or_path: str | Path, *, country: str | None = None) -> Profile:
     """Load a profile by built-in name or from a YAML file (docs/profiles.md).
+
+    ``country`` (``--country``) takes the place of the ``CHOOSE-ISO3`` placeholder that
+    ``mineledger profile infer`` writes when no column gives the country; a profile that
+    names its country keeps it (an import then refuses a ``--country`` that contradicts it).
 
     Raises
     ------
@@ -471,11 +496,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
     rules = _field_rules(path, name, layer, doc.get("fields") or {})
     read = doc.get("read") or {}
     geometry = doc.get("geometry") or {}
-    country = doc.get("country")
-    if country is not None:
-        country = country_code(country)
-        if country is None:
-            raise ProfileError(f"{path}: country {doc.get('country')!r}; expected {EXPECTED_COUNTRY}")
+    country = _country(path, doc, country)
     _check_read(path, read)
     for rule in rules.values():
         rule.timezone = read.get("timezone")
