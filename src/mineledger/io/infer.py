@@ -104,6 +104,8 @@ _EVENT_WORDS = {"incautacion": "seizure", "incautaciones": "seizure", "seizure":
                 "demining": "military_demining", "sospecha": "suspected_minefield",
                 "suspected": "suspected_minefield", "lifted": "lifted_minefield",
                 "levantado": "lifted_minefield"}
+#: Column names (normalised) of the day of a date given in parts.
+_DAY = ("day", "dia", "jour", "dd")
 _LON = ("longitude", "lon", "long", "lng", "x", "longitud", "gpslongitude", "easting")
 _LAT = ("latitude", "lat", "y", "latitud", "gpslatitude", "northing")
 #: Spreadsheet day numbers (1900 date system) taken for dates: 1950-01-01 to 2099-12-31.
@@ -428,6 +430,24 @@ def _named_fields(table, spec, fields: dict[str, Any], used: set, comments: list
         fields[name] = rule
 
 
+def _date_from_parts(table, spec, fields: dict[str, Any], used: set, comments: list[str]) -> None:
+    """Year, month and day columns, with no date column, give the layer's own date from its
+    parts (``event_date: {parts: …}``); the layer's year and month keep the precision of rows
+    without a day, so they are not mapped as well."""
+    own = [n for n, f in spec.fields.items() if f.type == "date" and not f.personal]
+    if not own or own[0] in fields or "year" not in spec.fields or "month" not in fields \
+            or "column" not in fields.get("year", {}) or "column" not in fields["month"]:
+        return
+    day = next((c for c in table.columns if c not in used and _norm(c) in _DAY), None)
+    if day is None:
+        return
+    year, month = fields.pop("year")["column"], fields.pop("month")["column"]
+    fields[own[0]] = {"parts": {"year": year, "month": month, "day": day}}
+    used.add(day)
+    comments.append(f"{own[0]}: from columns {year}, {month}, {day} (parts); a row without its "
+                    "day keeps its year (and month) in the year and month fields")
+
+
 def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | None = None,
                   gis_layer: str | None = None, encoding: str | None = None) -> str:
     """A draft profile (YAML text) for a source file.
@@ -480,6 +500,7 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
                             f"({', '.join(list(mapping)[:3])}) are {name}: mapped by its values "
                             "— check the headers")
     _named_fields(table, spec, fields, used, comments)
+    _date_from_parts(table, spec, fields, used, comments)
     if not any(n == "country" for n in fields):
         comments.append("country: no country column; set country: ISO3 below or pass --country")
     doc: dict[str, Any] = {
