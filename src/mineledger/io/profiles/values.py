@@ -333,15 +333,15 @@ class FieldRule:
             numbers.append(self._number(value, props.get(column), column))
         result = sum(numbers) if op == "sum" else numbers[0] - sum(numbers[1:])
         where = "columns " + _OP_SIGN[op].join(repr(c) for c in columns)
-        shown = _OP_SIGN[op].join(f"{n:g}" for n in numbers) + f" = {result:g}"
+        shown = _OP_SIGN[op].join(map(_shown, numbers)) + f" = {_shown(result)}"
         self._check_bounds(result, shown, where)
         return result * self.scale if self.scale != 1.0 else result
 
     def _part(self, part: str, column: str, value, raw) -> int:
         """One part of a date: a whole number, a year within the rule's bounds (default
         1000–2100), a month 1–12, a day 1–31."""
-        lo, hi = ((self.min if self.min is not None else PART_YEARS[0],
-                   self.max if self.max is not None else PART_YEARS[1])
+        lo, hi = ((max(self.min if self.min is not None else PART_YEARS[0], 1),
+                   min(self.max if self.max is not None else PART_YEARS[1], 9999))
                   if part == "year" else (1, 12 if part == "month" else 31))
         text = str(value).strip() if not isinstance(value, bool) else ""
         number = int(float(text)) if _WHOLE.fullmatch(text) else None
@@ -384,6 +384,11 @@ class FieldRule:
                                  "a year at least (the field is required)")
             return None
         return DateParts(year, month, day)
+
+
+def _shown(number: int | float) -> str:
+    """A number as a person writes it: ``1204``, ``2.5`` (not ``1.204e+03``)."""
+    return str(number) if isinstance(number, int) else f"{number:.15g}"
 
 
 def from_serial(serial: float) -> dt.datetime | None:
