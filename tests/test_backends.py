@@ -66,12 +66,16 @@ def full(store_at, tmp_path, profiles):
 
 # --- schema revisions ---------------------------------------------------------------------
 
-def _downgrade_to_0001(store):
-    """Take a store back to revision 0001, as a store of the previous version would be."""
+def _downgrade_to(store, revision: str):
+    """Take a store back to ``revision``, as a store of an earlier version would be."""
     with store.store._write_connection() as conn, conn.begin():
         cfg = revisions._config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
+        command.downgrade(cfg, revision)
+
+
+def _downgrade_to_0001(store):
+    _downgrade_to(store, "0001")
 
 
 def test_an_older_store_is_refused_until_db_upgrade(store_at, tmp_path):
@@ -79,20 +83,20 @@ def test_an_older_store_is_refused_until_db_upgrade(store_at, tmp_path):
     with open_store(location) as store:
         assert store.settings()["schema_version"] == "8"
         _downgrade_to_0001(store)
-    with pytest.raises(StoreError, match=r"revision 0001, this mineledger needs 0002; back it "
+    with pytest.raises(StoreError, match=r"revision 0001, this mineledger needs 0003; back it "
                                          r"up, then run `mineledger --store .* db upgrade`"):
         open_store(location)
     result = run_cli("--store", location, "db", "status")
-    assert result.returncode == 0 and "schema revision 0001; this mineledger needs 0002" in result.stdout
+    assert result.returncode == 0 and "schema revision 0001; this mineledger needs 0003" in result.stdout
     result = run_cli("--store", location, "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert "schema revision 0001 → 0002" in result.stdout
+    assert "schema revision 0001 → 0003" in result.stdout
     with open_store(location) as store, store.store.engine.connect() as conn:
-        assert revisions.current(conn) == "0002"
+        assert revisions.current(conn) == "0003"
         names = {i["name"] for i in inspect(conn).get_indexes("change_log")}
         assert "ix_change_log_import" in names
     result = run_cli("--store", location, "db", "upgrade")
-    assert "already at revision 0002" in result.stdout
+    assert "already at revision 0003" in result.stdout
 
 
 def test_a_store_made_before_alembic_is_upgraded(store_at):
@@ -105,8 +109,54 @@ def test_a_store_made_before_alembic_is_upgraded(store_at):
     with pytest.raises(StoreError, match="revision 0001"):
         open_store(location)
     with open_store(location, check_schema=False) as store:
-        assert store.store.upgrade_schema() == ("0001", "0002")
+        assert store.store.upgrade_schema() == ("0001", "0003")
     open_store(location).close()
+
+
+EVENTS = "id,killed,lat,lon\nE1,2,7.11,-75.55\n"
+EVENT_PROFILE = ("layer: events\ncountry: COL\nkey: [id]\ngeometry: {x: lon, y: lat, crs: EPSG:4326}\n"
+                 "fields:\n  local_id: id\n  event_type: {value: accident_at_mine}\n"
+                 "  killed: killed\n")
+
+
+def test_db_upgrade_from_0002_adds_the_event_month_and_unknown_outcome(store_at, tmp_path):
+    """Revision 0003: events gain ``month`` and ``outcome_unknown`` in place; the events a
+    store of revision 0002 holds keep their values and history, the new columns empty."""
+    location = store_at("r2")
+    (tmp_path / "e.csv").write_text(EVENTS, encoding="utf-8")
+    (tmp_path / "e.yaml").write_text(EVENT_PROFILE.replace("accident_at_mine", "uxo_found"),
+                                     encoding="utf-8")
+    with open_store(location) as store:
+        import_source(store, tmp_path / "e.csv", str(tmp_path / "e.yaml"))
+        with store.store.engine.connect() as conn:
+            new_columns = {c["name"]: str(c["type"]) for c in inspect(conn).get_columns("events")}
+        _downgrade_to(store, "0002")
+        with store.store.engine.connect() as conn:
+            old_columns = {c["name"] for c in inspect(conn).get_columns("events")}
+    assert set(new_columns) - old_columns == {"month", "outcome_unknown"}
+    with pytest.raises(StoreError, match=r"revision 0002, this mineledger needs 0003"):
+        open_store(location)
+    result = run_cli("--store", location, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert "schema revision 0002 → 0003" in result.stdout
+    with open_store(location) as store:
+        with store.store.engine.connect() as conn:
+            assert revisions.current(conn) == "0003"
+            upgraded = {c["name"]: str(c["type"]) for c in inspect(conn).get_columns("events")}
+        assert upgraded == new_columns  # as a store built new at 0003
+        (event,) = store.read_layer("events").to_dict("records")
+        assert (event["local_id"], event["killed"], event["event_type"]) == ("E1", 2, "uxo_found")
+        assert event["month"] is None or event["month"] != event["month"]  # null (None or NaN)
+        assert len(record_history(store, event["uuid"])) == 1
+        (tmp_path / "e.csv").write_text(EVENTS.replace("id,killed", "id,killed,mes")
+                                        .replace("E1,2", "E1,2,11"), encoding="utf-8")
+        (tmp_path / "e.yaml").write_text(EVENT_PROFILE + "  month: mes\n  outcome_unknown: {value: 1}\n",
+                                         encoding="utf-8")
+        report = import_source(store, tmp_path / "e.csv", str(tmp_path / "e.yaml"))
+        assert report.total("updated") == 1
+        (event,) = store.read_layer("events").to_dict("records")
+        assert (event["month"], event["outcome_unknown"], event["event_type"]) == \
+            (11, 1, "accident_at_mine")
 
 
 def test_a_store_of_an_unknown_revision_is_refused(store_at):

@@ -716,3 +716,39 @@ def test_check_reports_without_writing(tmp_path):
                           doc_profile(tmp_path, "col-accidents-dates"))
     assert (report.total("inserted"), report.total("quarantined")) == (3, 1)
     assert not (tmp_path / "none.gpkg").exists()
+
+
+# --- 11. a case file ---------------------------------------------------------------------------
+
+def test_11_a_case_file_with_counts_and_a_split_date(tmp_path, store):
+    data = example(tmp_path, "case-file.csv")
+    report = import_source(store, data / "case-file.csv", doc_profile(tmp_path, "col-case-file"))
+    assert (report.total("inserted"), report.total("quarantined")) == (4, 2)
+    assert report.warnings == {"ATTR-DATE-RANGE": 1}  # the year 2091
+    ev = by(store, "events", "local_id")
+    got = {k: tuple(None if pd.isna(v) else v for v in row)
+           for k, row in ev[["event_type", "year", "month", "event_date", "killed", "injured",
+                             "outcome_unknown"]].iterrows()}
+    assert got == {
+        "CF-001": ("accident_ap_mine", 2005, 3, dt.date(2005, 3, 4), 2, 1, 0),
+        "CF-002": ("accident_at_mine", 2006, 11, None, 0, 2, 0),
+        "CF-003": ("ied_incident", 2007, None, None, 0, 0, 0),
+        "CF-004": ("accident_ap_mine", 2091, 1, dt.date(2091, 1, 15), None, None, 1),
+    }
+    shown = re.search(r"```text\n(docs/examples/case-file.csv with profile .*?)```", TEXT, re.S).group(1)
+    for q in report.files[0].quarantined:  # the page shows what the import says
+        assert f"examples/case-file.csv, {q.locator}: {q.reason}\n" in shown
+
+
+def test_11_the_draft_of_the_case_file_is_checked_with_country(tmp_path):
+    data = example(tmp_path, "case-file.csv")
+    draft = infer_profile(data / "case-file.csv")
+    doc = yaml.safe_load(draft)
+    assert doc["country"] == "CHOOSE-ISO3"
+    assert doc["fields"]["event_date"] == {"parts": {"year": "anio", "month": "mes", "day": "dia"}}
+    assert doc["fields"]["event_type"]["map"] == yaml.safe_load(BY_NAME["col-case-file"])[
+        "fields"]["event_type"]["map"]
+    path = tmp_path / "draft.yaml"
+    path.write_text(draft, encoding="utf-8")
+    report = check_source(tmp_path / "none.gpkg", data / "case-file.csv", str(path), country="COL")
+    assert (report.total("inserted"), report.total("quarantined")) == (5, 1)  # 30 February

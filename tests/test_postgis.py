@@ -77,7 +77,7 @@ def test_the_schema_is_postgis_with_gist_indexes_and_alembic(pg):
                        "victims": "POINT,4326", "devices": "POINT,4326",
                        "admin_areas": "MULTIPOLYGON,4326"}
     assert {f"ix_{t}_geom" for t in columns} <= indexes
-    assert version == "0002" and fid == "bigint"
+    assert version == "0003" and fid == "bigint"
 
 
 # --- spatial work pushed down --------------------------------------------------------------

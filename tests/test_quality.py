@@ -307,3 +307,30 @@ def test_thresholds_are_configurable_from_the_command_line(tmp_path, store_at):
     assert len(json.loads(default.stdout)) == 1 and json.loads(lowered.stdout) == []
     bad = run_cli("--store", store, "check", "--country", "XKX", "--set", "colour=3")
     assert bad.returncode == 2 and "unknown threshold" in bad.stderr
+
+
+def test_a_year_in_the_future_is_flagged_whatever_the_years_of_its_source(store, tmp_path):
+    """A source of two years (ATTR-YEAR-OUTLIER needs three): 2091 is still flagged, as a
+    date of 2091 would be; a year before 1900 too; the year of a dated event is not flagged
+    twice."""
+    path = tmp_path / "data" / "e.csv"
+    path.write_text("id,year,date,lon,lat\nE1,2005,,17.01,44.0\nE2,2091,,17.01,44.0\n")
+    prof = tmp_path / "e.yaml"
+    prof.write_text("layer: events\ncountry: XKX\nkey: id\ngeometry: {x: lon, y: lat, crs: 'EPSG:4326'}\n"
+                    "fields:\n  local_id: id\n  event_type: {value: accident_ap_mine}\n"
+                    "  year: year\n  event_date: date\n")
+    report = import_source(store, path, str(prof))
+    assert report.warnings == {"ATTR-DATE-RANGE": 1}
+    assert findings(store, "ATTR-YEAR-OUTLIER") == []
+    uuids = store.read_layer("events").set_index("uuid")["local_id"]
+    assert {uuids[f["record_uuid"]]: f["reason"] for f in findings(store, "ATTR-DATE-RANGE")} \
+        == {"E2": "year 2091 is in the future"}
+    path.write_text("id,year,date,lon,lat\nE3,1899,,17.01,44.0\nE4,2092,2092-01-01,17.01,44.0\n")
+    import_source(store, path, str(prof))
+    uuids = store.read_layer("events").set_index("uuid")["local_id"]
+    assert {uuids[f["record_uuid"]]: f["reason"] for f in findings(store, "ATTR-DATE-RANGE")} \
+        == {"E2": "year 2091 is in the future", "E3": "year 1899 is before 1900",
+            "E4": "event_date 2092-01-01 is in the future"}
+    victims_of(store, tmp_path, "lon,lat,year\n17.01,44.0,2091\n17.01,44.0,2019\n", {"year": "year"})
+    assert [f["reason"] for f in findings(store, "ATTR-DATE-RANGE") if f["layer"] == "victims"] \
+        == ["year 2091 is in the future"]

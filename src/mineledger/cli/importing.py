@@ -99,6 +99,9 @@ def profile_infer(
     out_path: Annotated[Optional[Path], typer.Option("--out", metavar="PATH",
                                                      help="Write the draft here (default: print it).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
+    encoding: Annotated[Optional[str], typer.Option(metavar="ENCODING", help="Text encoding "
+                                                    "of a CSV (cp1252, latin-1 …); detected "
+                                                    "if not given.")] = None,
 ):
     """Draft an import profile from a file's columns and values.
 
@@ -111,7 +114,13 @@ def profile_infer(
 
     if out_path is not None and out_path.exists() and not overwrite:
         raise SourceError(f"{out_path} exists; pass --overwrite to replace it")
-    text = infer_profile(path, layer=layer, sheet=sheet, gis_layer=gis_layer)
+    if encoding is not None:
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise SourceError(f"--encoding {encoding!r} is not a known text encoding (utf-8-sig, "
+                              "cp1252, latin-1 …)") from None
+    text = infer_profile(path, layer=layer, sheet=sheet, gis_layer=gis_layer, encoding=encoding)
     if out_path is None:
         sys.stdout.write(text)
         return
@@ -137,7 +146,7 @@ def profile_check(
     from mineledger.io.profiles import load_profile
     from mineledger.ledger.importer import check_source
 
-    loaded = load_profile(profile)
+    loaded = load_profile(profile, country=country)
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     report = check_source(state.store, path, loaded, country=country, user=state.user)

@@ -19,9 +19,9 @@ from typing import Any
 import yaml
 
 from mineledger.errors import ProfileError, SourceError
-from mineledger.io.readers import format_of, hxl_match, read_source
+from mineledger.io.readers import AmbiguousEncoding, format_of, hxl_match, read_source
 from mineledger.model.records import COMMON_FIELDS, LAYERS
-from mineledger.model.vocab import Layer
+from mineledger.model.vocab import EventType, Layer
 
 #: Column names (normalised: lower case, no accents, letters and digits only) that name a
 #: field, in English, Spanish, French and the ODK/KoboToolbox conventions.
@@ -43,7 +43,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "admin_code": ("admincode", "adm2code", "adm2pcode", "pcode", "codigodanemunicipio"),
     "local_id": ("localid", "id", "hazardid", "code", "reference", "ref", "instanceid", "key"),
     "hazard_local_id": ("hazardlocalid", "hazardid", "hazardref", "parenthazard"),
-    "event_type": ("eventtype", "type", "tipoevento", "tipo"),
+    "event_type": ("eventtype", "type", "tipoevento", "tipodeevento", "tipo", "tipoaccidente",
+                   "tipodeaccidente", "incidenttype", "accidenttype"),
+    "outcome_unknown": ("outcomeunknown", "unknownoutcome", "estadodesconocido"),
     "eo_category": ("eocategory", "eotype", "devicetype", "ordnancetype", "itemtype"),
     "hazard_type": ("hazardtype", "shacha", "areatype"),
     "status": ("status", "estado"),
@@ -86,8 +88,28 @@ VALUE_SYNONYMS = {
     "nd": "unknown", "sha": "SHA", "cha": "CHA", "civil": True, "civilian": True,
     "fuerzapublica": False, "military": False, "militar": False,
 }
+#: Words (normalised, see :func:`_words`) that name explosive ordnance or a kind of event in
+#: an event-type column, in Spanish, English and French.
+_IED = {"aei", "ied", "ieds", "eei", "improvise", "improvised", "improvisado"}
+_AT = {"mat", "antitanque", "antitank", "antichar", "antivehiculo", "antivehicle"}
+_AP = {"map", "antipersonal", "antipersona", "antipersonnel", "ap"}
+_UXO = {"muse", "uxo", "erw", "rew", "reg", "unexploded", "explotar"}
+_ACCIDENT = {"accidente", "accidentes", "accident", "accidents"}
+_INCIDENT = {"incidente", "incidentes", "incident", "incidents"}
+_FOUND = {"hallazgo", "hallazgos", "found", "find", "finds", "encontrado", "decouverte"}
+#: Other event types by a word the value holds.
+_EVENT_WORDS = {"incautacion": "seizure", "incautaciones": "seizure", "seizure": "seizure",
+                "decomiso": "seizure", "arsenal": "stored_arsenal", "fabrica": "mine_production_site",
+                "produccion": "mine_production_site", "production": "mine_production_site", "desminado": "military_demining",
+                "demining": "military_demining", "sospecha": "suspected_minefield",
+                "suspected": "suspected_minefield", "lifted": "lifted_minefield",
+                "levantado": "lifted_minefield"}
+#: Column names (normalised) of the day of a date given in parts.
+_DAY = ("day", "dia", "jour", "dd")
 _LON = ("longitude", "lon", "long", "lng", "x", "longitud", "gpslongitude", "easting")
 _LAT = ("latitude", "lat", "y", "latitud", "gpslatitude", "northing")
+#: Spreadsheet day numbers (1900 date system) taken for dates: 1950-01-01 to 2099-12-31.
+SERIAL_RANGE = (18264, 73051)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}.*)?")
 _DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 _NUM = re.compile(r"[+-]?\d+([.,]\d+)?")
@@ -111,6 +133,47 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text)
 
 
+def _words(value: str) -> set[str]:
+    """The words of a value, without accents, in lower case; ``anti-tank`` gives ``antitank``
+    as well as ``anti`` and ``tank``."""
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", text)
+    return set(words) | {a + b for a, b in zip(words, words[1:])}
+
+
+def event_type_of(value: str) -> str | None:
+    """The :class:`EventType` an event-type cell means, or None when no synonym settles it.
+
+    An IED (Spanish AEI) is an ``ied_incident``, an anti-tank mine (MAT, *mina antitanque*)
+    an ``accident_at_mine``; an accident by an anti-personnel mine (MAP) or by unexploded
+    ordnance (MUSE, UXO, ERW) is ``accident_ap_mine`` or ``accident_uxo``; UXO found is
+    ``uxo_found``; an incident otherwise is a ``mine_incident``.
+
+    >>> event_type_of("Accidente por MAP"), event_type_of("Incidente"), event_type_of("AEI")
+    ('accident_ap_mine', 'mine_incident', 'ied_incident')
+    >>> event_type_of("Accidente por mina antitanque"), event_type_of("Accidente") is None
+    ('accident_at_mine', True)
+    """
+    term = re.sub(r"[^a-z0-9]+", "_", str(value).strip().lower()).strip("_")
+    if term in {t.value for t in EventType}:
+        return term
+    words = _words(value)
+    if words & _IED:
+        return EventType.IED_INCIDENT.value
+    if words & _AT:
+        return EventType.ACCIDENT_AT_MINE.value
+    if words & _ACCIDENT and words & _AP:
+        return EventType.ACCIDENT_AP_MINE.value
+    if words & _ACCIDENT and words & _UXO:
+        return EventType.ACCIDENT_UXO.value
+    if words & _FOUND and words & _UXO:
+        return EventType.UXO_FOUND.value
+    if words & _INCIDENT:
+        return EventType.MINE_INCIDENT.value
+    meant = {_EVENT_WORDS[w] for w in words if w in _EVENT_WORDS}
+    return meant.pop() if len(meant) == 1 else None
+
+
 def _samples(rows, column: str, n: int = 500) -> list[Any]:
     values = []
     for row in rows:
@@ -129,6 +192,9 @@ def _date_rule(values: list[Any]) -> dict[str, Any] | None:
     if all(isinstance(v, (dt.date, dt.datetime)) for v in values):
         return {}
     texts = [str(v).strip() for v in values]
+    numbers = [float(t.replace(",", ".")) for t in texts if _NUM.fullmatch(t)]
+    if len(numbers) == len(texts) and all(SERIAL_RANGE[0] <= n < SERIAL_RANGE[1] for n in numbers):
+        return {"format": "serial"}  # spreadsheet day numbers: a date cell that lost its format
     if all(_ISO_DATE.fullmatch(t) for t in texts):
         return {"format": "iso"}
     parts = [_DMY.fullmatch(t) for t in texts]
@@ -230,12 +296,35 @@ def _columns_by_values(table, spec, used: set[str]) -> dict[str, tuple[str, dict
     return found
 
 
+def _read_table(path: Path, fmt: str, encoding: str | None, delimiter: str, sheet, gis_layer):
+    """(the table, the code pages that read it differently): a CSV whose encoding is not
+    given is detected as import detects it (:func:`~mineledger.io.readers.read_source`); when
+    the code pages that fit it read it differently, the draft is made from the first (the
+    most used) and the choice left to a person."""
+    options = {"fmt": fmt, "layer": gis_layer, "sheet": sheet, "crs": "EPSG:4326",
+               "delimiter": delimiter}
+    try:
+        return read_source(path, encoding=encoding, **options), ()
+    except AmbiguousEncoding as exc:
+        return read_source(path, encoding=exc.candidates[0], **options), exc.candidates
+
+
 def _read_section(path: Path, table, fmt: str, delimiter: str, sheet, gis_layer,
-                  comments: list[str]) -> dict[str, Any]:
+                  comments: list[str], encoding: str | None = None,
+                  candidates: tuple[str, ...] = ()) -> dict[str, Any]:
     read: dict[str, Any] = {"format": fmt}
     if delimiter != ",":
         read["delimiter"] = delimiter
-    if table.encoding and table.encoding != "utf-8-sig":
+    if candidates:
+        read["encoding"] = "CHOOSE-" + "-or-".join(candidates[:4])
+        comments.append(f"encoding: not UTF-8, and {', '.join(candidates)} read it differently; "
+                        f"drafted as {candidates[0]} reads it. Set read.encoding to the one "
+                        "whose names read right (`mineledger profile infer --encoding` drafts "
+                        "with it), and correct accented column names below if it is not "
+                        f"{candidates[0]}")
+    elif encoding is not None:
+        read["encoding"] = encoding
+    elif table.encoding and table.encoding != "utf-8-sig":
         read["encoding"] = table.encoding
         comments.append(f"encoding {table.encoding} detected: check accented text after import")
     if sheet:
@@ -293,9 +382,14 @@ def _vocabulary_map(name: str, f, source_col: str, values: list, rule: dict[str,
     if f.vocabulary and values:
         distinct = sorted({str(v).strip() for v in values})[:30]
         vocab = {v.lower(): v for v in f.vocabulary}
-        rule["map"] = {d: vocab.get(d.lower()) or (VALUE_SYNONYMS.get(_norm(d)) if
-                                                  VALUE_SYNONYMS.get(_norm(d)) in f.vocabulary
-                                                  else "CHOOSE") for d in distinct}
+
+        def meant(value: str) -> str | None:
+            synonym = VALUE_SYNONYMS.get(_norm(value))
+            if synonym in f.vocabulary:
+                return synonym
+            return event_type_of(value) if name == "event_type" else None
+
+        rule["map"] = {d: vocab.get(d.lower()) or meant(d) or "CHOOSE" for d in distinct}
         if any(v == "CHOOSE" for v in rule["map"].values()):
             comments.append(f"{name}: map each source value onto one of "
                             f"{', '.join(f.vocabulary)} (CHOOSE marks the ones to decide)")
@@ -336,8 +430,26 @@ def _named_fields(table, spec, fields: dict[str, Any], used: set, comments: list
         fields[name] = rule
 
 
+def _date_from_parts(table, spec, fields: dict[str, Any], used: set, comments: list[str]) -> None:
+    """Year, month and day columns, with no date column, give the layer's own date from its
+    parts (``event_date: {parts: …}``); the layer's year and month keep the precision of rows
+    without a day, so they are not mapped as well."""
+    own = [n for n, f in spec.fields.items() if f.type == "date" and not f.personal]
+    if not own or own[0] in fields or "year" not in spec.fields or "month" not in fields \
+            or "column" not in fields.get("year", {}) or "column" not in fields["month"]:
+        return
+    day = next((c for c in table.columns if c not in used and _norm(c) in _DAY), None)
+    if day is None:
+        return
+    year, month = fields.pop("year")["column"], fields.pop("month")["column"]
+    fields[own[0]] = {"parts": {"year": year, "month": month, "day": day}}
+    used.add(day)
+    comments.append(f"{own[0]}: from columns {year}, {month}, {day} (parts); a row without its "
+                    "day keeps its year (and month) in the year and month fields")
+
+
 def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | None = None,
-                  gis_layer: str | None = None) -> str:
+                  gis_layer: str | None = None, encoding: str | None = None) -> str:
     """A draft profile (YAML text) for a source file.
 
     Parameters
@@ -348,6 +460,10 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
         The layer the file feeds; guessed from its columns and geometry if not given.
     sheet, gis_layer : str, optional
         The XLSX sheet or GIS layer to read.
+    encoding : str, optional
+        The text encoding of a CSV (as ``read.encoding``); detected as import detects it if
+        not given, and ``CHOOSE`` in the draft when the code pages that fit read it
+        differently.
 
     Raises
     ------
@@ -363,10 +479,10 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
         raise SourceError(f"{path}: no such file")
     fmt = format_of(path)
     delimiter = _delimiter(path) if fmt == "csv" else ","
-    table = read_source(path, fmt=fmt, encoding=None, layer=gis_layer, sheet=sheet,
-                        crs="EPSG:4326", delimiter=delimiter)
+    table, candidates = _read_table(path, fmt, encoding, delimiter, sheet, gis_layer)
     comments: list[str] = []
-    read = _read_section(path, table, fmt, delimiter, sheet, gis_layer, comments)
+    read = _read_section(path, table, fmt, delimiter, sheet, gis_layer, comments, encoding,
+                         candidates)
     geometry, geometry_kind = _geometry_section(table)
     if layer is None:
         layer = _guess_layer(table.columns, geometry_kind, path.stem)
@@ -388,6 +504,7 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
                             f"({', '.join(list(mapping)[:3])}) are {name}: mapped by its values "
                             "— check the headers")
     _named_fields(table, spec, fields, used, comments)
+    _date_from_parts(table, spec, fields, used, comments)
     if not any(n == "country" for n in fields):
         comments.append("country: no country column; set country: ISO3 below or pass --country")
     doc: dict[str, Any] = {

@@ -78,6 +78,16 @@ class SourceRow:
         return f"{'feature' if self.has_geometry_column else 'row'} {self.number}"
 
 
+class AmbiguousEncoding(SourceError):
+    """A CSV that is not UTF-8, whose bytes the legacy code pages that fit them read as
+    different text: choosing one would be a guess. ``candidates`` are those code pages in
+    the order of :data:`_LEGACY_ENCODINGS` (the most used first)."""
+
+    def __init__(self, message: str, candidates: tuple[str, ...]):
+        super().__init__(message)
+        self.candidates = candidates
+
+
 class FormulaWithoutValue(str):
     """A spreadsheet cell that holds a formula and no computed value (a workbook written by a
     program, never opened and saved in a spreadsheet): its text is the formula. A field rule
@@ -160,7 +170,9 @@ def read_source(path: str | Path, *, fmt: str | None = None, encoding: str | Non
     ------
     SourceError
         The file is missing, unreadable, not in the expected format or encoding, has several
-        layers and none is named, or a vector file's CRS is unknown.
+        layers and none is named, or a vector file's CRS is unknown; an XLSX workbook read as
+        CSV says so; :class:`AmbiguousEncoding` when ``encoding`` is None and the code pages
+        that fit the bytes read them differently.
     """
     path = Path(path)
     if not is_source(path):
@@ -211,9 +223,10 @@ def _decode(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
                     if len({x[i] for x in lines}) > 1), 0)
         shown = "; ".join(f"as {enc}: {lines[k][row][:80]!r}"
                           for k, enc in list(enumerate(decodings.values()))[:4])
-        raise SourceError(f"{path}: not UTF-8 (byte {first_bad}), and the encodings that fit it "
-                          f"read it differently — line {row + 1} {shown}. Declare the right one "
-                          "in the profile (read.encoding)")
+        raise AmbiguousEncoding(f"{path}: not UTF-8 (byte {first_bad}), and the encodings that "
+                                f"fit it read it differently — line {row + 1} {shown}. Declare "
+                                "the right one in the profile (read.encoding)",
+                                tuple(decodings.values()))
     text = next(iter(decodings))
     best = ranked[0]
     # charset-normalizer lists under one match every encoding that reads the bytes the same
@@ -311,7 +324,22 @@ def _table(path: Path, records: list[list[Any]], notes: list[str],
     return SourceTable(columns, rows, notes, hxl, False, encoding)
 
 
+#: The first bytes of a zip archive (PKWARE APPNOTE 4.3.7): an XLSX workbook is one.
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _refuse_zip(path: Path) -> None:
+    """A workbook (or another zip) read as CSV would give one column of binary noise."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(ZIP_MAGIC))
+    if head == ZIP_MAGIC:
+        raise SourceError(f"{path}: this is an XLSX workbook (or another zip archive), not CSV "
+                          "text; declare read.format: xlsx in the profile (or save the sheet "
+                          "as CSV)")
+
+
 def _read_csv(path: Path, encoding: str | None, delimiter: str) -> SourceTable:
+    _refuse_zip(path)
     text, used, notes = _decode(path, encoding)
     try:
         records = list(csv.reader(text.splitlines(keepends=True), delimiter=delimiter))
@@ -331,6 +359,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
         if sheet is not None and sheet not in book.sheetnames:
             raise SourceError(f"{path}: no sheet {sheet!r}; its sheets are {book.sheetnames}")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
+        # read-only sheets trust the <dimension> tag, which many exporters write as "A1"
+        # whatever the sheet holds: read every cell there is (openpyxl, "Worksheet dimensions")
+        ws.reset_dimensions()
         records = [list(r) for r in ws.iter_rows(values_only=True)]
         name = ws.title
     finally:
@@ -338,7 +369,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
     if any(v is None for r in records for v in r):  # formulas with no value read as None
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
         try:
-            for r, frow in zip(records, formulas[name].iter_rows(values_only=True)):
+            formula_sheet = formulas[name]
+            formula_sheet.reset_dimensions()
+            for r, frow in zip(records, formula_sheet.iter_rows(values_only=True)):
                 for i, f in enumerate(frow):
                     if i < len(r) and r[i] is None and isinstance(f, str) and f.startswith("="):
                         r[i] = FormulaWithoutValue(f)

@@ -221,6 +221,7 @@ class _Mapper:
                                                f"{personal.WITHHELD}, expected {exc.expected}"))
                 else:
                     errors.append((name, exc.value, str(exc)))
+        self.profile.settle_dates(values)  # a date from its parts, its year and month
         given = values.pop("country", None)
         country = country_code(given) if given else None
         if given and country is None:
@@ -473,8 +474,8 @@ class _FileImport:
         # person's data: the quarantine keeps them withheld (the source file has them)
         self.shown_columns = None
         if personal_fields(profile.layer):
-            self.shown_columns = {r.column for n, r in profile.rules.items()
-                                  if r.column and n not in self.mapper.personal}
+            self.shown_columns = {c for n, r in profile.rules.items()
+                                  if n not in self.mapper.personal for c in r.columns}
             self.shown_columns |= set(profile.geometry.columns if profile.geometry else ()) | \
                 set(profile.key or []) | {profile.uuid_column}
 
@@ -733,10 +734,10 @@ def import_source(session: Session, path: str | Path, profile: str | Profile, *,
     PermissionDenied
         The acting user may not import (these records).
     """
-    if not isinstance(profile, Profile):
-        profile = load_profile(profile)
     if country is not None:
         country = checked_country(country, error=ProfileError)
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile, country=country)
     files = _source_files(Path(path), profile)
     if country and profile.country and country != profile.country:
         raise ProfileError(f"profile {profile.name!r} is for {profile.country}; --country says "
@@ -781,7 +782,10 @@ def import_into(location: str | Path, path: str | Path, profile: str | Profile, 
     StoreError, StrictImportError, PermissionDenied
         As :func:`import_source`.
     """
-    loaded = profile if isinstance(profile, Profile) else load_profile(profile)
+    country = options.get("country")
+    if country is not None:
+        country = options["country"] = checked_country(country, error=ProfileError)
+    loaded = profile if isinstance(profile, Profile) else load_profile(profile, country=country)
     if not Path(path).exists():
         raise SourceError(f"{path}: no such file or folder")
     new_file = None if is_postgres_url(str(location)) or Path(location).exists() \

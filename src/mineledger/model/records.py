@@ -178,10 +178,15 @@ LAYERS: dict[str, LayerSpec] = {
             "event_type": Field("text", _vocab(EventType)),
             "eo_category": Field("text", _vocab(EOCategory)),
             "year": Field("integer", None, "year the event occurred; null if unknown"),
+            "month": Field("integer", None, "month the event occurred, 1–12; null if unknown "
+                                            "(a source that gives the year and month but not the day)"),
             "event_date": Field("date", None, "calendar date of the event where it happened"),
             "event_time": Field("datetime", None, "UTC instant of the event, when the source gives a time"),
             "killed": Field("integer", None, "people killed in the event, as the source counts them"),
             "injured": Field("integer", None, "people injured in the event, as the source counts them"),
+            "outcome_unknown": Field("integer", None, "people hurt in the event whose outcome "
+                                                      "(killed or injured) is not known; casualties "
+                                                      "= killed + injured + outcome_unknown"),
             "admin1_name": Field("text"),
             "admin2_name": Field("text"),
             "admin_code": Field("text"),

@@ -84,8 +84,11 @@ class EOCategory(StrEnum):
 class EventType(StrEnum):
     """Kinds of explosive-ordnance event recorded as points.
 
-    The first eight are the AICMA ``TIPO_EVENTO`` codes 1–8 in that order; the last two are
-    the BiH map-sheet point layers.
+    The first eight are the AICMA ``TIPO_EVENTO`` codes 1–8 in that order; the next two are
+    the BiH map-sheet point layers; the last two come from national case files (IMAS 04.10:
+    an accident is an event that injures or kills, an incident one that does not or not yet):
+    an accident caused by an anti-tank mine, and an incident with an improvised explosive
+    device (IED).
     """
 
     ACCIDENT_AP_MINE = "accident_ap_mine"
@@ -98,6 +101,8 @@ class EventType(StrEnum):
     SUSPECTED_MINEFIELD = "suspected_minefield"
     MINE_INCIDENT = "mine_incident"
     LIFTED_MINEFIELD = "lifted_minefield"
+    ACCIDENT_AT_MINE = "accident_at_mine"
+    IED_INCIDENT = "ied_incident"
 
 
 class CasualtyOutcome(StrEnum):

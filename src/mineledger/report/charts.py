@@ -19,6 +19,7 @@ _COLOURS = {
     "military_demining": "#1f77b4", "seizure": "#9467bd", "uxo_found": "#e377c2",
     "mine_production_site": "#7f7f7f", "suspected_minefield": "#bcbd22",
     "mine_incident": "#000000", "lifted_minefield": "#17becf",
+    "accident_at_mine": "#8b0000", "ied_incident": "#7b4173",
 }
 
 

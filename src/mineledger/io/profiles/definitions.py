@@ -13,7 +13,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from mineledger.geo import coords
-from mineledger.io.profiles.values import FieldRule
+from mineledger.io.profiles.values import DateParts, FieldRule
 
 #: The geometry kinds a table can give, each named by the key that holds its column.
 GEOMETRY_KINDS = ("x", "wkt", "point", "geopoint", "geotrace", "geoshape", "utm", "mgrs")
@@ -48,15 +48,31 @@ class Profile:
     note_column: str | None = None  # why, for a geometry flagged unparseable or unrepairable
     uuid_column: str | None = None  # holds mineledger record UUIDs, kept as they are
     rules: dict[str, FieldRule] = field(default_factory=dict)
+    #: the field whose date, read from its parts, fills the layer's ``parts_fills`` (``year``
+    #: and ``month`` where the layer has them and the profile does not map them)
+    parts_field: str | None = None
+    parts_fills: tuple[str, ...] = ()
 
     @cached_property
     def columns(self) -> set[str]:
         """Source columns the profile reads (joined parent columns with their prefix)."""
-        cols = {r.column for r in self.rules.values() if r.column}
+        cols = {c for r in self.rules.values() for c in r.columns}
         cols |= set(self.geometry.columns if self.geometry else ())
         cols |= set(self.key or [])
         cols |= {c for c in (self.status_column, self.note_column, self.uuid_column) if c}
         return cols
+
+    def settle_dates(self, values: dict[str, Any]) -> None:
+        """Turn the :class:`DateParts` a row's ``parts`` rules gave into calendar dates (None
+        unless the day is known), in place, and fill ``parts_fills`` from the parts of
+        ``parts_field``: a year-only row gets its year, a year-month row its year and month
+        (docs/profiles.md, "Dates from year, month and day columns")."""
+        parts = values.get(self.parts_field) if self.parts_field is not None else None
+        for name, value in values.items():
+            if isinstance(value, DateParts):
+                values[name] = value.date
+        for name in self.parts_fills:
+            values[name] = getattr(parts, name) if isinstance(parts, DateParts) else None
 
 
 @dataclass

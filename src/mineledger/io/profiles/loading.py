@@ -20,6 +20,8 @@ short::
       event_type: {column: typeArea, map: {Incidents: mine_incident}}
       year: {column: ano, parse: integer, thousands: ",", min: 1990, max: current_year}
       location_precision: {value: exact}
+      event_date: {parts: {year: anio, month: mes, day: dia}}       # a date from its parts
+      killed: {compute: {op: difference, columns: [total, heridos]}, min: 0}
 
 Field rules: ``column`` or ``value`` (a constant); ``parse`` one of ``text`` (default),
 ``integer``, ``real``, ``code`` (digits only, thousands separators removed, zero-padded to
@@ -27,8 +29,12 @@ Field rules: ``column`` or ``value`` (a constant); ``parse`` one of ``text`` (de
 value; a value not in the map is rejected unless ``default`` is given); ``null_values``
 (values that mean "not known"); ``required``; ``min``/``max`` (``current_year`` allowed);
 ``upper``; for dates ``format`` (``iso`` default, ``dmy``, ``mdy``, ``ymd``, ``serial``
-— spreadsheet day numbers — or a ``strptime`` pattern). Empty text is null. A column name
-that starts with ``#`` is an HXL tag pattern, matched against the file's hashtag row.
+— spreadsheet day numbers — or a ``strptime`` pattern). Instead of ``column``, a date field
+may read ``parts`` (year, month and day columns; the precision of a date known only to the
+year or the month is kept in the layer's ``year`` and ``month``), and a number field may
+``compute`` the ``sum`` or the ``difference`` of columns (no expressions). Empty text is
+null. A column name that starts with ``#`` is an HXL tag pattern, matched against the file's
+hashtag row.
 """
 
 from __future__ import annotations
@@ -48,9 +54,10 @@ from pyproj.exceptions import CRSError
 
 from mineledger.errors import ProfileError
 from mineledger.io.profiles.definitions import GEOMETRY_KINDS, GeometryRule, JoinRule, Profile
-from mineledger.io.profiles.values import AREA_UNITS, DATE_FORMATS, FieldRule
+from mineledger.io.profiles.values import (AREA_UNITS, COMPUTE_OPS, DATE_FORMATS, DATE_PARTS,
+                                           FieldRule)
 from mineledger.model.codes import EXPECTED as EXPECTED_COUNTRY
-from mineledger.model.codes import country_code
+from mineledger.model.codes import checked_country, country_code
 from mineledger.model.records import COMMON_FIELDS, LAYERS, personal_fields
 from mineledger.model.vocab import Layer
 
@@ -59,7 +66,12 @@ _PARSERS = {"text", "integer", "real", "code", "boolean", "date", "datetime"}
 _PARSE_FOR_TYPE = {"integer": {"integer"}, "real": {"real", "integer"}, "boolean": {"boolean"},
                    "date": {"date"}, "datetime": {"datetime"}, "text": {"text", "code"}}
 _RULE_KEYS = {"column", "value", "parse", "regex", "map", "default", "null_values", "required",
-              "min", "max", "thousands", "decimal", "width", "upper", "note", "unit", "format"}
+              "min", "max", "thousands", "decimal", "width", "upper", "note", "unit", "format",
+              "parts", "compute"}
+#: What a rule that reads a date from its parts, or computes a number, may say besides.
+_DERIVED_KEYS = {"parts": {"parts", "required", "min", "max", "null_values", "note"},
+                 "compute": {"compute", "required", "min", "max", "null_values", "thousands",
+                             "decimal", "unit", "note"}}
 #: Read keys and geometry keys a profile may use.
 _READ_KEYS = {"format", "encoding", "delimiter", "pattern", "layer", "sheet", "timezone", "join",
               "ignore"}
@@ -143,6 +155,70 @@ def _check_mapping(where: str, spec: dict, ftype: str, vocab) -> dict[str, Any] 
     return mapping
 
 
+def _parts(where: str, parts: Any, ftype: str) -> dict[str, str]:
+    """A ``parts`` rule's columns: ``{year: COLUMN, month: COLUMN, day: COLUMN}``, the year
+    required, a day only with a month, on a date field."""
+    if ftype != "date":
+        raise ProfileError(f"{where}: parts gives a date; the field is a {ftype}")
+    if not isinstance(parts, dict) or not parts or set(parts) - set(DATE_PARTS):
+        raise ProfileError(f"{where}: parts must be a mapping such as {{year: COLUMN, month: "
+                           f"COLUMN, day: COLUMN}}, got {parts!r}")
+    for part, column in parts.items():
+        if not isinstance(column, str) or not column:
+            raise ProfileError(f"{where}: parts.{part} must be a column name, got {column!r}")
+    if "year" not in parts:
+        raise ProfileError(f"{where}: parts needs the year column (parts.year)")
+    if "day" in parts and "month" not in parts:
+        raise ProfileError(f"{where}: parts names a day but no month (parts.month)")
+    return {p: parts[p] for p in DATE_PARTS if p in parts}
+
+
+def _compute(where: str, compute: Any, ftype: str) -> tuple[str, tuple[str, ...]]:
+    """A ``compute`` rule: ``{op: sum|difference, columns: [A, B, …]}`` on a number field."""
+    if ftype not in ("integer", "real"):
+        raise ProfileError(f"{where}: compute gives a number; the field is a {ftype}")
+    if not isinstance(compute, dict) or set(compute) != {"op", "columns"}:
+        raise ProfileError(f"{where}: compute must be a mapping {{op: sum or difference, "
+                           f"columns: [COLUMN, COLUMN, …]}}, got {compute!r}")
+    op, columns = compute["op"], compute["columns"]
+    if op not in COMPUTE_OPS:
+        raise ProfileError(f"{where}: compute.op {op!r}; expected one of {', '.join(COMPUTE_OPS)} "
+                           "(sum adds the columns; difference takes the others from the first)")
+    if not isinstance(columns, list) or len(columns) < 2 or not all(
+            isinstance(c, str) and c for c in columns):
+        raise ProfileError(f"{where}: compute.columns must list two or more column names, "
+                           f"got {columns!r}")
+    return op, tuple(columns)
+
+
+def _derived_rule(where: str, name: str, spec: dict, ftype: str, vocab) -> FieldRule:
+    """A rule that reads a date from its ``parts`` or ``compute``s a number from columns."""
+    kinds = [k for k in ("parts", "compute") if k in spec]
+    given = [k for k in ("column", "value") if k in spec] + kinds
+    if len(given) > 1:
+        raise ProfileError(f"{where}: give one of 'column', 'value', 'parts' or 'compute', "
+                           f"not {' and '.join(given)}")
+    kind = kinds[0]
+    extra = set(spec) - _DERIVED_KEYS[kind]
+    if extra:
+        raise ProfileError(f"{where}: {kind} takes {', '.join(sorted(_DERIVED_KEYS[kind] - {kind}))}"
+                           f" besides, not {', '.join(sorted(extra))}")
+    _check_numbers(where, spec)
+    if "unit" in spec and (spec["unit"] not in AREA_UNITS or ftype != "real"):
+        raise ProfileError(f"{where}: unit {spec['unit']!r} applies to area fields (real): one "
+                           f"of {', '.join(AREA_UNITS)}")
+    nulls = spec.get("null_values", [])
+    if not isinstance(nulls, list):
+        raise ProfileError(f"{where}: null_values must be a list such as [\"n/a\", \"-\"], got {nulls!r}")
+    parts = _parts(where, spec["parts"], ftype) if kind == "parts" else None
+    compute = _compute(where, spec["compute"], ftype) if kind == "compute" else None
+    return FieldRule(
+        name=name, type=ftype, vocabulary=vocab, parse=ftype, parts=parts, compute=compute,
+        null_values=frozenset(str(v) for v in nulls), required=bool(spec.get("required", False)),
+        min=spec.get("min"), max=_max_value(spec.get("max")), thousands=spec.get("thousands"),
+        decimal=spec.get("decimal", "."), scale=AREA_UNITS.get(spec.get("unit", "m2"), 1.0))
+
+
 def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
     """The field rule ``spec`` of a profile, validated against the field's type and
     vocabulary.
@@ -160,8 +236,12 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
     unknown = set(spec) - _RULE_KEYS
     if unknown:
         raise ProfileError(f"{where}: unknown key(s) {sorted(unknown)}; expected some of {sorted(_RULE_KEYS)}")
+    if "parts" in spec or "compute" in spec:
+        return _derived_rule(where, name, spec, ftype, vocab)
     if ("column" in spec) == ("value" in spec):
-        raise ProfileError(f"{where}: give exactly one of 'column' or 'value'")
+        raise ProfileError(f"{where}: give exactly one of 'column', 'value', 'parts' (a date "
+                           "from year, month and day columns) or 'compute' (a number from "
+                           "others)")
     parse = spec.get("parse", {"integer": "integer", "real": "real", "boolean": "boolean",
                                "date": "date", "datetime": "datetime"}.get(ftype, "text"))
     if parse not in _PARSERS:
@@ -277,8 +357,38 @@ def _field_rules(path: Path, name: str, layer: Layer, fields_doc: dict) -> dict[
         else:
             raise ProfileError(f"{path}: layer {layer.value!r} has no field {fname!r}; its fields are "
                                f"{', '.join(list(spec.fields) + sorted(_MAPPABLE_COMMON))}")
+        if f.personal and isinstance(fspec, dict) and "parts" in fspec:
+            raise ProfileError(f"{path}: field {fname!r} holds personal data; parts keeps a "
+                               "date's precision in fields that are not: map the column")
         rules[fname] = _rule(name, fname, fspec, f.type, f.vocabulary)
     return rules
+
+
+def _parts_fill(path: Path, layer: Layer, rules: dict[str, FieldRule]):
+    """(the field whose parts fill the layer's ``year`` and ``month``, the fields they fill):
+    the one ``parts`` rule, or the one on the layer's own date field (``event_date`` rather
+    than ``date_of_information``), where the layer has a year. Every other ``parts`` rule
+    must read complete dates (a row with a missing part goes to quarantine).
+
+    Raises
+    ------
+    ProfileError
+        Two of the layer's own date fields take parts and the profile maps no year.
+    """
+    with_parts = [n for n, r in rules.items() if r.parts is not None]
+    fields = LAYERS[layer].fields
+    if not with_parts or "year" not in fields:
+        source = None
+    else:
+        own = [n for n in with_parts if n in fields] or with_parts
+        if len(own) > 1 and "year" not in rules:
+            raise ProfileError(f"{path}: fields {', '.join(own)} both read a date from parts; "
+                               "map year (and month) to say which date they are of")
+        source = own[0]
+    for n in with_parts:
+        rules[n].complete = n != source
+    fills = tuple(f for f in ("year", "month") if f in fields and f not in rules) if source else ()
+    return source, fills
 
 
 def _check_read(path: Path, read: dict) -> None:
@@ -328,7 +438,7 @@ def _identity(path: Path, doc: dict, layer: Layer, rules: dict[str, FieldRule]):
     if key is not None and not (isinstance(key, list) and key
                                 and all(isinstance(k, str) and k for k in key)):
         raise ProfileError(f"{path}: key must be a column name or a list of them, got {key!r}")
-    secret = {r.column for n, r in rules.items() if n in personal_fields(layer.value) and r.column}
+    secret = {c for n, r in rules.items() if n in personal_fields(layer.value) for c in r.columns}
     if key and secret & set(key):
         raise ProfileError(f"{path}: key column(s) {sorted(secret & set(key))} hold personal data "
                            "(they are read into personal fields); a key is shown in messages and "
@@ -340,8 +450,33 @@ def _identity(path: Path, doc: dict, layer: Layer, rules: dict[str, FieldRule]):
     return key, uuid_column
 
 
-def load_profile(name_or_path: str | Path) -> Profile:
+#: What ``mineledger profile infer`` writes where a person must give the country.
+COUNTRY_PLACEHOLDER = "CHOOSE-ISO3"
+
+
+def _country(path: Path, doc: dict, override: str | None) -> str | None:
+    """The profile's country; a draft's ``CHOOSE`` placeholder gives way to ``override``
+    (``--country``)."""
+    country = doc.get("country")
+    if isinstance(country, str) and country.startswith("CHOOSE"):
+        if override is None:
+            raise ProfileError(f"{path}: country {country!r} is a draft's placeholder: set "
+                               "country: ISO3 in the profile, or pass --country ISO3")
+        return checked_country(override, error=ProfileError)
+    if country is None:
+        return None
+    code = country_code(country)
+    if code is None:
+        raise ProfileError(f"{path}: country {country!r}; expected {EXPECTED_COUNTRY}")
+    return code
+
+
+def load_profile(name_or_path: str | Path, *, country: str | None = None) -> Profile:
     """Load a profile by built-in name or from a YAML file (docs/profiles.md).
+
+    ``country`` (``--country``) takes the place of the ``CHOOSE-ISO3`` placeholder that
+    ``mineledger profile infer`` writes when no column gives the country; a profile that
+    names its country keeps it (an import then refuses a ``--country`` that contradicts it).
 
     Raises
     ------
@@ -361,11 +496,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
     rules = _field_rules(path, name, layer, doc.get("fields") or {})
     read = doc.get("read") or {}
     geometry = doc.get("geometry") or {}
-    country = doc.get("country")
-    if country is not None:
-        country = country_code(country)
-        if country is None:
-            raise ProfileError(f"{path}: country {doc.get('country')!r}; expected {EXPECTED_COUNTRY}")
+    country = _country(path, doc, country)
     _check_read(path, read)
     for rule in rules.values():
         rule.timezone = read.get("timezone")
@@ -374,6 +505,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
         if geometry.get(name_key) is not None and not isinstance(geometry[name_key], str):
             raise ProfileError(f"{path}: geometry.{name_key} must be a column name")
     polygonal = LAYERS[layer].geometry_type in ("POLYGON", "MULTIPOLYGON")
+    parts_field, parts_fills = _parts_fill(path, layer, rules)
     return Profile(
         name=name, layer=layer.value, path=str(path), checksum=hashlib.sha256(text).hexdigest(),
         description=str(doc.get("description", "")), country=country,
@@ -388,7 +520,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
         timezone=read.get("timezone"), join=_join_rule(path, read.get("join")), rules=rules,
         ignore=tuple(read.get("ignore", [])),
         status_column=geometry.get("status_column"), note_column=geometry.get("note_column"),
-        uuid_column=uuid_column,
+        uuid_column=uuid_column, parts_field=parts_field, parts_fills=parts_fills,
     )
 
 

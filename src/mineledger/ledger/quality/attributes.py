@@ -24,33 +24,61 @@ DATE_FIELDS = {
 }
 
 
+#: Fields that hold a year alone — a date known only to the year, or the year of a record
+#: whose date is not known — checked as dates are (ATTR-DATE-RANGE).
+YEAR_FIELDS = {"events": "year", "victims": "year"}
+
+
 def _d(value):
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     return value
 
 
-@rule("ATTR-DATE-RANGE", "error", "a date in the future, before 1900, or an end before its start", per_record=True)
+def _dated(layer: str, row: dict, fields, today: dt.date, floor: dt.date) -> list[Finding]:
+    """A record's dates out of range, and an end before its start."""
+    found = []
+    for f in fields:
+        d = _d(row.get(f))
+        if d is not None and (d > today or d < floor):
+            found.append(Finding(
+                "ATTR-DATE-RANGE", layer, row["uuid"],
+                f"{f} {d.isoformat()} is {'in the future' if d > today else 'before ' + str(floor.year)}",
+                "correct the date (day and month swapped? a two-digit year?)"))
+    start, end = _d(row.get("start_date")), _d(row.get("end_date"))
+    if start and end and end < start:
+        found.append(Finding("ATTR-DATE-RANGE", layer, row["uuid"],
+                             f"end_date {end} is before start_date {start}",
+                             "swap or correct the dates"))
+    return found
+
+
+def _year(layer: str, row: dict, field: str, today: dt.date, floor: dt.date) -> list[Finding]:
+    """A year after this one or before ``min_year``, whatever the other years of its source
+    (ATTR-YEAR-OUTLIER needs three of them)."""
+    year = _d(row.get(field))
+    if year is None or floor.year <= int(year) <= today.year:
+        return []
+    when = "in the future" if int(year) > today.year else f"before {floor.year}"
+    return [Finding("ATTR-DATE-RANGE", layer, row["uuid"], f"{field} {int(year)} is {when}",
+                    "correct the year (a typing error? digits swapped?)")]
+
+
+@rule("ATTR-DATE-RANGE", "error", "a date or a year in the future, before 1900, or an end before its start", per_record=True)
 def date_range(ctx: Context) -> Iterable[Finding]:
     today = dt.date.today()
     floor = dt.date(ctx.params["min_year"], 1, 1)
     for layer, fields in DATE_FIELDS.items():
         gdf = ctx.layer(layer)
-        names = ["uuid", *fields, *(c for c in ("start_date", "end_date") if c not in fields)]
+        year_field = YEAR_FIELDS.get(layer)
+        names = ["uuid", *fields, *(c for c in ("start_date", "end_date") if c not in fields),
+                 *([year_field] if year_field else [])]
         present = [c for c in names if c in gdf]
         for values in zip(*(gdf[c].tolist() for c in present)):  # rows, without to_dict
             row = dict(zip(present, values))
-            for f in fields:
-                d = _d(row.get(f))
-                if d is not None and (d > today or d < floor):
-                    yield Finding("ATTR-DATE-RANGE", layer, row["uuid"],
-                                  f"{f} {d.isoformat()} is {'in the future' if d > today else 'before ' + str(floor.year)}",
-                                  "correct the date (day and month swapped? a two-digit year?)")
-            start, end = _d(row.get("start_date")), _d(row.get("end_date"))
-            if start and end and end < start:
-                yield Finding("ATTR-DATE-RANGE", layer, row["uuid"],
-                              f"end_date {end} is before start_date {start}",
-                              "swap or correct the dates")
+            found = _dated(layer, row, fields, today, floor)
+            # one finding per record: a year is checked where the dates said nothing
+            yield from found or (_year(layer, row, year_field, today, floor) if year_field else [])
 
 
 @rule("ATTR-YEAR-OUTLIER", "warning", "a year with no other record of its source within five years")
