@@ -197,3 +197,23 @@ def test_changes_in_a_window_through_the_cli(country):
     listed = json.loads(run_cli("--store", location, "imports", "list", "--format",
                                 "json").stdout)
     assert all(r["reverted_at"] is None for r in listed)
+
+
+def test_reverting_an_import_unlinks_the_events_of_its_areas(store_at, tmp_path):
+    d = tmp_path / "rep"
+    with open_store(store_at("unl")) as store:
+        hazards = import_source(store, write(d, "hazards.csv", HAZARD_COLS, [hazard("H1")]),
+                                "completion-hazards").files[0].import_id
+        centre = SQ.centroid
+        events = _csv(d / "events.csv", ["id", "lon", "lat"], [("E1", centre.x, centre.y)])
+        profile = _profile(tmp_path, "ev", "layer: events\ncountry: XKX\nkey: [id]\n"
+                           "geometry: {x: lon, y: lat, crs: EPSG:4326}\nfields:\n"
+                           "  local_id: {column: id}\n  event_type: {value: mine_incident}\n")
+        import_source(store, events, profile)
+        link_events(store, "XKX")
+        assert summary(store, "XKX").events.linked.in_hazard == 1
+        assert revert_import(store, hazards, reason="wrong survey")["deleted"] == 1
+        event = store.read_layer("events").iloc[0]
+        assert event["link_uuid"] is None and event["link_layer"] is None
+        linked = summary(store, "XKX").events.linked
+        assert (linked.in_hazard, linked.unlinked) == (0, 1)

@@ -159,7 +159,18 @@ def _undo_records(writer, changes: list[dict[str, Any]], iid: str, reason: str) 
                       reason=f"revert: {reason}")
         deleted += len(dels)
         restored += len(restores)
+    _unlink_from(writer, [r["uuid"] for layer, (dels, _, _) in by_layer.items()
+                          if layer in ("hazards", "cleared_areas") for r in dels], iid, reason)
     return deleted, restored
+
+
+def _unlink_from(writer, gone: list[str], iid: str, reason: str) -> None:
+    """Events linked to areas a revert deleted lose the link (in the change log too), so no
+    figure counts an event in an area that is gone."""
+    for event in writer.where("events", "link_uuid", gone) if gone else []:
+        writer.amend("events", event, {"link_layer": None, "link_uuid": None,
+                                       "link_distance_m": None}, import_id=f"revert-{iid}",
+                      reason=f"revert: {reason}: the area it was linked to is gone")
 
 
 def _undo_personal(writer, secrets: list[dict[str, Any]], iid: str, reason: str) -> None:
