@@ -295,3 +295,117 @@ def test_real_bih_hazards_round_trip(store_at, tmp_path, real_store, fmt):
     assert (b["geometry_status"] == "missing").sum() == 3094
     assert (b["geometry_status"] == "empty").sum() == 3
     assert (a["map_sheet"].fillna("") == b["map_sheet"].fillna("")).all()
+
+
+# --- every layer × every filter (issue 15, section 4) ------------------------------------------
+
+def _every_layer_store(store, folder):
+    """One or two records in every layer of XKX: admin areas A1 ⊃ A2 and B1, hazards in A2 and
+    B1, an activity, an outcome, devices, events (dated, known by year only, undated) and
+    victims."""
+    from tests.test_lifecycle import (ACTIVITY_COLS, DEVICE_COLS, HAZARD_COLS, OUTCOME_COLS, SQ,
+                                      activity, hazard, outcome, write)
+    far = shapely.affinity.translate(SQ, xoff=0.5)
+    rep = folder / "rep"
+    areas = ("code,level,parent,wkt\n"
+             f'A1,1,,"{shapely.box(16.9, 43.9, 17.1, 44.1).wkt}"\n'
+             f'A2,2,A1,"{shapely.box(16.95, 43.95, 17.05, 44.05).wkt}"\n'
+             f'B1,1,,"{shapely.box(17.4, 43.9, 17.6, 44.1).wkt}"\n')
+    rep.mkdir()
+    (rep / "SOURCES.md").write_text("test\n")
+    (rep / "areas.csv").write_text(areas)
+    (rep / "events.csv").write_text("id,lon,lat,day,year\nE1,17.0005,44.0005,2022-02-02,\n"
+                                    "E2,17.5,44.0,,2019\nE3,17.5,44.0,,\n")
+    (rep / "victims.csv").write_text("id,lon,lat,year\nV1,17.0005,44.0005,2022\nV2,17.5,44.0,2018\n")
+    for name, text in {
+        "areas.yaml": "layer: admin_areas\ncountry: XKX\nkey: [code]\n"
+                      "geometry: {wkt: wkt, crs: EPSG:4326}\nfields:\n  code: {column: code}\n"
+                      "  name: {column: code}\n  level: {column: level}\n  parent_code: {column: parent}\n",
+        "events.yaml": "layer: events\ncountry: XKX\nkey: [id]\n"
+                       "geometry: {x: lon, y: lat, crs: EPSG:4326}\nfields:\n  local_id: {column: id}\n"
+                       "  event_type: {value: mine_incident}\n  event_date: {column: day}\n"
+                       "  year: {column: year}\n",
+        "victims.yaml": "layer: victims\ncountry: XKX\nkey: [id]\n"
+                        "geometry: {x: lon, y: lat, crs: EPSG:4326}\nfields:\n  year: {column: year}\n"
+                        "  outcome: {value: injured}\n",
+    }.items():
+        (folder / name).write_text(text)
+    import_source(store, rep / "areas.csv", str(folder / "areas.yaml"))
+    import_source(store, write(rep, "hazards.csv", HAZARD_COLS, [
+        hazard("HZ-1"), hazard("HZ-2", far, status="closed", doi="2021-06-01")]), "completion-hazards")
+    import_source(store, write(rep, "activities.csv", ACTIVITY_COLS, [
+        activity("A-1", "HZ-1", "progress", "2022-03-01")]), "completion-activities")
+    import_source(store, write(rep, "outcomes.csv", OUTCOME_COLS, [
+        outcome("O-1", "HZ-1", "cleared", SQ, date="2022-05-01")]), "completion-outcomes")
+    import_source(store, write(rep, "devices.csv", DEVICE_COLS, [
+        {"country": "XKX", "device_id": "D-1", "eo_category": "AP", "found_date": "2022-04-01",
+         "lon": 17.0005, "lat": 44.0005},
+        {"country": "XKX", "device_id": "D-2", "eo_category": "AT", "lon": 17.5, "lat": 44.0}]),
+        "completion-devices")
+    import_source(store, rep / "events.csv", str(folder / "events.yaml"))
+    import_source(store, rep / "victims.csv", str(folder / "victims.yaml"))
+
+
+#: What each filter keeps of each layer (by local_id; victims by year, areas by code), or the
+#: option named by the one-line refusal.
+_LABEL = {"victims": "year", "admin_areas": "code"}
+_FILTERS = {"country": {"country": "XKX"}, "admin": {"admin": "A1"}, "status": {"status": ["open"]},
+            "from": {"date_from": "2022-01-01"}, "to": {"date_to": "2021-12-31"},
+            "all": {"country": "XKX", "admin": "A1", "date_from": "2022-01-01",
+                    "date_to": "2023-12-31"}}
+_EXPECTED = {
+    "admin_areas": {"country": {"A1", "A2", "B1"}, "admin": {"A1", "A2"}, "status": "--status",
+                    "from": "--from/--to", "to": "--from/--to", "all": "--from/--to"},
+    "hazards": {"country": {"HZ-1", "HZ-2"}, "admin": {"HZ-1"}, "status": {"HZ-1"},
+                "from": {"HZ-1"}, "to": {"HZ-2"}, "all": {"HZ-1"}},
+    "activities": {"country": {"A-1"}, "admin": {"A-1"}, "status": "--status",
+                   "from": {"A-1"}, "to": set(), "all": {"A-1"}},
+    "cleared_areas": {"country": {"O-1"}, "admin": {"O-1"}, "status": "--status",
+                      "from": {"O-1"}, "to": set(), "all": {"O-1"}},
+    "devices": {"country": {"D-1", "D-2"}, "admin": {"D-1"}, "status": "--status",
+                "from": {"D-1"}, "to": set(), "all": {"D-1"}},
+    "events": {"country": {"E1", "E2", "E3"}, "admin": {"E1"}, "status": "--status",
+               "from": {"E1"}, "to": {"E2"}, "all": {"E1"}},
+    "victims": {"country": {2022, 2018}, "admin": {2022}, "status": "--status",
+                "from": {2022}, "to": {2018}, "all": {2022}},
+}
+
+
+@pytest.fixture
+def every_layer(store_at, tmp_path):
+    with open_store(store_at("every")) as s:
+        _every_layer_store(s, tmp_path)
+        yield s
+
+
+def test_every_layer_with_every_filter_exports_or_is_refused_naming_the_option(tmp_path, every_layer):
+    """Issue 15 §4: `export LAYER` with each filter, and with all at once, on every layer."""
+    for layer, expected in _EXPECTED.items():
+        for name, options in _FILTERS.items():
+            want = expected[name]
+            out = tmp_path / "out" / f"{layer}-{name}.csv"
+            out.parent.mkdir(exist_ok=True)
+            if isinstance(want, str):
+                with pytest.raises(QueryError) as refused:
+                    export_layer(every_layer, layer, "csv", out, **options)
+                message = str(refused.value)
+                assert message.startswith(want) and "\n" not in message, (layer, name, message)
+                assert not out.exists()
+                continue
+            report = export_layer(every_layer, layer, "csv", out, **options)
+            with open(out, encoding="utf-8") as fh:
+                rows = list(csv.DictReader(fh))
+            label = _LABEL.get(layer, "local_id")
+            got = {int(r[label]) if layer == "victims" else r[label] for r in rows}
+            assert got == want, (layer, name, got)
+            assert report.records == len(want)
+
+
+def test_events_from_to_through_the_cli(tmp_path, every_layer):
+    """`export events --from/--to` once crashed with "ValueError: Item wrong length"."""
+    out = tmp_path / "e.csv"
+    result = run_cli("--store", every_layer.location, "export", "events", "--format", "csv",
+                     "--out", str(out), "--from", "2019-01-01", "--to", "2022-12-31")
+    assert result.returncode == 0, result.stderr
+    assert f"{out}: 2 events record(s) as csv" in result.stdout
+    assert "1 record(s) with no event_date or year left out by --from/--to" in result.stderr
