@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import json
 import math
+import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -121,8 +124,9 @@ def test_round_trip_keeps_records_attributes_geometries_and_times(store_at, tmp_
             assert same(a.loc[uid, name], b.loc[uid, name]), (fmt, uid, name, a.loc[uid, name],
                                                               b.loc[uid, name])
         assert same_geometry(a.loc[uid, "geometry"], b.loc[uid, "geometry"]), (fmt, uid)
-        status = a.loc[uid, "geometry_status"]  # a repaired geometry comes back valid: ok
-        assert b.loc[uid, "geometry_status"] == ("ok" if status == "repaired" else status)
+        # a repaired geometry comes back as it was stored, still flagged repaired
+        assert b.loc[uid, "geometry_status"] == a.loc[uid, "geometry_status"], (fmt, uid)
+        assert same(a.loc[uid, "geometry_note"], b.loc[uid, "geometry_note"]), (fmt, uid)
     if layer == "events":
         e1 = b[b["local_id"] == "E1"].iloc[0]
         assert e1["event_time"] == dt.datetime(2021, 3, 5, 4, 30, tzinfo=dt.timezone.utc)
@@ -409,3 +413,119 @@ def test_events_from_to_through_the_cli(tmp_path, every_layer):
     assert result.returncode == 0, result.stderr
     assert f"{out}: 2 events record(s) as csv" in result.stdout
     assert "1 record(s) with no event_date or year left out by --from/--to" in result.stderr
+
+
+# --- formats people send, and geometry flags that survive the trip (issue 15, section 6) -------
+
+def test_a_zipped_shapefile_to_email_and_read_back(store_at, tmp_path, store):
+    out = tmp_path / "out" / "hazards.shp.zip"
+    out.parent.mkdir()
+    report = export_layer(store, "hazards", "shp", out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["hazards.shp.zip",
+                                                           "hazards.shp.zip.profile.yaml"]
+    with zipfile.ZipFile(out) as zf:
+        assert sorted(zf.namelist()) == ["hazards.cpg", "hazards.dbf", "hazards.prj",
+                                         "hazards.shp", "hazards.shx"]
+    profile = yaml.safe_load(report.profile_path.read_text())
+    assert profile["read"]["pattern"] == "hazards.shp.zip"
+    with open_store(store_at("back")) as back:
+        imported = import_source(back, out, str(report.profile_path))
+        assert (imported.total("inserted"), imported.total("quarantined")) == (5, 0)
+        got = back.read_layer("hazards").set_index("uuid")
+    want = store.read_layer("hazards").set_index("uuid")
+    assert sorted(got.index) == sorted(want.index)
+    assert dict(got["geometry_status"]) == dict(want["geometry_status"])  # empty restored too
+    assert dict(got["map_sheet"].fillna("")) == dict(want["map_sheet"].fillna(""))
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "shp",
+                     "--out", str(tmp_path / "again.shp.zip"))
+    assert result.returncode == 0, result.stderr
+    assert zipfile.ZipFile(tmp_path / "again.shp.zip").namelist()
+
+
+def test_a_csv_for_excel_keeps_its_accents(tmp_path, store):
+    out = tmp_path / "h.csv"
+    export_layer(store, "hazards", "csv", out, excel=True)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the byte order mark Excel reads UTF-8 by
+    assert "Šipovo č" in raw.decode("utf-8-sig") and "Bihać, 'Ž' “K”" in raw.decode("utf-8-sig")
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "csv",
+                     "--out", str(tmp_path / "cli.csv"), "--excel")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "cli.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "xlsx",
+                     "--out", str(tmp_path / "h.xlsx"), "--excel")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --excel applies to csv exports (an xlsx file is Excel's own)"]
+    assert not (tmp_path / "h.xlsx").exists()
+
+
+FLAGGED_CSV = """\
+id,wkt
+bow,"POLYGON ((17.3 44.3, 17.302 44.302, 17.302 44.3, 17.3 44.302, 17.3 44.3))"
+fiji,"POLYGON ((179.5 -17, -179.5 -17, -179.5 -16, 179.5 -16, 179.5 -17))"
+fine,"POLYGON ((17.4 44.4, 17.41 44.4, 17.41 44.41, 17.4 44.4))"
+"""
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_repaired_and_antimeridian_flags_survive_export_and_import(store_at, tmp_path, fmt):
+    """A repaired bow-tie (as BiH's map sheets have) and a polygon cut along ±180° come back
+    with their flag and note, and the geometry as it was stored."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "f.csv").write_text(FLAGGED_CSV, encoding="utf-8")
+    (tmp_path / "f.yaml").write_text("layer: hazards\ncountry: FJI\nkey: [id]\n"
+                                     "geometry: {wkt: wkt, crs: EPSG:4326}\n"
+                                     "fields:\n  local_id: {column: id}\n", encoding="utf-8")
+    out = tmp_path / "out" / f"flags{SUFFIX[fmt]}"
+    out.parent.mkdir()
+    with open_store(store_at("a")) as a:
+        import_source(a, tmp_path / "data" / "f.csv", str(tmp_path / "f.yaml"))
+        want = a.read_layer("hazards").set_index("local_id")
+        report = export_layer(a, "hazards", fmt, out)
+    assert dict(want["geometry_status"]) == {"bow": "repaired", "fiji": "antimeridian",
+                                             "fine": "ok"}
+    with open_store(store_at("b")) as b:
+        import_source(b, out, str(report.profile_path))
+        got = b.read_layer("hazards").set_index("local_id")
+    for hid in ("bow", "fiji", "fine"):
+        assert got.loc[hid, "geometry_status"] == want.loc[hid, "geometry_status"], (fmt, hid)
+        assert same(got.loc[hid, "geometry_note"], want.loc[hid, "geometry_note"]), (fmt, hid)
+        assert same_geometry(got.loc[hid, "geometry"], want.loc[hid, "geometry"]), (fmt, hid)
+        assert got.loc[hid, "area_m2"] == pytest.approx(want.loc[hid, "area_m2"], rel=1e-9)
+    assert "Self-intersection" in got.loc["bow", "geometry_note"]
+    assert "antimeridian" in got.loc["fiji", "geometry_note"]
+
+
+def test_a_full_disk_during_export_leaves_no_partial_file(tmp_path, store, monkeypatch, capsys):
+    """The disk fills while the file is written: one line naming the file, nothing left."""
+    import mineledger.ledger.export as export_module
+    from mineledger.cli import main
+
+    def half_written(frame, geoms, layer, fmt, out, notes, **options):
+        out.write_text("uuid,country\n123", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export_module, "write_records", half_written)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "h.csv"
+    with pytest.raises(SourceError) as refused:
+        export_layer(store, "hazards", "csv", out)
+    assert str(refused.value) == (f"--out {out}: cannot write it: No space left on device; "
+                                  "nothing was written")
+    assert list(folder.iterdir()) == []
+    out.write_text("an earlier export\n")  # replacing a file keeps the old one whole
+    with pytest.raises(SourceError):
+        export_layer(store, "hazards", "csv", out, overwrite=True)
+    assert [p.name for p in folder.iterdir()] == ["h.csv"]
+    assert out.read_text() == "an earlier export\n"
+    monkeypatch.setattr(sys, "argv", ["mineledger", "--store", store.location, "export",
+                                      "hazards", "--format", "csv", "--out", str(folder / "c.csv")])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: --out {folder / 'c.csv'}: cannot write it: No space left on device; nothing "
+        "was written"]
+    assert [p.name for p in folder.iterdir()] == ["h.csv"]

@@ -288,7 +288,7 @@ class _Mapper:
                 return self._cut_at_antimeridian(geom, status_note)
             fixed, reason = repair_polygonal(geom, row.valid)
             if reason is None and status_note is None:
-                return fixed, GeometryStatus.OK, None, None, None
+                return fixed, *self._as_exported(row), None, None
             original = shapely.to_wkb(geom, output_dimension=2)
             if fixed is None:
                 return None, GeometryStatus.UNREPAIRABLE, f"invalid ({reason}); nothing polygonal survived repair", original, None
@@ -319,6 +319,19 @@ class _Mapper:
         if fixed is None:
             return None, GeometryStatus.UNREPAIRABLE, note, original, None
         return fixed, GeometryStatus.ANTIMERIDIAN, note, original, None
+
+    def _as_exported(self, row: SourceRow) -> tuple[GeometryStatus, str | None]:
+        """(status, note) of a valid polygon: ``ok``, unless the profile's status column (a
+        mineledger export) says the geometry is one that was ``repaired`` or cut along the
+        ``antimeridian`` when first imported — then it keeps that flag and its note (the
+        original geometry stays in the store it was exported from)."""
+        said = row.properties.get(self.profile.status_column) if self.profile.status_column \
+            else None
+        if said in (GeometryStatus.REPAIRED, GeometryStatus.ANTIMERIDIAN):
+            note = row.properties.get(self.profile.note_column) if self.profile.note_column \
+                else None
+            return GeometryStatus(said), note or None
+        return GeometryStatus.OK, None
 
     def _said(self, row: SourceRow):
         """No geometry in the row: missing, unless the profile's status column (a mineledger
