@@ -383,9 +383,21 @@ def _resolve_hxl(path: Path, profile: Profile, table) -> tuple[list[str], set[st
 
 def _join_parent(path: Path, profile: Profile, table) -> list[str]:
     """Join each row of a repeat group to its parent row (``read.join``); a row whose parent
-    is not found gets a shape error (quarantined with the key it looked for)."""
+    is not found gets a shape error (quarantined with the key it looked for).
+
+    Raises
+    ------
+    SourceError
+        The parent table is missing, or lies outside the source's data folder
+        (:func:`data_root`; ``..``, absolute paths and symbolic links resolved first).
+    """
     join = profile.join
     parent_path = (path.parent / join.file) if join.file else path
+    if join.file:  # a shared profile must not read files beside the data into the store
+        root, resolved = data_root(path), parent_path.resolve()  # symlinks followed
+        if not resolved.is_relative_to(root):
+            raise SourceError(f"{path}: read.join.file {join.file!r} is {resolved}, outside the "
+                              f"source's data folder {root}; expected a table inside it")
     if not parent_path.is_file():
         raise SourceError(f"{path}: read.join names {parent_path}, which does not exist")
     parent = read_sheet(parent_path, join.sheet, encoding=profile.encoding,
