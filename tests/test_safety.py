@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import psycopg
 import pyogrio
 import pytest
 import shapely
@@ -24,7 +25,7 @@ from mineledger.errors import SourceError, StoreError
 from mineledger.ledger.importer import import_source
 from mineledger.ledger.backup import backup_store, restore_store, verify_backup
 from mineledger import open_store
-from tests.conftest import run_cli
+from tests.conftest import PG_ADMIN, run_cli
 
 PROFILE = """
 layer: events
@@ -411,3 +412,53 @@ def test_report_never_writes_through_a_symbolic_link(folder, small_store):
     assert str(refused.value) == (f"--out {out}: index.html is a symbolic link; a report is "
                                   "never written through one")
     assert victim.read_text() == "keep"
+
+
+def _postgis_only(backend):
+    if backend != "postgis":
+        pytest.skip("the PostgreSQL counterpart of a file test (the file test runs on gpkg)")
+
+
+def test_a_database_that_is_not_a_store_is_left_as_it_was(backend, store_at):
+    """The PostgreSQL counterpart of a file that is not a store: a database holding other
+    tables is refused, and gets no mineledger table (nor PostGIS) added."""
+    _postgis_only(backend)
+    url = store_at("other")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION postgis")
+        conn.execute("CREATE TABLE notes (id serial PRIMARY KEY, text text)")
+        conn.execute("INSERT INTO notes (text) VALUES ('keep me')")
+    for create in (True, False):
+        with pytest.raises(StoreError, match="holds tables \\(notes\\) but is not a mineledger "
+                                             "store"):
+            open_store(url, create=create)
+    with psycopg.connect(url) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        extensions = [r[0] for r in conn.execute("SELECT extname FROM pg_extension")]
+        rows = conn.execute("SELECT text FROM notes").fetchall()
+    assert (tables, "postgis" in extensions, rows) == (["notes"], False, [("keep me",)])
+
+
+def test_a_read_only_postgresql_store_can_be_read(backend, store_at, folder):
+    """The PostgreSQL counterpart of a read-only file: a database in which every transaction
+    is read-only (a hot standby, a read-only role) is read — summary, layers, export — and
+    a write is refused in one line."""
+    from mineledger import summary
+    from mineledger.ledger.export import export_layer
+    from mineledger.ledger.history import layer_counts
+
+    _postgis_only(backend)
+    url = store_at("ro")
+    with open_store(url) as store:
+        import_source(store, events_csv(folder / "data", "a.csv", 30), str(folder / "p.yaml"))
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    with open_store(url, create=False) as session:
+        assert summary(session, "COL").events.count == 30
+        assert {n: c for n, _, c, _ in layer_counts(session)}["events"] == 30
+        assert export_layer(session, "events", "csv", folder / "e.csv").records == 30
+        with pytest.raises(StoreError) as refused:
+            import_source(session, events_csv(folder / "data", "b.csv", 5), str(folder / "p.yaml"))
+    assert "read-only transaction" in str(refused.value) and "\n" not in str(refused.value)
