@@ -197,6 +197,9 @@ def _check_out(out: Path, overwrite: bool) -> None:
     ------
     SourceError
     """
+    if out.name in ("", ".", ".."):
+        raise SourceError(f"--out {out}: name the report's own folder (such as report-bih), "
+                          "which is created, or replaced with --overwrite")
     if out.is_symlink():
         raise SourceError(f"--out {out}: a symbolic link; a report is never written through "
                           "one: name the folder itself")
