@@ -359,8 +359,9 @@ def readback_profile(layer: str, fmt: str, out: Path, renamed: dict[str, str],
                    "visibility", "drawOrder", "icon"]
     if ignore:
         read["ignore"] = ignore
+    base = out.name[:-len(ZIPPED_SHAPEFILE)] if is_zipped_shapefile(out) else out.stem
     doc = {
-        "name": f"{out.stem}-{fmt}",
+        "name": f"{base}-{fmt}",
         "description": f"Reads back {out.name}, a mineledger export of layer {layer} "
                        f"({fmt}), into the same fields.",
         "layer": layer,
