@@ -346,3 +346,16 @@ def test_read_join_reads_only_files_inside_the_data_folder(tmp_path, store):
     assert store.read_layer("devices").empty
     import_source(store, child, profile(tmp_path, CHILD_PROFILE.format(file="../parents.csv")))
     assert list(store.read_layer("devices")["hazard_local_id"]) == ["HZ-1"]
+
+
+def test_profiles_that_mineledger_writes_use_no_yaml_aliases(tmp_path):
+    """A value met twice is written out twice (PyYAML would write &id001 and *id001, which
+    load_profile refuses)."""
+    from mineledger.io.profiles import dump_profile
+
+    shared = {"Yes": True, "No": False}
+    text = dump_profile({"layer": "events", "country": "COL", "fields": {
+        "event_type": {"value": "accident_ap_mine"}, "killed": {"column": "k"}},
+        "source": {"a": shared, "b": shared}})
+    assert "&" not in text and "*" not in text
+    assert load_profile(profile(tmp_path, text)).layer == "events"

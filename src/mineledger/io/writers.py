@@ -34,11 +34,11 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
-import yaml
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from mineledger.errors import SourceError
+from mineledger.io.profiles import dump_profile
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
 
@@ -372,4 +372,4 @@ def readback_profile(layer: str, fmt: str, out: Path, renamed: dict[str, str],
     }
     return ("# Written by `mineledger export`; import the file with\n"
             f"#   mineledger import {out.name} --profile {out.name}.profile.yaml\n"
-            + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+            + dump_profile(doc))

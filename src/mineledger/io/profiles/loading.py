@@ -250,6 +250,19 @@ MAX_PROFILE_BYTES = 1 << 20
 MAX_PROFILE_DEPTH = 64
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value met twice in full, never as an anchor and an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_profile(doc: dict[str, Any]) -> str:
+    """The YAML text of a profile document (keys in their order, Unicode as it is), with no
+    anchors or aliases, which :func:`load_profile` refuses."""
+    return yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True)
+
+
 def _check_yaml_shape(path: Path, text: bytes) -> None:
     """Refuse, from the YAML's event stream and before anything is built from it, what a
     profile never needs and an attacker would use: a huge text, deep nesting, and anchors or
