@@ -288,8 +288,9 @@ class GeoPackageStore(SQLStore):
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
-            hint = (f" (read-only here: {self.read_only}; its write-ahead log needs "
-                    f"{self.path.name}-shm beside it)" if self.read_only else "")
+            wal = self.read_only and Path(f"{self.path}-wal").exists()
+            hint = (f" (read-only here: {self.read_only}; its write-ahead log "
+                    f"{self.path.name}-wal needs {self.path.name}-shm beside it)" if wal else "")
             raise StoreError(f"{self.path}: cannot be read as a store: {exc}{hint}") from None
         if names and "mineledger_meta" not in names:
             raise StoreError(f"{self.path}: a SQLite/GeoPackage file, but not a mineledger "
