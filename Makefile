@@ -37,9 +37,9 @@ demo: $(BIN)/.installed
 	$(ML) check --country BIH
 	$(ML) summary --country COL --format table
 	$(ML) summary --country BIH --format table
-	$(ML) report --country COL --out demo-report/COL
+	$(ML) report --country COL --out demo-report/COL --overwrite
 	$(ML) landrelease --country BIH --by admin2
-	$(ML) report --country BIH --out demo-report/BIH
+	$(ML) report --country BIH --out demo-report/BIH --overwrite
 	@echo
 	@echo "Explore the store:"
 	@echo "  $(ML) layers"

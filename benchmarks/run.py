@@ -281,7 +281,7 @@ def run_one(size: str, workload: str, baseline: bool, backend: str = "gpkg") -> 
         with open_store(_store_for(size), create=False, user="bench") as store:
             rows = len(store.read_layer("hazards", COUNTRY))
             clock = time.perf_counter()
-            write_report(store, COUNTRY, folder / "report")
+            write_report(store, COUNTRY, folder / "report", overwrite=True)
             seconds = time.perf_counter() - clock
     else:
         raise SystemExit(f"unknown workload {workload!r}")
@@ -393,7 +393,7 @@ def run_one_postgis(size: str, workload: str, baseline: bool) -> dict:
         with open_store(url, create=False, user="bench") as store:
             rows = store.count("hazards", COUNTRY)
             clock = time.perf_counter()
-            write_report(store, COUNTRY, folder / "pg-report")
+            write_report(store, COUNTRY, folder / "pg-report", overwrite=True)
             seconds = time.perf_counter() - clock
     else:
         raise SystemExit(f"unknown workload {workload!r}")

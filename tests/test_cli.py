@@ -120,8 +120,8 @@ def test_summary_table_shows_chosen_unit(real_store, bih_summary):
     distinct = bih_summary["hazards"]["distinct_area_m2"]
     km2 = run_cli("--store", real_store.location, "summary", "--country", "BIH")
     ha = run_cli("--store", real_store.location, "summary", "--country", "BIH", "--unit", "ha")
-    assert "distinct area (km²)" in km2.stdout and f"{distinct / 1e6:,.2f}" in km2.stdout
-    assert "distinct area (ha)" in ha.stdout and f"{distinct / 1e4:,.2f}" in ha.stdout
+    assert "land of the records, distinct (km²)" in km2.stdout and f"{distinct / 1e6:,.2f}" in km2.stdout
+    assert "land of the records, distinct (ha)" in ha.stdout and f"{distinct / 1e4:,.2f}" in ha.stdout
 
 
 def test_summary_json_has_the_contract_keys(real_store):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import json
 import math
+import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -121,8 +124,9 @@ def test_round_trip_keeps_records_attributes_geometries_and_times(store_at, tmp_
             assert same(a.loc[uid, name], b.loc[uid, name]), (fmt, uid, name, a.loc[uid, name],
                                                               b.loc[uid, name])
         assert same_geometry(a.loc[uid, "geometry"], b.loc[uid, "geometry"]), (fmt, uid)
-        status = a.loc[uid, "geometry_status"]  # a repaired geometry comes back valid: ok
-        assert b.loc[uid, "geometry_status"] == ("ok" if status == "repaired" else status)
+        # a repaired geometry comes back as it was stored, still flagged repaired
+        assert b.loc[uid, "geometry_status"] == a.loc[uid, "geometry_status"], (fmt, uid)
+        assert same(a.loc[uid, "geometry_note"], b.loc[uid, "geometry_note"]), (fmt, uid)
     if layer == "events":
         e1 = b[b["local_id"] == "E1"].iloc[0]
         assert e1["event_time"] == dt.datetime(2021, 3, 5, 4, 30, tzinfo=dt.timezone.utc)
@@ -295,3 +299,233 @@ def test_real_bih_hazards_round_trip(store_at, tmp_path, real_store, fmt):
     assert (b["geometry_status"] == "missing").sum() == 3094
     assert (b["geometry_status"] == "empty").sum() == 3
     assert (a["map_sheet"].fillna("") == b["map_sheet"].fillna("")).all()
+
+
+# --- every layer × every filter (issue 15, section 4) ------------------------------------------
+
+def _every_layer_store(store, folder):
+    """One or two records in every layer of XKX: admin areas A1 ⊃ A2 and B1, hazards in A2 and
+    B1, an activity, an outcome, devices, events (dated, known by year only, undated) and
+    victims."""
+    from tests.test_lifecycle import (ACTIVITY_COLS, DEVICE_COLS, HAZARD_COLS, OUTCOME_COLS, SQ,
+                                      activity, hazard, outcome, write)
+    far = shapely.affinity.translate(SQ, xoff=0.5)
+    rep = folder / "rep"
+    areas = ("code,level,parent,wkt\n"
+             f'A1,1,,"{shapely.box(16.9, 43.9, 17.1, 44.1).wkt}"\n'
+             f'A2,2,A1,"{shapely.box(16.95, 43.95, 17.05, 44.05).wkt}"\n'
+             f'B1,1,,"{shapely.box(17.4, 43.9, 17.6, 44.1).wkt}"\n')
+    rep.mkdir()
+    (rep / "SOURCES.md").write_text("test\n")
+    (rep / "areas.csv").write_text(areas)
+    (rep / "events.csv").write_text("id,lon,lat,day,year\nE1,17.0005,44.0005,2022-02-02,\n"
+                                    "E2,17.5,44.0,,2019\nE3,17.5,44.0,,\n")
+    (rep / "victims.csv").write_text("id,lon,lat,year\nV1,17.0005,44.0005,2022\nV2,17.5,44.0,2018\n")
+    for name, text in {
+        "areas.yaml": "layer: admin_areas\ncountry: XKX\nkey: [code]\n"
+                      "geometry: {wkt: wkt, crs: EPSG:4326}\nfields:\n  code: {column: code}\n"
+                      "  name: {column: code}\n  level: {column: level}\n  parent_code: {column: parent}\n",
+        "events.yaml": "layer: events\ncountry: XKX\nkey: [id]\n"
+                       "geometry: {x: lon, y: lat, crs: EPSG:4326}\nfields:\n  local_id: {column: id}\n"
+                       "  event_type: {value: mine_incident}\n  event_date: {column: day}\n"
+                       "  year: {column: year}\n",
+        "victims.yaml": "layer: victims\ncountry: XKX\nkey: [id]\n"
+                        "geometry: {x: lon, y: lat, crs: EPSG:4326}\nfields:\n  year: {column: year}\n"
+                        "  outcome: {value: injured}\n",
+    }.items():
+        (folder / name).write_text(text)
+    import_source(store, rep / "areas.csv", str(folder / "areas.yaml"))
+    import_source(store, write(rep, "hazards.csv", HAZARD_COLS, [
+        hazard("HZ-1"), hazard("HZ-2", far, status="closed", doi="2021-06-01")]), "completion-hazards")
+    import_source(store, write(rep, "activities.csv", ACTIVITY_COLS, [
+        activity("A-1", "HZ-1", "progress", "2022-03-01")]), "completion-activities")
+    import_source(store, write(rep, "outcomes.csv", OUTCOME_COLS, [
+        outcome("O-1", "HZ-1", "cleared", SQ, date="2022-05-01")]), "completion-outcomes")
+    import_source(store, write(rep, "devices.csv", DEVICE_COLS, [
+        {"country": "XKX", "device_id": "D-1", "eo_category": "AP", "found_date": "2022-04-01",
+         "lon": 17.0005, "lat": 44.0005},
+        {"country": "XKX", "device_id": "D-2", "eo_category": "AT", "lon": 17.5, "lat": 44.0}]),
+        "completion-devices")
+    import_source(store, rep / "events.csv", str(folder / "events.yaml"))
+    import_source(store, rep / "victims.csv", str(folder / "victims.yaml"))
+
+
+#: What each filter keeps of each layer (by local_id; victims by year, areas by code), or the
+#: option named by the one-line refusal.
+_LABEL = {"victims": "year", "admin_areas": "code"}
+_FILTERS = {"country": {"country": "XKX"}, "admin": {"admin": "A1"}, "status": {"status": ["open"]},
+            "from": {"date_from": "2022-01-01"}, "to": {"date_to": "2021-12-31"},
+            "all": {"country": "XKX", "admin": "A1", "date_from": "2022-01-01",
+                    "date_to": "2023-12-31"}}
+_EXPECTED = {
+    "admin_areas": {"country": {"A1", "A2", "B1"}, "admin": {"A1", "A2"}, "status": "--status",
+                    "from": "--from/--to", "to": "--from/--to", "all": "--from/--to"},
+    "hazards": {"country": {"HZ-1", "HZ-2"}, "admin": {"HZ-1"}, "status": {"HZ-1"},
+                "from": {"HZ-1"}, "to": {"HZ-2"}, "all": {"HZ-1"}},
+    "activities": {"country": {"A-1"}, "admin": {"A-1"}, "status": "--status",
+                   "from": {"A-1"}, "to": set(), "all": {"A-1"}},
+    "cleared_areas": {"country": {"O-1"}, "admin": {"O-1"}, "status": "--status",
+                      "from": {"O-1"}, "to": set(), "all": {"O-1"}},
+    "devices": {"country": {"D-1", "D-2"}, "admin": {"D-1"}, "status": "--status",
+                "from": {"D-1"}, "to": set(), "all": {"D-1"}},
+    "events": {"country": {"E1", "E2", "E3"}, "admin": {"E1"}, "status": "--status",
+               "from": {"E1"}, "to": {"E2"}, "all": {"E1"}},
+    "victims": {"country": {2022, 2018}, "admin": {2022}, "status": "--status",
+                "from": {2022}, "to": {2018}, "all": {2022}},
+}
+
+
+@pytest.fixture
+def every_layer(store_at, tmp_path):
+    with open_store(store_at("every")) as s:
+        _every_layer_store(s, tmp_path)
+        yield s
+
+
+def test_every_layer_with_every_filter_exports_or_is_refused_naming_the_option(tmp_path, every_layer):
+    """Issue 15 §4: `export LAYER` with each filter, and with all at once, on every layer."""
+    for layer, expected in _EXPECTED.items():
+        for name, options in _FILTERS.items():
+            want = expected[name]
+            out = tmp_path / "out" / f"{layer}-{name}.csv"
+            out.parent.mkdir(exist_ok=True)
+            if isinstance(want, str):
+                with pytest.raises(QueryError) as refused:
+                    export_layer(every_layer, layer, "csv", out, **options)
+                message = str(refused.value)
+                assert message.startswith(want) and "\n" not in message, (layer, name, message)
+                assert not out.exists()
+                continue
+            report = export_layer(every_layer, layer, "csv", out, **options)
+            with open(out, encoding="utf-8") as fh:
+                rows = list(csv.DictReader(fh))
+            label = _LABEL.get(layer, "local_id")
+            got = {int(r[label]) if layer == "victims" else r[label] for r in rows}
+            assert got == want, (layer, name, got)
+            assert report.records == len(want)
+
+
+def test_events_from_to_through_the_cli(tmp_path, every_layer):
+    """`export events --from/--to` once crashed with "ValueError: Item wrong length"."""
+    out = tmp_path / "e.csv"
+    result = run_cli("--store", every_layer.location, "export", "events", "--format", "csv",
+                     "--out", str(out), "--from", "2019-01-01", "--to", "2022-12-31")
+    assert result.returncode == 0, result.stderr
+    assert f"{out}: 2 events record(s) as csv" in result.stdout
+    assert "1 record(s) with no event_date or year left out by --from/--to" in result.stderr
+
+
+# --- formats people send, and geometry flags that survive the trip (issue 15, section 6) -------
+
+def test_a_zipped_shapefile_to_email_and_read_back(store_at, tmp_path, store):
+    out = tmp_path / "out" / "hazards.shp.zip"
+    out.parent.mkdir()
+    report = export_layer(store, "hazards", "shp", out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["hazards.shp.zip",
+                                                           "hazards.shp.zip.profile.yaml"]
+    with zipfile.ZipFile(out) as zf:
+        assert sorted(zf.namelist()) == ["hazards.cpg", "hazards.dbf", "hazards.prj",
+                                         "hazards.shp", "hazards.shx"]
+    profile = yaml.safe_load(report.profile_path.read_text())
+    assert profile["read"]["pattern"] == "hazards.shp.zip"
+    with open_store(store_at("back")) as back:
+        imported = import_source(back, out, str(report.profile_path))
+        assert (imported.total("inserted"), imported.total("quarantined")) == (5, 0)
+        got = back.read_layer("hazards").set_index("uuid")
+    want = store.read_layer("hazards").set_index("uuid")
+    assert sorted(got.index) == sorted(want.index)
+    assert dict(got["geometry_status"]) == dict(want["geometry_status"])  # empty restored too
+    assert dict(got["map_sheet"].fillna("")) == dict(want["map_sheet"].fillna(""))
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "shp",
+                     "--out", str(tmp_path / "again.shp.zip"))
+    assert result.returncode == 0, result.stderr
+    assert zipfile.ZipFile(tmp_path / "again.shp.zip").namelist()
+
+
+def test_a_csv_for_excel_keeps_its_accents(tmp_path, store):
+    out = tmp_path / "h.csv"
+    export_layer(store, "hazards", "csv", out, excel=True)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the byte order mark Excel reads UTF-8 by
+    assert "Šipovo č" in raw.decode("utf-8-sig") and "Bihać, 'Ž' “K”" in raw.decode("utf-8-sig")
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "csv",
+                     "--out", str(tmp_path / "cli.csv"), "--excel")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "cli.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    result = run_cli("--store", store.location, "export", "hazards", "--format", "xlsx",
+                     "--out", str(tmp_path / "h.xlsx"), "--excel")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --excel applies to csv exports (an xlsx file is Excel's own)"]
+    assert not (tmp_path / "h.xlsx").exists()
+
+
+FLAGGED_CSV = """\
+id,wkt
+bow,"POLYGON ((17.3 44.3, 17.302 44.302, 17.302 44.3, 17.3 44.302, 17.3 44.3))"
+fiji,"POLYGON ((179.5 -17, -179.5 -17, -179.5 -16, 179.5 -16, 179.5 -17))"
+fine,"POLYGON ((17.4 44.4, 17.41 44.4, 17.41 44.41, 17.4 44.4))"
+"""
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_repaired_and_antimeridian_flags_survive_export_and_import(store_at, tmp_path, fmt):
+    """A repaired bow-tie (as BiH's map sheets have) and a polygon cut along ±180° come back
+    with their flag and note, and the geometry as it was stored."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "f.csv").write_text(FLAGGED_CSV, encoding="utf-8")
+    (tmp_path / "f.yaml").write_text("layer: hazards\ncountry: FJI\nkey: [id]\n"
+                                     "geometry: {wkt: wkt, crs: EPSG:4326}\n"
+                                     "fields:\n  local_id: {column: id}\n", encoding="utf-8")
+    out = tmp_path / "out" / f"flags{SUFFIX[fmt]}"
+    out.parent.mkdir()
+    with open_store(store_at("a")) as a:
+        import_source(a, tmp_path / "data" / "f.csv", str(tmp_path / "f.yaml"))
+        want = a.read_layer("hazards").set_index("local_id")
+        report = export_layer(a, "hazards", fmt, out)
+    assert dict(want["geometry_status"]) == {"bow": "repaired", "fiji": "antimeridian",
+                                             "fine": "ok"}
+    with open_store(store_at("b")) as b:
+        import_source(b, out, str(report.profile_path))
+        got = b.read_layer("hazards").set_index("local_id")
+    for hid in ("bow", "fiji", "fine"):
+        assert got.loc[hid, "geometry_status"] == want.loc[hid, "geometry_status"], (fmt, hid)
+        assert same(got.loc[hid, "geometry_note"], want.loc[hid, "geometry_note"]), (fmt, hid)
+        assert same_geometry(got.loc[hid, "geometry"], want.loc[hid, "geometry"]), (fmt, hid)
+        assert got.loc[hid, "area_m2"] == pytest.approx(want.loc[hid, "area_m2"], rel=1e-9)
+    assert "Self-intersection" in got.loc["bow", "geometry_note"]
+    assert "antimeridian" in got.loc["fiji", "geometry_note"]
+
+
+def test_a_full_disk_during_export_leaves_no_partial_file(tmp_path, store, monkeypatch, capsys):
+    """The disk fills while the file is written: one line naming the file, nothing left."""
+    import mineledger.ledger.export as export_module
+    from mineledger.cli import main
+
+    def half_written(frame, geoms, layer, fmt, out, notes, **options):
+        out.write_text("uuid,country\n123", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export_module, "write_records", half_written)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "h.csv"
+    with pytest.raises(SourceError) as refused:
+        export_layer(store, "hazards", "csv", out)
+    assert str(refused.value) == (f"--out {out}: cannot write it: No space left on device; "
+                                  "nothing was written")
+    assert list(folder.iterdir()) == []
+    out.write_text("an earlier export\n")  # replacing a file keeps the old one whole
+    with pytest.raises(SourceError):
+        export_layer(store, "hazards", "csv", out, overwrite=True)
+    assert [p.name for p in folder.iterdir()] == ["h.csv"]
+    assert out.read_text() == "an earlier export\n"
+    monkeypatch.setattr(sys, "argv", ["mineledger", "--store", store.location, "export",
+                                      "hazards", "--format", "csv", "--out", str(folder / "c.csv")])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: --out {folder / 'c.csv'}: cannot write it: No space left on device; nothing "
+        "was written"]
+    assert [p.name for p in folder.iterdir()] == ["h.csv"]

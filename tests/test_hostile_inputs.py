@@ -253,3 +253,109 @@ def test_unwritable_outputs_and_existing_drafts_are_clear_errors(tmp_path, store
     result = run_cli("profile", "infer", str(path), "--out", str(draft))
     assert result.returncode == 2 and "exists; pass --overwrite" in result.stderr
     assert draft.read_text() == "keep me"
+
+
+# --- oversized fields, YAML bombs, joins that reach outside (issue 15, section 6) -------------
+
+def test_a_row_with_a_10_mb_field_is_quarantined_not_the_whole_file(tmp_path, store):
+    big = "x" * (10 * 1024 * 1024)
+    path = data(tmp_path, "big.csv", f'id,lon,lat,notes\nA,18.4,43.8,short\nB,18.5,43.9,"{big}"\n'
+                                     "C,18.6,44.0,fine\n")
+    text = EVENTS.replace("COL", "BIH") + ("  local_id: {column: id}\nkey: [id]\n"
+                                           "geometry: {x: lon, y: lat, crs: EPSG:4326}\n")
+    report = import_source(store, path, profile(tmp_path, text))
+    assert (report.total("inserted"), report.total("quarantined")) == (2, 1)
+    (q,) = report.files[0].quarantined
+    assert q.locator == "row 2 (key id=B)"
+    assert q.reason == ("column 'notes' holds 10,485,760 bytes; expected at most 1,048,576 "
+                        "(a larger value is not a field but a broken or hostile file)")
+    assert sorted(store.read_layer("events")["local_id"]) == ["A", "C"]
+    kept = store.read_table("quarantine").iloc[0]
+    assert len(kept["raw"]["notes"]) < 200 and "10,485,760 bytes" in kept["raw"]["notes"]
+
+
+def _billion_laughs(levels: int = 9) -> str:
+    lines = ["layer: events", "country: COL", "source:",
+             "  l0: &l0 [" + ", ".join(["lol"] * 9) + "]"]
+    for i in range(1, levels + 1):
+        lines.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
+    lines.append(f"description: *l{levels}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_profile_with_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path, monkeypatch):
+    import time
+
+    import yaml
+
+    def expanded(*args, **kwargs):
+        raise AssertionError("the YAML was constructed: its aliases expanded")
+
+    monkeypatch.setattr(yaml, "safe_load", expanded)
+    monkeypatch.setattr(yaml, "load", expanded)
+    path = profile(tmp_path, _billion_laughs())
+    started = time.monotonic()
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+    assert time.monotonic() - started < 5  # loosely: it answers at once
+    assert str(refused.value) == (f"{path}: line 4: YAML anchor '&l0'; a profile uses no "
+                                  "anchors or aliases (&name, *name): write each value out")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("layer: events\ncountry: COL\ndescription: " + "x" * (1 << 20) + "\n",
+     "p.yaml: 1,048,617 bytes; a profile is at most 1,048,576 "),
+    ("layer: events\ncountry: COL\nsource: " + "[" * 100 + "]" * 100 + "\n",
+     "line 3: nested 65 levels deep; a profile needs a few"),
+])
+def test_a_huge_or_deeply_nested_profile_is_refused(tmp_path, text, message):
+    with pytest.raises(ProfileError, match=message):
+        load_profile(profile(tmp_path, text))
+
+
+CHILD_PROFILE = """
+layer: devices
+country: BIH
+key: [KEY]
+read: {{join: {{file: '{file}', child: PARENT_KEY, parent: KEY}}}}
+geometry: {{x: lon, y: lat, crs: EPSG:4326}}
+fields:
+  hazard_local_id: {{column: parent.ref}}
+"""
+
+
+def test_read_join_reads_only_files_inside_the_data_folder(tmp_path, store):
+    """A profile can name any path; the parent table must lie in the source's data folder
+    (the folder with SOURCES.md), so a shared profile cannot read /etc/passwd or a file
+    beside the data into the store."""
+    root = tmp_path / "data"
+    (root / "odk").mkdir(parents=True)
+    (root / "SOURCES.md").write_text("test\n")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("KEY,ref\nP1,the secret\n")
+    (root / "parents.csv").write_text("KEY,ref\nP1,HZ-1\n")
+    child = root / "odk" / "child.csv"
+    child.write_text("PARENT_KEY,KEY,lat,lon\nP1,C1,43.8,18.4\n")
+    (root / "odk" / "link.csv").symlink_to(secret)
+    for file in ("../../secret.csv", str(secret), "link.csv"):
+        with pytest.raises(SourceError) as refused:
+            import_source(store, child, profile(tmp_path, CHILD_PROFILE.format(file=file)))
+        assert str(refused.value) == (
+            f"{child}: read.join.file {file!r} is {secret}, outside the source's data folder "
+            f"{root}; expected a table inside it")
+    assert store.read_layer("devices").empty
+    import_source(store, child, profile(tmp_path, CHILD_PROFILE.format(file="../parents.csv")))
+    assert list(store.read_layer("devices")["hazard_local_id"]) == ["HZ-1"]
+
+
+def test_profiles_that_mineledger_writes_use_no_yaml_aliases(tmp_path):
+    """A value met twice is written out twice (PyYAML would write &id001 and *id001, which
+    load_profile refuses)."""
+    from mineledger.io.profiles import dump_profile
+
+    shared = {"Yes": True, "No": False}
+    text = dump_profile({"layer": "events", "country": "COL", "fields": {
+        "event_type": {"value": "accident_ap_mine"}, "killed": {"column": "k"}},
+        "source": {"a": shared, "b": shared}})
+    assert "&" not in text and "*" not in text
+    assert load_profile(profile(tmp_path, text)).layer == "events"

@@ -31,6 +31,9 @@ def test_bih_report_charts_by_area_because_undated(reports):
     # hazard record (806.94 km², in the table beside it under its own name)
     assert "805.80 km²</div><div class=\"l\">remaining: still suspected" in html
     assert "land of the records, distinct (km²)</td><td class=\"n\">806.94" in html
+    # BiH's files give no victim records and its incidents no counts of killed or injured
+    assert "victims (none recorded)" in html
+    assert "civilian / minors</td><td class=\"n\">not recorded / not recorded" in html
     assert "EUFOR BiH and BHMAC" in html and "no licence stated" in html
     assert "geoBoundaries" in html and "CC BY 4.0" in html
 
@@ -39,6 +42,7 @@ def test_col_report_charts_per_year(reports):
     html = reports["COL"].read_text()
     assert "Per year" in re.findall(r'<img alt="([^"]+)"', html)
     assert "CC BY-SA 4.0" in html and "DANE" in html
+    assert "victims (counted from the victim records)" in html
     assert "12,364" in html
 
 

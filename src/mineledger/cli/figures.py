@@ -147,19 +147,20 @@ def _summary_table(figures, unit) -> None:
 @app.command()
 def report(
     country: Country,
-    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write index.html and the "
-                                                        "CSV tables into.")],
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="A new or empty folder "
+                                          "to write index.html and the CSV tables into.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace the folder of an earlier report.")] = False,
     as_of: AsOf = None,
     information_as_of: InformationAsOf = None,
 ):
-    """Write a self-contained HTML report (map, charts, per-area tables, sources) and CSVs."""
+    """Write a self-contained HTML report (map, charts, per-area tables, sources) and CSVs
+    into a new or empty folder (--overwrite: replace an earlier report's folder)."""
     from mineledger.ledger.asof import as_of as view
     from mineledger.report import write_report
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise QueryError(f"--out {out_dir}: a file; expected a folder (created if absent)")
     with opened() as session:
-        index = write_report(view(session, as_of, information_as_of), country, out_dir)
+        index = write_report(view(session, as_of, information_as_of), country, out_dir,
+                             overwrite=overwrite)
     say(f"report written: {index}")
 
 

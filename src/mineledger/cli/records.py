@@ -66,7 +66,8 @@ def export(
     layer: Annotated[str, typer.Argument(metavar="LAYER", help="hazards, cleared_areas, "
                                          "activities, devices, events, victims or admin_areas.")],
     format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")],
-    out_path: Annotated[Path, typer.Option("--out", metavar="PATH", help="File to write.")],
+    out_path: Annotated[Path, typer.Option("--out", metavar="PATH", help="File to write "
+                                           "(shp: X.shp, or X.shp.zip for a zipped shapefile).")],
     country: Annotated[Optional[str], typer.Option(metavar="ISO3")] = None,
     admin: Annotated[Optional[str], typer.Option(metavar="CODE", help="Only records in this "
                                                  "administrative area (its code in the store).")] = None,
@@ -76,9 +77,11 @@ def export(
     date_to: Annotated[Optional[str], typer.Option("--to", metavar="YYYY-MM-DD")] = None,
     hxl: Annotated[bool, typer.Option("--hxl", help="CSV/XLSX: a row of HXL hashtags under the "
                                       "header.")] = False,
-    bom: Annotated[bool, typer.Option("--bom", help="CSV: UTF-8 byte order mark, for "
-                                      "spreadsheet programs.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    excel: Annotated[bool, typer.Option("--excel", help="CSV for Excel: UTF-8 with a byte "
+                                        "order mark, so Excel shows accents right.")] = False,
+    bom: Annotated[bool, typer.Option("--bom", help="CSV: the same as --excel.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file (the old one stays "
+                                            "whole until the new one is).")] = False,
     personal: Annotated[bool, typer.Option("--personal", help="Victims: include their personal "
                                            "data (officers and admins; recorded).")] = False,
     purpose: Annotated[Optional[str], typer.Option(metavar="TEXT", help="With --personal: why "
@@ -88,7 +91,7 @@ def export(
 
     The profile is written beside the file (FILE.profile.yaml); what the format cannot carry
     as it is (Shapefile field names, empty geometries, KML names) is said, and restored by
-    that profile on import.
+    that profile on import. Nothing is left behind if the write fails (a full disk).
     """
     from mineledger.errors import QueryError
     from mineledger.ledger.export import export_layer
@@ -98,8 +101,8 @@ def export(
     with opened() as session:
         report = export_layer(session, layer, format.value, out_path, country=country,
                               admin=admin, status=status, date_from=date_from, date_to=date_to,
-                              hxl=hxl, bom=bom, overwrite=overwrite, personal=personal,
-                              purpose=purpose)
+                              hxl=hxl, bom=bom, excel=excel, overwrite=overwrite,
+                              personal=personal, purpose=purpose)
     say(f"{report.path}: {report.records:,} {layer} record(s) as {report.format}; "
         f"profile to read it back: {report.profile_path}")
     for note in report.notes:

@@ -16,9 +16,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from mineledger.errors import ProfileError, SourceError
+from mineledger.io.profiles import dump_profile
 from mineledger.io.readers import AmbiguousEncoding, format_of, hxl_match, read_source
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import EventType, Layer
@@ -528,4 +528,4 @@ def infer_profile(path: str | Path, *, layer: str | None = None, sheet: str | No
     if unmapped:
         lines.append("# Columns not mapped (kept with each record as attributes): "
                      + ", ".join(unmapped))
-    return "\n".join(lines) + "\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    return "\n".join(lines) + "\n" + dump_profile(doc)

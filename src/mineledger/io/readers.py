@@ -57,6 +57,11 @@ HXL_CORE = frozenset(
     "respondee sector service severity status subsector targeted value".split())
 #: An HXL hashtag with its attributes, e.g. ``#affected+killed+f`` (HXL standard 1.1).
 HXL_TAG = re.compile(r"\s*#[A-Za-z][A-Za-z0-9_]*(\s*\+\s*[A-Za-z][A-Za-z0-9_]*)*\s*")
+#: The largest value one field of a row may hold, in bytes (UTF-8): 1 MiB. A row with a larger
+#: value goes to quarantine with a reason naming the column and the size (the value is cut
+#: there), and the rest of the file is read; the csv module's own limit (128 KiB), which
+#: refused the whole file, is lifted while a CSV is read.
+MAX_FIELD_BYTES = 1 << 20
 
 
 @dataclass
@@ -76,6 +81,22 @@ class SourceRow:
     @property
     def locator(self) -> str:
         return f"{'feature' if self.has_geometry_column else 'row'} {self.number}"
+
+    def cut_oversized(self) -> None:
+        """Cut a value over :data:`MAX_FIELD_BYTES` to its first characters and a note of its
+        size, and give the row a shape error naming the column and the size (so it goes to
+        quarantine, which keeps only the cut value)."""
+        for name, value in self.properties.items():
+            if not isinstance(value, str) or len(value) <= MAX_FIELD_BYTES // 4:
+                continue
+            size = len(value.encode("utf-8", "surrogatepass"))
+            if size <= MAX_FIELD_BYTES:
+                continue
+            self.properties[name] = f"{value[:60]}… ({size:,} bytes, cut)"
+            error = (f"column {name!r} holds {size:,} bytes; expected at most "
+                     f"{MAX_FIELD_BYTES:,} (a larger value is not a field but a broken or "
+                     "hostile file)")
+            self.shape_error = f"{self.shape_error}; {error}" if self.shape_error else error
 
 
 class AmbiguousEncoding(SourceError):
@@ -320,6 +341,7 @@ def _table(path: Path, records: list[list[Any]], notes: list[str],
         if len(values) != len(columns) and not (len(values) < len(columns) and encoding is None):
             row.shape_error = (f"the row has {len(values)} fields, the header {len(columns)}; "
                                "expected one value per column (a stray delimiter or quote?)")
+        row.cut_oversized()
         rows.append(row)
     return SourceTable(columns, rows, notes, hxl, False, encoding)
 
@@ -341,10 +363,15 @@ def _refuse_zip(path: Path) -> None:
 def _read_csv(path: Path, encoding: str | None, delimiter: str) -> SourceTable:
     _refuse_zip(path)
     text, used, notes = _decode(path, encoding)
+    # no field can be longer than the text: the csv module's limit (a process-wide setting,
+    # put back after) would refuse the whole file for one oversized field
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     try:
         records = list(csv.reader(text.splitlines(keepends=True), delimiter=delimiter))
     except csv.Error as exc:
         raise SourceError(f"{path}: not a readable CSV table: {exc}") from None
+    finally:
+        csv.field_size_limit(limit)
     return _table(path, records, notes, used)
 
 
@@ -582,6 +609,7 @@ def _vector_table(path: Path, gdf, file_crs, declared_crs, notes) -> SourceTable
     rows = []
     for i, (values, geom) in enumerate(zip(props.itertuples(index=False, name=None), geoms)):
         row = SourceRow(i + 1, dict(zip(columns, values)), geom, True)
+        row.cut_oversized()
         if i in issues:
             row.geometry, row.geometry_issue = issues[i]
         rows.append(row)

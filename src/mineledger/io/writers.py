@@ -8,11 +8,12 @@ format   written by                                      missing vs empty geomet
 gpkg     pyogrio (GDAL GPKG)                             kept
 geojson  pyogrio (GDAL GeoJSON, RFC7946=YES, full        kept (``null`` vs empty coordinates)
          precision)
-shp      pyogrio (GDAL ESRI Shapefile, UTF-8 .cpg)       not carried: restored from the
-                                                         ``geometry_status`` column
+shp      pyogrio (GDAL ESRI Shapefile, UTF-8 .cpg);      not carried: restored from the
+         zipped when the name ends in ``.shp.zip``       ``geometry_status`` column
 kml      pyogrio (GDAL LIBKML, attributes in             kept
          ExtendedData)
-csv      csv (WKT geometry column; ``--bom`` for Excel)  kept (empty cell vs ``… EMPTY``)
+csv      csv (WKT geometry column; ``--excel``, alias    kept (empty cell vs ``… EMPTY``)
+         ``--bom``: a UTF-8 byte order mark for Excel)
 xlsx     openpyxl (WKT geometry column)                  kept
 parquet  GeoPandas + pyarrow (GeoParquet)                kept
 =======  ==============================================  ===================================
@@ -23,7 +24,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +34,20 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
-import yaml
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from mineledger.errors import SourceError
+from mineledger.io.profiles import dump_profile
 from mineledger.model.records import COMMON_FIELDS, LAYERS
 from mineledger.model.vocab import Layer
 
 FORMATS = ("gpkg", "geojson", "shp", "kml", "csv", "xlsx", "parquet")
 SUFFIX = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".shp", "kml": ".kml", "csv": ".csv",
           "xlsx": ".xlsx", "parquet": ".parquet"}
+#: The name of a zipped shapefile ends so (``hazards.shp.zip`` holds ``hazards.shp``, ``.shx``,
+#: ``.dbf``, ``.prj`` and ``.cpg``): the one file people e-mail and GIS programs open as it is.
+ZIPPED_SHAPEFILE = ".shp.zip"
 #: Common fields an export carries, before the layer's own fields.
 EXPORTED_COMMON = ("uuid", "country", "organisation", "date_of_information", "source_file",
                    "source_locator", "geometry_status", "geometry_note")
@@ -263,11 +269,30 @@ def _write_parquet(frame, geoms, layer, fmt, out, notes, **_):
     return {}
 
 
+def is_zipped_shapefile(out: Path) -> bool:
+    """Whether ``out`` names a zipped shapefile (:data:`ZIPPED_SHAPEFILE`)."""
+    return out.name.lower().endswith(ZIPPED_SHAPEFILE)
+
+
+def _write_zipped_shapefile(frame, geoms, layer, fmt, out, notes, **options):
+    """The shapefile's files, written in a folder beside ``out``, zipped into ``out`` (at the
+    zip's top level, named as ``out`` without ``.zip``)."""
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
+        shp = Path(tmp) / out.name[:-len(".zip")]
+        renamed = _write_gis(frame, geoms, layer, fmt, shp, notes, **options)
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for part in sorted(Path(tmp).iterdir()):
+                zf.write(part, part.name)
+    return renamed
+
+
 def write_records(frame: pd.DataFrame, geoms, layer: str, fmt: str, out: Path,
                   notes: list[str], *, hxl: bool = False, bom: bool = False) -> dict[str, str]:
     """Write the records of ``frame`` (one column per field, Python values; dates as dates,
     instants as aware UTC datetimes) with their geometries ``geoms`` (EPSG:4326) to ``out``
     in ``fmt`` (:data:`FORMATS`); ``notes`` gains what the format could not carry as it is.
+    A shapefile whose name ends in ``.shp.zip`` is written zipped; ``bom`` starts a CSV with a
+    UTF-8 byte order mark (what Excel needs to read accents right).
 
     Returns
     -------
@@ -284,13 +309,19 @@ def write_records(frame: pd.DataFrame, geoms, layer: str, fmt: str, out: Path,
     """
     writer = {"gpkg": _write_gis, "geojson": _write_gis, "shp": _write_gis, "kml": _write_gis,
               "csv": _write_csv, "xlsx": _write_xlsx, "parquet": _write_parquet}[fmt]
+    if fmt == "shp" and is_zipped_shapefile(out):
+        writer = _write_zipped_shapefile
     return writer(frame, geoms, layer, fmt, out, notes, hxl=hxl, bom=bom) or {}
 
 
 # --- the profile that reads an export back -----------------------------------------------------
 
 def readback_profile(layer: str, fmt: str, out: Path, renamed: dict[str, str],
-                  personal: bool = False) -> str:
+                     personal: bool = False) -> str:
+    """The YAML text of the import profile that reads the export ``out`` back into the same
+    fields, record UUIDs and geometry flags (``geometry_status`` and ``geometry_note``:
+    missing, empty, repaired, cut along the antimeridian …); ``renamed`` maps fields to the
+    names the format had to give them (Shapefile)."""
     spec = LAYERS[Layer(layer)]
     read: dict[str, Any] = {"format": {"gpkg": "vector", "geojson": "vector", "shp": "vector",
                                        "kml": "vector", "csv": "csv", "xlsx": "xlsx",
@@ -328,8 +359,9 @@ def readback_profile(layer: str, fmt: str, out: Path, renamed: dict[str, str],
                    "visibility", "drawOrder", "icon"]
     if ignore:
         read["ignore"] = ignore
+    base = out.name[:-len(ZIPPED_SHAPEFILE)] if is_zipped_shapefile(out) else out.stem
     doc = {
-        "name": f"{out.stem}-{fmt}",
+        "name": f"{base}-{fmt}",
         "description": f"Reads back {out.name}, a mineledger export of layer {layer} "
                        f"({fmt}), into the same fields.",
         "layer": layer,
@@ -340,4 +372,4 @@ def readback_profile(layer: str, fmt: str, out: Path, renamed: dict[str, str],
     }
     return ("# Written by `mineledger export`; import the file with\n"
             f"#   mineledger import {out.name} --profile {out.name}.profile.yaml\n"
-            + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+            + dump_profile(doc))

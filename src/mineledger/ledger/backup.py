@@ -27,17 +27,23 @@ def backup_store(session: Session, out: str | Path) -> str:
     PermissionDenied
         Only admins back up and restore.
     SourceError
-        ``out`` exists, or its folder does not.
+        ``out`` or its checksum file exists, its folder does not, or the file system refused
+        the write (a full disk …): nothing is left behind.
     StoreError
         A PostgreSQL store's copy did not verify (nothing is left behind).
     """
     session.require(Action.BACKUP)
     out = Path(out)
-    if out.exists():
-        raise SourceError(f"{out} exists; name a new file for the backup")
+    for path in (out, Path(f"{out}.sha256")):
+        if path.exists() or path.is_symlink():
+            raise SourceError(f"{path} exists; name a new file for the backup")
     if not out.parent.is_dir():
         raise SourceError(f"{out}: the folder {out.parent} does not exist")
-    return mechanics.backup_file(session.store, out)
+    try:
+        return mechanics.backup_file(session.store, out)
+    except OSError as exc:
+        raise SourceError(f"--out {out}: cannot write the backup: {exc.strerror or exc}; "
+                          "nothing was written") from None
 
 
 def verify_backup(backup: str | Path) -> str:

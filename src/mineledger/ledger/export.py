@@ -5,7 +5,9 @@
 beside the file, an import profile (``out.gpkg.profile.yaml``) that reads the file back into the
 same fields — so that what a format cannot carry as it is (Shapefile's 10-character field
 names and its lack of empty geometries, KML's own names for ``name`` and ``description``, text
-dates) is restored on import. Every such loss is said in the report's notes.
+dates) is restored on import. Every such loss is said in the report's notes. The file and
+its profile are written in a folder beside them and moved into place only when both are
+whole: a full disk or a refused write leaves nothing behind (and an older file as it was).
 
 Formats and what each keeps (RFC 7946 for GeoJSON; coordinates to 1e-7 degree or better):
 
@@ -15,11 +17,12 @@ format   written by                                      missing vs empty geomet
 gpkg     pyogrio (GDAL GPKG)                             kept
 geojson  pyogrio (GDAL GeoJSON, RFC7946=YES, full        kept (``null`` vs empty coordinates)
          precision)
-shp      pyogrio (GDAL ESRI Shapefile, UTF-8 .cpg)       not carried: restored from the
-                                                         ``geometry_status`` column
+shp      pyogrio (GDAL ESRI Shapefile, UTF-8 .cpg);      not carried: restored from the
+         zipped when the name ends in ``.shp.zip``       ``geometry_status`` column
 kml      pyogrio (GDAL LIBKML, attributes in             kept
          ExtendedData)
-csv      csv (WKT geometry column; ``--bom`` for Excel)  kept (empty cell vs ``… EMPTY``)
+csv      csv (WKT geometry column; ``--excel``, alias    kept (empty cell vs ``… EMPTY``)
+         ``--bom``: a UTF-8 byte order mark for Excel)
 xlsx     openpyxl (WKT geometry column)                  kept
 parquet  GeoPandas + pyarrow (GeoParquet)                kept
 =======  ==============================================  ===================================
@@ -30,6 +33,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,8 +46,8 @@ import shapely
 from mineledger.access import Action, Session
 from mineledger.access.users import operator_sees_only_own
 from mineledger.errors import QueryError, SourceError
-from mineledger.io.writers import (EXPORTED_COMMON, FORMATS, SUFFIX, field_type, readback_profile,
-                                   write_records)
+from mineledger.io.writers import (EXPORTED_COMMON, FORMATS, SUFFIX, ZIPPED_SHAPEFILE, field_type,
+                                   is_zipped_shapefile, readback_profile, write_records)
 from mineledger.model.codes import checked_country
 from mineledger.model.records import LAYERS, personal_fields
 from mineledger.model.vocab import Layer
@@ -231,28 +237,75 @@ def _plain_frame(gdf, layer: str) -> pd.DataFrame:
     return out
 
 
-def _check_output(layer: str, fmt: str, out: Path, *, hxl: bool, bom: bool, personal: bool,
-                  overwrite: bool) -> Path:
-    """Refuse options that would not act and outputs that must not be overwritten; returns
-    the path of the profile written beside ``out``."""
+#: The files beside a shapefile that an export writes (and replaces with --overwrite).
+_SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg")
+
+
+def _written_files(fmt: str, out: Path) -> list[Path]:
+    """The files an export to ``out`` writes: the file, a loose shapefile's other parts, and
+    the profile that reads it back."""
+    parts = [out.with_suffix(s) for s in _SHAPEFILE_PARTS] \
+        if fmt == "shp" and not is_zipped_shapefile(out) else []
+    return [out, *parts, out.with_name(out.name + ".profile.yaml")]
+
+
+def _check_output(layer: str, fmt: str, out: Path, *, hxl: bool, bom: bool, excel: bool,
+                  personal: bool, overwrite: bool) -> None:
+    """Refuse options that would not act and outputs that must not be overwritten."""
     if fmt not in FORMATS:
         raise QueryError(f"--format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if personal and layer != "victims":
         raise QueryError("--personal applies to the victims layer")
     if hxl and fmt not in ("csv", "xlsx"):
         raise QueryError("--hxl applies to csv and xlsx exports")
+    if excel and fmt != "csv":
+        raise QueryError("--excel applies to csv exports (an xlsx file is Excel's own)")
     if bom and fmt != "csv":
         raise QueryError("--bom applies to csv exports")
-    if out.suffix.lower() != SUFFIX[fmt]:
+    if fmt == "shp" and out.suffix.lower() != SUFFIX[fmt] and not is_zipped_shapefile(out):
+        raise QueryError(f"--out {out}: a shp export needs a name ending in .shp, or in "
+                         f"{ZIPPED_SHAPEFILE} for a zipped shapefile")
+    if fmt != "shp" and out.suffix.lower() != SUFFIX[fmt]:
         raise QueryError(f"--out {out}: a {fmt} export needs a name ending in {SUFFIX[fmt]}")
     if not out.parent.is_dir():
         raise SourceError(f"--out {out}: the folder {out.parent} does not exist")
-    profile_path = out.with_name(out.name + ".profile.yaml")
-    if not overwrite:
-        for p in (out, profile_path):
-            if p.exists():
-                raise SourceError(f"{p} exists; pass --overwrite to replace it")
-    return profile_path
+    for p in _written_files(fmt, out):
+        if p.is_dir():
+            raise SourceError(f"--out {out}: {p} is a folder; name a file")
+        if not overwrite and (p.exists() or p.is_symlink()):
+            raise SourceError(f"{p} exists; pass --overwrite to replace it")
+
+
+def _write_in_place(fmt: str, out: Path, write) -> None:
+    """Call ``write(folder)``, which writes the export's files under their own names into a
+    new folder beside ``out``; then move each into place (a loose shapefile's parts that this
+    export did not write are removed, so that no stale part is read with it). On any error
+    the folder goes and nothing is moved.
+
+    Raises
+    ------
+    SourceError
+        The file system refused (full disk, quota, read-only, no permission), naming ``out``.
+    """
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
+                                        dir=out.parent))
+    except OSError as exc:
+        raise SourceError(f"--out {out}: cannot write it: {exc.strerror or exc}; nothing was "
+                          "written") from None
+    try:
+        write(staging)
+        written = {p.name for p in staging.iterdir()}
+        for target in _written_files(fmt, out):
+            if target.name in written:
+                os.replace(staging / target.name, target)
+            elif target.suffix in _SHAPEFILE_PARTS:
+                target.unlink(missing_ok=True)
+    except OSError as exc:
+        raise SourceError(f"--out {out}: cannot write it: {exc.strerror or exc}; nothing was "
+                          "written") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _add_personal(session: Session, frame: pd.DataFrame, layer: str, purpose: str | None,
@@ -272,7 +325,7 @@ def export_layer(session: Session, layer: str, fmt: str, out: str | Path, *,
                  country: str | None = None, admin: str | None = None,
                  status: list[str] | None = None, date_from: str | None = None,
                  date_to: str | None = None, hxl: bool = False, bom: bool = False,
-                 overwrite: bool = False, personal: bool = False,
+                 excel: bool = False, overwrite: bool = False, personal: bool = False,
                  purpose: str | None = None) -> ExportReport:
     """Write a layer's records to a file and an import profile that reads it back.
 
@@ -286,16 +339,21 @@ def export_layer(session: Session, layer: str, fmt: str, out: str | Path, *,
     fmt : {"gpkg", "geojson", "shp", "kml", "csv", "xlsx", "parquet"}
     out : str or Path
         The file to write; the profile is written beside it as ``<name>.profile.yaml``
-        (``hazards.shp`` → ``hazards.shp.profile.yaml``).
+        (``hazards.shp`` → ``hazards.shp.profile.yaml``). A shapefile named ``X.shp.zip`` is
+        written zipped (``X.shp``, ``.shx``, ``.dbf``, ``.prj``, ``.cpg`` in one zip).
     country, admin, status, date_from, date_to
         Filters, as in :func:`select_records`.
     hxl : bool
         CSV and XLSX: a row of HXL hashtags under the header
         (:data:`mineledger.io.writers.HXL_TAGS`).
+    excel : bool
+        CSV for Excel: UTF-8 with a byte order mark, without which Excel reads the text as its
+        own code page and shows accents wrong (``Å ipovo`` for ``Šipovo``).
     bom : bool
-        CSV: start with a UTF-8 byte order mark, so spreadsheet programs read accents right.
+        The same as ``excel`` (its older name).
     overwrite : bool
-        Replace an existing file (otherwise refused).
+        Replace an existing file (otherwise refused); the old one stays whole until the new
+        one is.
     personal : bool
         Victims only: add their personal data (name, date of birth, address, notes) — for
         roles allowed to read it, with a ``purpose`` that is recorded for each victim. Left
@@ -311,16 +369,18 @@ def export_layer(session: Session, layer: str, fmt: str, out: str | Path, *,
     QueryError
         Bad filters or format.
     SourceError
-        The output exists (without ``overwrite``), its folder does not, or a value does not
-        fit the format (an XLSX cell over 32,767 characters).
+        The output exists (without ``overwrite``), its folder does not, a value does not
+        fit the format (an XLSX cell over 32,767 characters), or the file system refused the
+        write (a full disk …); nothing is left behind.
     PermissionDenied
         The acting user may not export (or read personal data).
     """
     actor = session.actor
     session.require(Action.EXPORT, country=checked_country(country) if country else actor.country)
     out = Path(out)
-    profile_path = _check_output(layer, fmt, out, hxl=hxl, bom=bom, personal=personal,
-                                 overwrite=overwrite)
+    _check_output(layer, fmt, out, hxl=hxl, bom=bom, excel=excel, personal=personal,
+                  overwrite=overwrite)
+    profile_path = out.with_name(out.name + ".profile.yaml")
     notes: list[str] = []
     gdf = select_records(session, layer, country=country, admin=admin, status=status,
                          date_from=date_from, date_to=date_to, notes=notes)
@@ -328,14 +388,12 @@ def export_layer(session: Session, layer: str, fmt: str, out: str | Path, *,
     if personal:
         _add_personal(session, frame, layer, purpose, notes)
     geoms = np.asarray(gdf.geometry.array, dtype=object) if len(gdf) else np.array([], dtype=object)
-    if overwrite:  # GDAL does not replace a file; a shapefile is several
-        for suffix in (".shx", ".dbf", ".prj", ".cpg") if fmt == "shp" else ():
-            out.with_suffix(suffix).unlink(missing_ok=True)
-        out.unlink(missing_ok=True)
-    try:
-        renamed = write_records(frame, geoms, layer, fmt, out, notes, hxl=hxl, bom=bom)
-        profile_path.write_text(readback_profile(layer, fmt, out, renamed, personal),
-                                encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(f"--out {out}: cannot write it: {exc.strerror or exc}") from None
+
+    def write(folder: Path) -> None:
+        renamed = write_records(frame, geoms, layer, fmt, folder / out.name, notes, hxl=hxl,
+                                bom=bom or excel)
+        (folder / profile_path.name).write_text(
+            readback_profile(layer, fmt, out, renamed, personal), encoding="utf-8")
+
+    _write_in_place(fmt, out, write)
     return ExportReport(layer, fmt, out, profile_path, len(frame), notes)

@@ -290,7 +290,7 @@ class _Mapper:
                 return self._cut_at_antimeridian(geom, status_note)
             fixed, reason = repair_polygonal(geom, row.valid)
             if reason is None and status_note is None:
-                return fixed, GeometryStatus.OK, None, None, None
+                return fixed, *self._as_exported(row), None, None
             original = shapely.to_wkb(geom, output_dimension=2)
             if fixed is None:
                 return None, GeometryStatus.UNREPAIRABLE, f"invalid ({reason}); nothing polygonal survived repair", original, None
@@ -321,6 +321,19 @@ class _Mapper:
         if fixed is None:
             return None, GeometryStatus.UNREPAIRABLE, note, original, None
         return fixed, GeometryStatus.ANTIMERIDIAN, note, original, None
+
+    def _as_exported(self, row: SourceRow) -> tuple[GeometryStatus, str | None]:
+        """(status, note) of a valid polygon: ``ok``, unless the profile's status column (a
+        mineledger export) says the geometry is one that was ``repaired`` or cut along the
+        ``antimeridian`` when first imported — then it keeps that flag and its note (the
+        original geometry stays in the store it was exported from)."""
+        said = row.properties.get(self.profile.status_column) if self.profile.status_column \
+            else None
+        if said in (GeometryStatus.REPAIRED, GeometryStatus.ANTIMERIDIAN):
+            note = row.properties.get(self.profile.note_column) if self.profile.note_column \
+                else None
+            return GeometryStatus(said), note or None
+        return GeometryStatus.OK, None
 
     def _said(self, row: SourceRow):
         """No geometry in the row: missing, unless the profile's status column (a mineledger
@@ -372,9 +385,21 @@ def _resolve_hxl(path: Path, profile: Profile, table) -> tuple[list[str], set[st
 
 def _join_parent(path: Path, profile: Profile, table) -> list[str]:
     """Join each row of a repeat group to its parent row (``read.join``); a row whose parent
-    is not found gets a shape error (quarantined with the key it looked for)."""
+    is not found gets a shape error (quarantined with the key it looked for).
+
+    Raises
+    ------
+    SourceError
+        The parent table is missing, or lies outside the source's data folder
+        (:func:`data_root`; ``..``, absolute paths and symbolic links resolved first).
+    """
     join = profile.join
     parent_path = (path.parent / join.file) if join.file else path
+    if join.file:  # a shared profile must not read files beside the data into the store
+        root, resolved = data_root(path), parent_path.resolve()  # symlinks followed
+        if not resolved.is_relative_to(root):
+            raise SourceError(f"{path}: read.join.file {join.file!r} is {resolved}, outside the "
+                              f"source's data folder {root}; expected a table inside it")
     if not parent_path.is_file():
         raise SourceError(f"{path}: read.join names {parent_path}, which does not exist")
     parent = read_sheet(parent_path, join.sheet, encoding=profile.encoding,

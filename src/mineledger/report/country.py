@@ -4,17 +4,25 @@ The page holds the headline figures, a map of hazards and events over the admini
 boundaries, a chart per year where records are dated (by area where they are not: undated
 records are never given the import's date), the per-area tables, the data-quality flags and a
 footer crediting every source with its licence. The same tables are written as CSV beside it.
+
+A report goes into a new or empty folder, or replaces an earlier report's folder when asked
+(``overwrite``); it is written in a folder beside it and moved into place when whole, and never
+through a symbolic link.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mineledger.access import Action, Session
+from mineledger.errors import SourceError
 from mineledger.land.admin_areas import land_by_admin
 from mineledger.land.landrelease import COLUMNS, land_sets, rows_by_admin
 from mineledger.land.summary import summary
@@ -175,8 +183,69 @@ def environment() -> Environment:
                        autoescape=select_autoescape(["html", "j2"]))
 
 
-def write_report(session: Session, country: str, out_dir: str | Path) -> Path:
-    """Write ``index.html`` and CSV tables for one country into ``out_dir``.
+def _report_file(path: Path) -> bool:
+    """Whether a file is one a report writes: the page or a CSV table (``--overwrite``
+    replaces only a folder that holds nothing else)."""
+    return path.is_file() and (path.name == "index.html" or path.suffix == ".csv")
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Refuse a folder that is not ours to fill: a symbolic link (or one inside it), a file,
+    a folder with files in it (unless ``overwrite`` and it is an earlier report's).
+
+    Raises
+    ------
+    SourceError
+    """
+    if out.name in ("", ".", ".."):
+        raise SourceError(f"--out {out}: name the report's own folder (such as report-bih), "
+                          "which is created, or replaced with --overwrite")
+    if out.is_symlink():
+        raise SourceError(f"--out {out}: a symbolic link; a report is never written through "
+                          "one: name the folder itself")
+    if out.exists() and not out.is_dir():
+        raise SourceError(f"--out {out}: a file; expected a folder (created if absent)")
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    links = [p for p in entries if p.is_symlink()]
+    if links:
+        raise SourceError(f"--out {out}: {links[0].name} is a symbolic link; a report is never "
+                          "written through one")
+    if entries and not overwrite:
+        names = ", ".join(p.name for p in entries[:3]) + (" …" if len(entries) > 3 else "")
+        raise SourceError(f"--out {out}: not empty ({names}); name a new or empty folder, or "
+                          "pass --overwrite to replace an earlier report")
+    foreign = [p for p in entries if not _report_file(p)]
+    if entries and not foreign and not (out / "index.html").is_file():
+        foreign = entries
+    if foreign:
+        raise SourceError(f"--out {out}: holds {foreign[0].name}, which a report does not "
+                          "write; --overwrite replaces only the folder of an earlier report")
+
+
+def _put_in_place(staging: Path, out: Path) -> None:
+    """Move the finished report folder ``staging`` to ``out`` (replacing an empty folder, or
+    an earlier report's, as checked)."""
+    if out.is_dir() and any(out.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        os.replace(out, old / out.name)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out)  # (over an empty folder too)
+
+
+def _count(value) -> str:
+    """A count with thousands separators; "not recorded" where the source has none (event
+    counts say nothing of civilians or minors)."""
+    return "not recorded" if value is None else f"{value:,}"
+
+
+def write_report(session: Session, country: str, out_dir: str | Path, *,
+                 overwrite: bool = False) -> Path:
+    """Write ``index.html`` and CSV tables for one country into the folder ``out_dir``.
+
+    The report is written in a folder beside ``out_dir`` and moved into place when whole, so
+    a full disk leaves no half report (and an earlier one as it was).
 
     Parameters
     ----------
@@ -185,7 +254,10 @@ def write_report(session: Session, country: str, out_dir: str | Path) -> Path:
     country : str
         ISO 3166-1 alpha-3 code.
     out_dir : str or Path
-        Created if absent; files in it of the same names are replaced.
+        A new or empty folder (created, with its parents, if absent); an earlier report's
+        folder (the page and CSV files only) is replaced with ``overwrite``.
+    overwrite : bool
+        Replace the folder of an earlier report.
 
     Returns
     -------
@@ -198,12 +270,36 @@ def write_report(session: Session, country: str, out_dir: str | Path) -> Path:
         The store has no records of that country.
     PermissionDenied
         The acting user may not read records (of that country).
+    SourceError
+        ``out_dir`` is a file, a symbolic link or holds one, is not empty (without
+        ``overwrite``) or holds files a report does not write; or the file system refused a
+        write (a full disk …): nothing is left behind.
     """
     country = checked_country(country)
     session.require(Action.READ, country=country)
-    figures = summary(session, country)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_out(out, overwrite)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
+                                        dir=out.parent))
+    except OSError as exc:
+        raise SourceError(f"--out {out}: cannot write the report: {exc.strerror or exc}; "
+                          "nothing was written") from None
+    try:
+        _write_pages(session, country, staging)
+        _put_in_place(staging, out)
+    except OSError as exc:
+        raise SourceError(f"--out {out}: cannot write the report: {exc.strerror or exc}; "
+                          "nothing was written") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out / "index.html"
+
+
+def _write_pages(session: Session, country: str, out: Path) -> None:
+    """The report's page and tables, written into the folder ``out``."""
+    figures = summary(session, country)
     admin = session.read_layer("admin_areas", country)
     hazards = session.read_layer("hazards", country)
     cleared = session.read_layer("cleared_areas", country)
@@ -230,7 +326,5 @@ def write_report(session: Session, country: str, out_dir: str | Path) -> Path:
     html = environment().get_template("report.html.j2").render(
         f=figures.to_dict(), charts=pictures, tables=tables.tables, flags=flags,
         credits=_credits(session.read_table("imports"), country), quality=quality,
-        km2=lambda m2: f"{m2 / 1e6:,.2f}", cell=_cell)
-    index = out / "index.html"
-    index.write_text(html, encoding="utf-8")
-    return index
+        km2=lambda m2: f"{m2 / 1e6:,.2f}", n=_count, cell=_cell)
+    (out / "index.html").write_text(html, encoding="utf-8")

@@ -12,6 +12,7 @@ SQLite's integrity check are verified.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -38,34 +39,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_sum(out: Path) -> str:
-    digest = sha256_of(out)
-    Path(f"{out}.sha256").write_text(f"{digest}  {out.name}\n", encoding="utf-8")
-    return digest
+#: SQLite's result codes for a write the file system refused: SQLITE_IOERR, SQLITE_FULL.
+_SQLITE_DISK_ERRORS = {10: errno.EIO, 13: errno.ENOSPC}
 
 
-def backup_file(store: Store, out: Path) -> str:
-    """Write a consistent copy of ``store`` to the new GeoPackage ``out`` and its checksum to
-    ``out.sha256``; returns the SHA-256 (hex).
-
-    Raises
-    ------
-    StoreError
-        A PostgreSQL store at an older schema revision (back it up with pg_dump before
-        upgrading it), or a copy that did not verify (nothing is left behind).
-    """
-    if not isinstance(store, GeoPackageStore):  # PostgreSQL: moved into a GeoPackage, verified
-        current = store.schema_revision()
-        if current != revisions.head():
-            raise StoreError(f"{store.location}: the schema is at revision {current}; a backup "
-                             "is written at this mineledger's revision, so back this database "
-                             "up with pg_dump before `mineledger db upgrade`")
-        copy_store(store, str(out))
-        return _write_sum(out)
-    partial = out.with_name(out.name + ".partial")
-    src = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+def _sqlite_copy(store: GeoPackageStore, copy: Path) -> None:
+    """SQLite's online backup of the embedded store into the new file ``copy``."""
+    src = sqlite3.connect(store.reading_uri(), uri=True)
     try:
-        dst = sqlite3.connect(partial)
+        dst = sqlite3.connect(copy)
         try:
             src.backup(dst)  # one consistent snapshot, whatever writers do meanwhile
             # WAL, as the store itself: opening the backup to look inside then leaves its
@@ -73,10 +55,53 @@ def backup_file(store: Store, out: Path) -> str:
             dst.execute("PRAGMA journal_mode=WAL")
         finally:
             dst.close()
+    except sqlite3.OperationalError as exc:  # "database or disk is full" …
+        code = _SQLITE_DISK_ERRORS.get(getattr(exc, "sqlite_errorcode", 0) & 0xFF)
+        if code is None:
+            raise
+        raise OSError(code, str(exc)) from None
     finally:
         src.close()
-    os.replace(partial, out)
-    return _write_sum(out)
+
+
+def backup_file(store: Store, out: Path) -> str:
+    """Write a consistent copy of ``store`` to the new GeoPackage ``out`` and its checksum to
+    ``out.sha256``; returns the SHA-256 (hex). Both are written in a folder beside ``out``
+    and moved into place when whole: whatever fails, no partial file is left.
+
+    Raises
+    ------
+    StoreError
+        A PostgreSQL store at an older schema revision (back it up with pg_dump before
+        upgrading it), or a copy that did not verify (nothing is left behind).
+    OSError
+        The file system refused a write (a full disk, a quota, a read-only folder); nothing
+        is left behind.
+    """
+    if not isinstance(store, GeoPackageStore):  # PostgreSQL: moved into a GeoPackage, verified
+        current = store.schema_revision()
+        if current != revisions.head():
+            raise StoreError(f"{store.location}: the schema is at revision {current}; a backup "
+                             "is written at this mineledger's revision, so back this database "
+                             "up with pg_dump before `mineledger db upgrade`")
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        copy, sums = staging / out.name, staging / f"{out.name}.sha256"
+        if isinstance(store, GeoPackageStore):
+            _sqlite_copy(store, copy)
+        else:
+            copy_store(store, str(copy))
+        digest = sha256_of(copy)
+        sums.write_text(f"{digest}  {out.name}\n", encoding="utf-8")
+        os.replace(copy, out)
+        try:
+            os.replace(sums, f"{out}.sha256")
+        except OSError:  # a backup without its checksum would not be restored
+            out.unlink(missing_ok=True)
+            raise
+        return digest
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def verify_backup_file(backup: Path) -> str:

@@ -6,13 +6,23 @@ registers the SQL functions the R-tree triggers call and sets WAL mode (QGIS res
 journal mode when it closes a file). Writers take the lock up front (``BEGIN IMMEDIATE``), so
 a second writer waits for the first (saying so) instead of failing half-way; readers go on
 reading the last committed state while a writer works (WAL).
+
+An existing file is first looked into read-only (SQLite ``mode=ro``): a file that is not a
+mineledger store — another SQLite database, a GeoPackage of GDAL's, a text file — is refused
+before anything could change a byte of it. A store that this process cannot write (a
+read-only mount, a DVD, a file or folder without write permission, or
+``MINELEDGER_READ_ONLY=1``) is opened read-only: it can be read, and nothing, not even a
+``-wal`` or ``-shm`` file, is written beside it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import shapely
 from sqlalchemy import column, create_engine, event, func, select, table as sql_table, text
@@ -32,6 +42,29 @@ APPLICATION_ID = 0x47504B47
 USER_VERSION = 10300
 #: Milliseconds a writer first waits silently for another writer's lock.
 _QUIET_WAIT_MS = 2000
+#: Set (to anything but ``0``) to open every GeoPackage store read-only.
+READ_ONLY_ENV = "MINELEDGER_READ_ONLY"
+
+
+def read_only_reason(path: Path) -> str | None:
+    """Why the store file ``path`` must be opened read-only, or None if it can be written:
+    :data:`READ_ONLY_ENV` is set, or the file or its folder is not writable by this process
+    (``os.access``: permissions, a read-only mount). A store in WAL mode needs its folder too:
+    even a reader writes ``-wal`` and ``-shm`` files beside it."""
+    if os.environ.get(READ_ONLY_ENV, "") not in ("", "0"):
+        return f"{READ_ONLY_ENV} is set"
+    if not os.access(path, os.W_OK):
+        return "the file cannot be written"
+    if not os.access(path.parent, os.W_OK):
+        return "its folder cannot be written"
+    return None
+
+
+def sqlite_uri(path: Path, **params: str) -> str:
+    """A SQLite URI of the file ``path`` with query ``params`` (``mode=ro``, ``immutable=1``),
+    the path percent-encoded (a ``?`` or ``#`` in a name is part of it)."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{quote(str(path.resolve()))}" + (f"?{query}" if query else "")
 
 _GPKG_DDL = """
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -194,10 +227,18 @@ class GeoPackageStore(SQLStore):
         if not exists and not create:
             raise StoreError(f"{self.path}: no store here; import into it first "
                              "(mineledger import …) or name another with --store")
+        #: Why the store is opened read-only (None: it is not).
+        self.read_only = read_only_reason(self.path) if exists else None
         if exists:
             self._check_is_sqlite()
-        self.engine = create_engine(f"sqlite:///{self.path}",
-                                    connect_args={"timeout": lock_timeout_s()})
+            self._check_is_store_file()
+        if self.read_only:
+            uri = self.reading_uri()
+            self.engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(
+                uri, uri=True, timeout=lock_timeout_s(), check_same_thread=False))
+        else:
+            self.engine = create_engine(f"sqlite:///{self.path}",
+                                        connect_args={"timeout": lock_timeout_s()})
         event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "begin", self._on_begin)
         try:
@@ -227,14 +268,51 @@ class GeoPackageStore(SQLStore):
         if head and head != b"SQLite format 3\x00":
             raise StoreError(f"{self.path}: not a GeoPackage/SQLite file; expected a mineledger store")
 
-    @staticmethod
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record):
+    def reading_uri(self) -> str:
+        """The SQLite URI that reads the store without writing to it or beside it: read-only
+        (``mode=ro``), and ``immutable=1`` when the store cannot be written and has no
+        write-ahead log to read (a reader of a WAL file would otherwise need to create the
+        ``-shm`` file beside it)."""
+        wal = Path(f"{self.path}-wal")
+        if self.read_only and not (wal.exists() and wal.stat().st_size > 0):
+            return sqlite_uri(self.path, mode="ro", immutable="1")
+        return sqlite_uri(self.path, mode="ro")
+
+    def _check_is_store_file(self) -> None:
+        """Refuse a SQLite file that is not a mineledger store, looking into it read-only
+        before the engine opens it (which would switch it to WAL, rewriting its header)."""
+        try:
+            con = sqlite3.connect(self.reading_uri(), uri=True, timeout=lock_timeout_s())
+            try:
+                names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            wal = self.read_only and Path(f"{self.path}-wal").exists()
+            hint = (f" (read-only here: {self.read_only}; its write-ahead log "
+                    f"{self.path.name}-wal needs {self.path.name}-shm beside it)" if wal else "")
+            raise StoreError(f"{self.path}: cannot be read as a store: {exc}{hint}") from None
+        if names and "mineledger_meta" not in names:
+            raise StoreError(f"{self.path}: a SQLite/GeoPackage file, but not a mineledger "
+                             "store; name a new file or an existing store with --store")
+
+    def _on_connect(self, dbapi_conn: sqlite3.Connection, _record):
         dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
         gpkg_geometry.register_sql_functions(dbapi_conn)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if not self.read_only:
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+
+    @contextmanager
+    def _write_connection(self):
+        if self.read_only:
+            raise StoreError(f"{self.path}: read-only here ({self.read_only}); it can be "
+                             "read, not changed: copy it to a folder you can write in to "
+                             "change it")
+        with super()._write_connection() as conn:
+            yield conn
 
     def _on_begin(self, conn):
         if not conn.info.get("write"):

@@ -4,8 +4,8 @@ each value is parsed (:mod:`.values`). The format is in docs/profiles.md; the bu
 profiles are in ``builtin/``."""
 
 from mineledger.io.profiles.definitions import GeometryRule, JoinRule, Profile
-from mineledger.io.profiles.loading import builtin_profiles, load_profile
+from mineledger.io.profiles.loading import builtin_profiles, dump_profile, load_profile
 from mineledger.io.profiles.values import FieldError, FieldRule
 
 __all__ = ["FieldError", "FieldRule", "GeometryRule", "JoinRule", "Profile", "builtin_profiles",
-           "load_profile"]
+           "dump_profile", "load_profile"]

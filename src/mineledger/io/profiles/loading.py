@@ -323,9 +323,62 @@ def _profile_path(name_or_path: str | Path) -> Path:
                        f"of the built-in profiles: {', '.join(builtin)}")
 
 
+#: The largest profile read, in bytes: a profile is a page of YAML; a larger file is a
+#: mistake (a data file named as the profile) or an attack on the reader.
+MAX_PROFILE_BYTES = 1 << 20
+#: The deepest nesting of mappings and lists a profile may have (the format needs 4).
+MAX_PROFILE_DEPTH = 64
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value met twice in full, never as an anchor and an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_profile(doc: dict[str, Any]) -> str:
+    """The YAML text of a profile document (keys in their order, Unicode as it is), with no
+    anchors or aliases, which :func:`load_profile` refuses."""
+    return yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True)
+
+
+def _check_yaml_shape(path: Path, text: bytes) -> None:
+    """Refuse, from the YAML's event stream and before anything is built from it, what a
+    profile never needs and an attacker would use: a huge text, deep nesting, and anchors or
+    aliases (``&name``/``*name``: an alias bomb — "billion laughs" — expands a few lines into
+    billions of values, and PyYAML's ``safe_load`` expands aliases).
+
+    Raises
+    ------
+    ProfileError
+        Naming the file, the line and what a profile may hold.
+    """
+    if len(text) > MAX_PROFILE_BYTES:
+        raise ProfileError(f"{path}: {len(text):,} bytes; a profile is at most "
+                           f"{MAX_PROFILE_BYTES:,} (is it the data file?)")
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            mark = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            kind = "alias" if mark == "*" else "anchor"
+            raise ProfileError(f"{path}: line {line}: YAML {kind} '{mark}{event.anchor}'; a "
+                               "profile uses no anchors or aliases (&name, *name): write each "
+                               "value out")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_PROFILE_DEPTH:
+                raise ProfileError(f"{path}: line {line}: nested {depth} levels deep; a profile "
+                                   f"needs a few (at most {MAX_PROFILE_DEPTH})")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _document(path: Path, text: bytes) -> dict:
     """The profile's YAML as a mapping with known top-level keys of the right kinds."""
     try:
+        _check_yaml_shape(path, text)
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
