@@ -1,7 +1,9 @@
-"""The JSON the CLI prints for figures stays what it was when the summary and the ledger
-became typed results: byte for byte on the embedded store (the demo's), and the same values
-on PostGIS (where the rows by administrative area used to put "name" after "area_m2"; both
-back ends now print one order). The instants and the store's location, which differ from run
+"""The JSON the CLI prints for figures stays what it is: byte for byte on the embedded store
+(the demo's), and the same values on PostGIS (both back ends print one key order). The
+goldens were written when the summary and the ledger became typed results, and written again
+when the ledger's columns took their IMAS 07.11 meaning (recorded, released, remaining, both)
+and the summary gained the ledger's total and its casualty source: delete a golden to write it
+anew, and say why in the commit. The instants and the store's location, which differ from run
 to run, are masked."""
 
 from __future__ import annotations
