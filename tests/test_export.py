@@ -127,6 +127,9 @@ def test_round_trip_keeps_records_attributes_geometries_and_times(store_at, tmp_
         # a repaired geometry comes back as it was stored, still flagged repaired
         assert b.loc[uid, "geometry_status"] == a.loc[uid, "geometry_status"], (fmt, uid)
         assert same(a.loc[uid, "geometry_note"], b.loc[uid, "geometry_note"]), (fmt, uid)
+        # the file's provenance columns are not read as attributes: nothing is added
+        assert same(a.loc[uid, "attributes"], b.loc[uid, "attributes"]), (fmt, uid,
+                                                                        b.loc[uid, "attributes"])
     if layer == "events":
         e1 = b[b["local_id"] == "E1"].iloc[0]
         assert e1["event_time"] == dt.datetime(2021, 3, 5, 4, 30, tzinfo=dt.timezone.utc)
@@ -201,7 +204,7 @@ def test_filters_by_status_date_country_and_admin_area(tmp_path, store):
     notes: list[str] = []
     picked = select_records(store, "hazards", date_from="2020-01-01", date_to="2021-12-31", notes=notes)
     assert sorted(picked["local_id"]) == ["H1", "H5"]
-    assert notes == ["1 record(s) with no date_of_information left out by --from/--to"]
+    assert notes == ["1 hazards record(s) with no date_of_information left out by --from/--to"]
     assert select_records(store, "hazards", country="COL").empty
     # an administrative area: records whose geometry meets it
     area = tmp_path / "data" / "adm.csv"
@@ -226,7 +229,7 @@ fields:
         select_records(store, "events", status=["open"])
     with pytest.raises(QueryError, match="--status 'opened'; expected one of open"):
         select_records(store, "hazards", status=["opened"])
-    with pytest.raises(QueryError, match="--from '2020-13-01': expected a date as YYYY-MM-DD"):
+    with pytest.raises(QueryError, match="--from .2020-13-01.: expected a date as YYYY, YYYY-MM or YYYY-MM-DD"):
         select_records(store, "hazards", date_from="2020-13-01")
 
 
@@ -412,7 +415,7 @@ def test_events_from_to_through_the_cli(tmp_path, every_layer):
                      "--out", str(out), "--from", "2019-01-01", "--to", "2022-12-31")
     assert result.returncode == 0, result.stderr
     assert f"{out}: 2 events record(s) as csv" in result.stdout
-    assert "1 record(s) with no event_date or year left out by --from/--to" in result.stderr
+    assert "1 events record(s) with no event_date or year left out by --from/--to" in result.stderr
 
 
 # --- formats people send, and geometry flags that survive the trip (issue 15, section 6) -------
@@ -458,6 +461,26 @@ def test_a_csv_for_excel_keeps_its_accents(tmp_path, store):
     assert result.stderr.strip().splitlines() == [
         "error: --excel applies to csv exports (an xlsx file is Excel's own)"]
     assert not (tmp_path / "h.xlsx").exists()
+
+
+def test_a_csv_for_excel_runs_no_formula(tmp_path, store_at):
+    """OWASP CSV injection: a text cell that starts with =, +, -, @ is a formula to Excel;
+    --excel writes it with a leading ' (and says so), a plain CSV as it is."""
+    from tests.test_lifecycle import HAZARD_COLS, hazard, write
+
+    with open_store(store_at("xl")) as store:
+        import_source(store, write(tmp_path / "d", "h.csv", HAZARD_COLS,
+                                   [hazard('=HYPERLINK("http://x")'), hazard("@SUM(1)"),
+                                    hazard("-12")]), "completion-hazards")
+        report = export_layer(store, "hazards", "csv", tmp_path / "x.csv", excel=True)
+        export_layer(store, "hazards", "csv", tmp_path / "plain.csv")
+    with open(tmp_path / "x.csv", encoding="utf-8-sig", newline="") as fh:
+        ids = sorted(r["local_id"] for r in csv.DictReader(fh))
+    assert ids == ["'=HYPERLINK(\"http://x\")", "'@SUM(1)", "-12"]
+    assert any("2 text cell(s) starting with =, +, -, @" in n for n in report.notes)
+    with open(tmp_path / "plain.csv", encoding="utf-8", newline="") as fh:
+        assert sorted(r["local_id"] for r in csv.DictReader(fh)) == [
+            "-12", '=HYPERLINK("http://x")', "@SUM(1)"]
 
 
 FLAGGED_CSV = """\

@@ -346,6 +346,15 @@ def test_read_join_reads_only_files_inside_the_data_folder(tmp_path, store):
     assert store.read_layer("devices").empty
     import_source(store, child, profile(tmp_path, CHILD_PROFILE.format(file="../parents.csv")))
     assert list(store.read_layer("devices")["hazard_local_id"]) == ["HZ-1"]
+    # with no SOURCES.md above it, a source's own folder is all a join may read (the folder
+    # above a file in /tmp would be /)
+    loose = tmp_path / "loose"
+    (loose / "form").mkdir(parents=True)
+    (loose / "parents.csv").write_text("KEY,ref\nP1,HZ-1\n")
+    lone = loose / "form" / "child.csv"
+    lone.write_text("PARENT_KEY,KEY,lat,lon\nP1,C1,43.8,18.4\n")
+    with pytest.raises(SourceError, match="outside the source's data folder"):
+        import_source(store, lone, profile(tmp_path, CHILD_PROFILE.format(file="../parents.csv")))
 
 
 def test_profiles_that_mineledger_writes_use_no_yaml_aliases(tmp_path):
@@ -359,3 +368,13 @@ def test_profiles_that_mineledger_writes_use_no_yaml_aliases(tmp_path):
         "source": {"a": shared, "b": shared}})
     assert "&" not in text and "*" not in text
     assert load_profile(profile(tmp_path, text)).layer == "events"
+
+
+def test_a_key_given_twice_in_a_profile_is_refused(tmp_path):
+    """YAML keeps the last of two equal keys silently: `layer: events` then `layer: hazards`
+    imported events as hazards."""
+    text = ("layer: events\ncountry: COL\nfields:\n  killed: {column: k}\n"
+            "  killed: {column: m}\nlayer: hazards\n")
+    with pytest.raises(ProfileError) as refused:
+        load_profile(profile(tmp_path, text))
+    assert "line 5: key 'killed' given twice (first at line 4)" in str(refused.value)

@@ -208,7 +208,7 @@ def test_bih_rows_add_up_to_the_total(bih_adm2):
 
 def test_bih_by_year_is_all_unknown(real_store):
     rows = ledger(real_store, "BIH", "year")
-    assert [r["area_code"] for r in rows] == ["unknown", "total"]
+    assert [r.area_code for r in rows] == ["unknown", "total"]
     assert rows[0]["cleared_m2"] == pytest.approx(rows[1]["cleared_m2"])
 
 

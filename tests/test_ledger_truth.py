@@ -71,7 +71,7 @@ def test_overlapping_hazards_in_the_store_every_grouping(store_at, tmp_path, lat
             rows = ledger(store, "XKX", by)
             assert_identities(rows)
             total = rows[-1]
-            assert total["area_code"] == "total"
+            assert total.area_code == "total"
             assert total["released_m2"] == pytest.approx(third, rel=1e-6)
             assert total["both_m2"] == pytest.approx(both_part * third, rel=1e-6, abs=1e-3)
             assert total["recorded_m2"] == pytest.approx(whole, rel=1e-6)

@@ -174,7 +174,7 @@ def test_groupings_clip_against_every_hazard(store, tmp_path):
     big = metric_square(17.0, 44.0, 200.0)
     import_source(store, write(d, "outcomes.csv", OUTCOME_COLS, [outcome("O-1", "HZ-1", "cleared", big)]),
                   "completion-outcomes")
-    rows = {r["area_code"]: r for r in ledger(store, "XKX", "organisation")}
+    rows = {r.area_code: r for r in ledger(store, "XKX", "organisation")}
     assert rows["OpA"]["cleared_m2"] == pytest.approx(rows["total"]["cleared_m2"]) == pytest.approx(10_000, rel=1e-3)
     assert rows["NMAA"]["remaining_m2"] == rows["total"]["remaining_m2"] == 0.0
 
@@ -229,7 +229,7 @@ def test_release_of_the_whole_hazard_closes_it(store, tmp_path):
     import_source(store, write(d, "outcomes2.csv", OUTCOME_COLS,
                                [outcome("O-2", "HZ-1", "reduced", EAST.buffer(1e-5))]), "completion-outcomes")
     assert status_of(store, "HZ-1")[0] == "closed"
-    rows = {r["area_code"]: r for r in ledger(store, "XKX", "organisation")}
+    rows = {r.area_code: r for r in ledger(store, "XKX", "organisation")}
     total = rows["total"]
     assert total["remaining_m2"] == 0.0
     assert total["cleared_m2"] == pytest.approx(5_000, rel=2e-3)
@@ -238,7 +238,7 @@ def test_release_of_the_whole_hazard_closes_it(store, tmp_path):
     assert flags.loc["O-2", "hazard_uuid"] == store.read_layer("hazards").uuid[0]
     assert (flags.loc["O-1", "outside_hazard"], flags.loc["O-2", "outside_hazard"]) == (False, True)
     by_hazard = ledger(store, "XKX", "hazard")
-    assert [r["area_name"] for r in by_hazard] == ["HZ-1", None]
+    assert [r.area_name for r in by_hazard] == ["HZ-1", None]
     assert by_hazard[0]["released_m2"] == pytest.approx(10_000, rel=2e-3)
     assert by_hazard[0]["remaining_m2"] == 0.0
 
@@ -251,7 +251,7 @@ def test_unknown_hazard_id_is_kept_unlinked_with_a_note(store, tmp_path):
     assert any("HZ-404" in n for n in report.files[0].notes)
     assert store.read_layer("cleared_areas").hazard_uuid[0] is None
     rows = ledger(store, "XKX", "hazard")
-    assert [r["area_code"] for r in rows] == ["unknown", "total"]  # released with no known hazard
+    assert [r.area_code for r in rows] == ["unknown", "total"]  # released with no known hazard
     assert rows[0]["cleared_m2"] == pytest.approx(10_000, rel=1e-3)
 
 
@@ -325,7 +325,7 @@ def test_by_category_counts_a_record_in_each_of_its_categories(store, tmp_path):
     o = outcome("O-1", "HZ-1", "cleared", WEST)
     o["eo_categories"] = "ap_mine,at_mine"
     import_source(store, write(d, "outcomes.csv", OUTCOME_COLS, [o]), "completion-outcomes")
-    rows = {r["area_code"]: r for r in ledger(store, "XKX", "category")}
+    rows = {r.area_code: r for r in ledger(store, "XKX", "category")}
     assert set(rows) == {"ap_mine", "at_mine", "total"}
     for key in ("ap_mine", "at_mine", "total"):
         assert rows[key]["cleared_m2"] == pytest.approx(5_000, rel=2e-3)

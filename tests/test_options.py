@@ -80,8 +80,7 @@ FIGURES = {
     "landrelease": (["table", "json", "csv"],
                     [["--unit", "ha"], ["--by", "admin1"], ["--by", "admin1,year"],
                      ["--from", "2006"], ["--to", "2005"], ["--admin", "2"],
-                     ["--category", "uxo"], ["--type", "accident_uxo"],
-                     ["--sort", "remaining_m2"], ["--top", "1"]]),
+                     ["--category", "uxo"], ["--sort", "remaining_m2"], ["--top", "1"]]),
 }
 #: Options that need another to act (given with it, both must act together).
 NEEDS = {"--sort": ["--by", "admin2"], "--top": ["--by", "admin2"]}

@@ -305,6 +305,15 @@ def test_thresholds_are_configurable_from_the_command_line(tmp_path, store_at):
     lowered = run_cli("--store", store, "check", "--country", "XKX", "--rule", "GEOM-AREA",
                       "--set", "min_area_m2=10", "--format", "json")
     assert len(json.loads(default.stdout)) == 1 and json.loads(lowered.stdout) == []
+    # a what-if: the stored finding is still open, not closed by the other threshold
+    with open_store(store) as s:
+        held = s.read_table("quality_findings")
+    assert list(held["status"]) == ["open"]
+    raised = run_cli("--store", store, "check", "--country", "XKX", "--rule", "GEOM-AREA",
+                     "--set", "min_area_m2=1000000", "--format", "json")
+    assert [f["status"] for f in json.loads(raised.stdout)] == ["open"]
+    with open_store(store) as s:
+        assert len(s.read_table("quality_findings")) == 1
     bad = run_cli("--store", store, "check", "--country", "XKX", "--set", "colour=3")
     assert bad.returncode == 2 and "unknown threshold" in bad.stderr
 

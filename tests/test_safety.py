@@ -9,6 +9,7 @@ import random
 import shutil
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -376,7 +377,14 @@ def test_report_out_refuses_a_folder_with_other_files_and_replaces_only_a_report
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     empty = folder / "empty"
     empty.mkdir()
+    empty.chmod(0o755)
     assert write_report(small_store, "COL", empty) == empty / "index.html"
+    assert stat.S_IMODE(empty.stat().st_mode) == 0o755  # the folder's own, not mkdtemp's 0700
+    fresh = folder / "fresh"
+    write_report(small_store, "COL", fresh)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o777 & ~mask
     (empty / "stale.csv").write_text("from an older report")
     with pytest.raises(SourceError, match="not empty"):
         write_report(small_store, "COL", empty)

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from mineledger.cli.common import (UNIT, AreaUnit, AsOf, Country, InformationAsOf, ListFormat,
-                                   Listing, app, group, in_unit, opened, out, print_frame, say)
+                                   Listing, app, err, group, in_unit, opened, out, print_frame,
+                                   say)
 from mineledger.errors import QueryError
 
 areas_app = group("areas", "Administrative areas: their codes and names.")
@@ -39,12 +40,18 @@ Unit = Annotated[Optional[AreaUnit], typer.Option(
 
 
 def _groupings(by: list[str] | None) -> list[str]:
-    return [b.strip() for part in (by or []) for b in part.split(",") if b.strip()]
+    groupings = [b.strip() for part in (by or []) for b in part.split(",") if b.strip()]
+    if by and not groupings:  # --by '' is not "no grouping": say so
+        raise QueryError("--by: expected a grouping (year, admin1 … see --help), got nothing")
+    return groupings
 
 
 def _selection(date_from, date_to, admin, types, categories):
     from mineledger.ledger.selection import Selection
 
+    for option, value in (("--admin", admin), ("--from", date_from), ("--to", date_to)):
+        if value is not None and not str(value).strip():
+            raise QueryError(f"{option}: expected a value, got nothing")
     return Selection.of(date_from, date_to, admin, types, categories)
 
 
@@ -68,6 +75,7 @@ def summary(
     from mineledger.land.breakdown import breakdown
     from mineledger.land.summary import summary as compute_summary
     from mineledger.ledger.asof import as_of as view
+    from mineledger.ledger.asof import computed_as_of, instant_text
 
     groupings = _groupings(by)
     if not groupings and (sort or top):
@@ -81,19 +89,37 @@ def summary(
         snapshot = view(session, as_of, information_as_of)
         if groupings:
             rows = breakdown(snapshot, country, groupings, selection, sort=sort, top=top)
+            stamp = instant_text(computed_as_of(snapshot))
         else:
             figures = compute_summary(snapshot, country, selection)
     if groupings:
-        import pandas as pd
-
-        frame = pd.DataFrame([r.to_dict() for r in rows])
-        print_frame(frame, format, f"{country.upper()} by {', '.join(groupings)}",
-                    empty="no events or casualties")
+        _rows_out([r.to_dict() for r in rows], format, stamp, information_as_of,
+                  f"{country.upper()} by {', '.join(groupings)}", "no events or casualties",
+                  selection.notes)
         return
     if format == ListFormat.json:
         out.print_json(json.dumps(in_unit(figures.to_dict(), unit), ensure_ascii=False))
         return
     _summary_table(figures, unit)
+
+
+def _rows_out(rows: list[dict], format, stamp: str, information_as_of, title: str,
+              empty: str, notes: list[str]) -> None:
+    """Rows of figures in a format; each row of JSON and CSV says the instant it stands for,
+    and the notes of the selection (what it left out) follow a table, or go to stderr."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    if format != ListFormat.table and len(frame):
+        frame["as_of"] = stamp
+        if information_as_of:
+            frame["information_as_of"] = information_as_of
+    print_frame(frame, format, title + f", as of {stamp}", empty=empty)
+    for note in notes:
+        if format == ListFormat.table:
+            out.print(f"note: {note}", highlight=False, markup=False)
+        else:
+            err.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _summary_table(figures, unit) -> None:
@@ -129,9 +155,10 @@ def _summary_table(figures, unit) -> None:
                  ("  remaining (still suspected)", f"{lr.remaining_m2 / div:,.2f}"),
                  ("  both released and remaining", f"{lr.both_m2 / div:,.2f}")]
     v, e = figures.victims, figures.events
-    rows += [(f"casualties ({v.source})", f"{v.count:,}"),
-             ("  killed", f"{v.killed:,}"),
-             ("  injured", f"{v.injured:,}"),
+    unrecorded = v.source == "none"  # no victim records, no counts in the events
+    rows += [(f"casualties ({v.source})", "not recorded" if unrecorded else f"{v.count:,}"),
+             ("  killed", "not recorded" if unrecorded else f"{v.killed:,}"),
+             ("  injured", "not recorded" if unrecorded else f"{v.injured:,}"),
              ("  civilian", "not recorded" if v.civilian is None else f"{v.civilian:,}"),
              ("  minors", "not recorded" if v.minors is None else f"{v.minors:,}"),
              ("events", f"{e.count:,}"),
@@ -172,7 +199,7 @@ def landrelease(
     unit: Unit = None,
     as_of: AsOf = None,
     information_as_of: InformationAsOf = None,
-    date_from: From = None, date_to: To = None, admin: Admin = None, type_: Types = None,
+    date_from: From = None, date_to: To = None, admin: Admin = None,
     category: Categories = None, sort: Sort = None, top: Top = None,
 ):
     """The land release ledger (IMAS 07.11): recorded, cancelled, reduced, cleared, released,
@@ -182,24 +209,20 @@ def landrelease(
     JSON and CSV areas are m² unless --unit says otherwise (the field names carry the unit);
     the table shows km², ha or m².
     """
-    import pandas as pd
 
     from mineledger.land.landrelease import COLUMNS, ledger
     from mineledger.ledger.asof import as_of as view
     from mineledger.ledger.asof import computed_as_of, instant_text
 
     groupings = _groupings(by) or ["admin2"]
-    selection = _selection(date_from, date_to, admin, type_, category)
+    selection = _selection(date_from, date_to, admin, None, category)
     with opened() as session:
         snapshot = view(session, as_of, information_as_of)
         rows = ledger(snapshot, country, groupings, selection, sort=sort, top=top)
         stamp = instant_text(computed_as_of(snapshot))
     if format != ListFormat.table:  # each row says the instant it stands for
-        frame = pd.DataFrame([in_unit(r.to_dict(), unit) for r in rows])
-        frame["as_of"] = stamp
-        if information_as_of:
-            frame["information_as_of"] = information_as_of
-        print_frame(frame, format, "land release", empty="no land release")
+        _rows_out([in_unit(r.to_dict(), unit) for r in rows], format, stamp,
+                  information_as_of, "land release", "no land release", selection.notes)
         return
     div, label = UNIT[(unit or AreaUnit.km2).value]
     described = "".join(f", {k} {v}" for k, v in selection.describe().items())
@@ -220,6 +243,8 @@ def landrelease(
         table.add_row(*label_cells, *([str(r.group or "")] if second else []),
                       *[f"{getattr(r, c) / div:,.2f}" for c in COLUMNS])
     out.print(table)
+    for note in selection.notes:
+        out.print(f"note: {note}", highlight=False, markup=False)
 
 
 @app.command()

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mineledger.cli.common import ListFormat, Listing, app, group, opened, print_frame, say
+from mineledger.errors import QueryError
 
 quarantine_app = group("quarantine", "Rows that were not stored, and why.")
 imports_app = group("imports", "The imports that ran: list them, show one, revert one.",
@@ -36,11 +37,17 @@ def imports(ctx: typer.Context, format: Listing = ListFormat.table):
     """List the imports that ran, newest last, with what each changed (same as `imports list`)."""
     if ctx.invoked_subcommand is None:
         imports_list(format)
+    elif format != ListFormat.table:  # an option accepted acts, or is refused
+        raise QueryError(f"--format before `{ctx.invoked_subcommand}` is the listing's; give "
+                         f"it after: mineledger imports {ctx.invoked_subcommand} --format "
+                         f"{format.value}")
 
 
 @imports_app.command("list")
 def imports_list(format: Listing = ListFormat.table):
     """List the imports that ran, newest last, with what each changed."""
+    import pandas as pd
+
     from mineledger.ledger.history import import_rows
 
     with opened() as session:
@@ -49,7 +56,8 @@ def imports_list(format: Listing = ListFormat.table):
             "unchanged", "quarantined", "user_name", "import_id", "reverted_at"]
     df = df[cols].copy()
     for col in ("finished_at", "reverted_at"):
-        df[col] = [t.isoformat(timespec="seconds") if t is not None else None for t in df[col]]
+        df[col] = [t.isoformat(timespec="seconds") if t is not None and not pd.isna(t) else None
+                   for t in df[col]]
     if format == ListFormat.table:  # the id's first 8 characters are enough for show/revert
         df["id"] = df["import_id"].str[:8]
         df["reverted"] = ["reverted " + t if t else "" for t in df["reverted_at"]]
@@ -72,7 +80,10 @@ def imports_show(
     for key in ("import_id", "started_at", "finished_at", "user_name", "command", "profile",
                 "layer", "country", "source_file", "source_checksum", "rows_read", "inserted",
                 "updated", "unchanged", "quarantined", "reverted_at"):
-        say(f"{key:16} {d.get(key) if d.get(key) is not None else ''}")
+        value = d.get(key)
+        if hasattr(value, "isoformat"):  # instants as everywhere else: seconds, UTC offset
+            value = value.isoformat(timespec="seconds")
+        say(f"{key:16} {value if value is not None else ''}")
     for key, n in sorted(d["changes"].items()):
         say(f"  changes: {key:28} {n:,}")
 
@@ -134,6 +145,8 @@ def changes(
     frame = pd.DataFrame([{
         "committed_at": instant_text(r["committed_at"]), "user": r["user_name"],
         "kind": r["kind"], "id": r["id"], "command": r["command"],
-        "changed": "; ".join(f"{k} {n:,}" for k, n in sorted(r["changed"].items()))}
+        # JSON keeps the counts as data ({"events update": 1022}); a table or CSV cell, text
+        "changed": dict(sorted(r["changed"].items())) if format == ListFormat.json else
+        "; ".join(f"{k} {n}" for k, n in sorted(r["changed"].items()))}
         for r in rows], columns=["committed_at", "user", "kind", "id", "command", "changed"])
     print_frame(frame, format, f"changes since {since}", empty="no changes in that window")

@@ -77,7 +77,8 @@ def check(
     list_: Annotated[bool, typer.Option("--list", help="List the rules (those of --rule, or all) "
                                         "in the --format, and exit.")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE",
-                    help="Override a threshold, e.g. --set min_area_m2=10 (see --list).")] = None,
+                    help="What a threshold would find, e.g. --set min_area_m2=10 (see --list): "
+                    "shown, not stored.")] = None,
     as_of: AsOf = None,
     information_as_of: InformationAsOf = None,
 ):

@@ -73,8 +73,10 @@ def export(
                                                  "administrative area (its code in the store).")] = None,
     status: Annotated[Optional[list[str]], typer.Option(metavar="STATUS", help="Only hazards with "
                                                         "this status (repeatable).")] = None,
-    date_from: Annotated[Optional[str], typer.Option("--from", metavar="YYYY-MM-DD")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", metavar="YYYY-MM-DD")] = None,
+    date_from: Annotated[Optional[str], typer.Option(
+        "--from", metavar="DATE", help="Records dated from (YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
+    date_to: Annotated[Optional[str], typer.Option(
+        "--to", metavar="DATE", help="Records dated up to (YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
     hxl: Annotated[bool, typer.Option("--hxl", help="CSV/XLSX: a row of HXL hashtags under the "
                                       "header.")] = False,
     excel: Annotated[bool, typer.Option("--excel", help="CSV for Excel: UTF-8 with a byte "

@@ -210,16 +210,25 @@ def _table_rows(frame, geoms, layer):
     return header, rows
 
 
+#: A cell Excel would run as a formula starts so (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _write_csv(frame, geoms, layer, fmt, out, notes, *, hxl=False, bom=False, **_):
     header, rows = _table_rows(frame, geoms, layer)
+    guarded = 0
 
     def cell(v):
+        nonlocal guarded
         if v is None:
             return ""
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, float):
             return repr(v)
+        if bom and isinstance(v, str) and v.startswith(FORMULA_START) and not _number(v):
+            guarded += 1  # for Excel: text that would run as a formula is shown as text
+            return "'" + v
         return _iso(v)
 
     with open(out, "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
@@ -229,7 +238,19 @@ def _write_csv(frame, geoms, layer, fmt, out, notes, *, hxl=False, bom=False, **
             w.writerow([hxl_tag(c, layer) for c in header])
         for r in rows:
             w.writerow([cell(v) for v in r])
+    if guarded:
+        notes.append(f"{guarded} text cell(s) starting with =, +, -, @ or a tab were written "
+                     "with a leading ' so that Excel shows them as text, not as a formula")
     return {}
+
+
+def _number(text: str) -> bool:
+    """Whether a text is a plain number (-75.5 is a number, not a formula)."""
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _write_xlsx(frame, geoms, layer, fmt, out, notes, *, hxl=False, **_):
@@ -350,11 +371,17 @@ def readback_profile(layer: str, fmt: str, out: Path, renamed: dict[str, str],
                                 "note_column": renamed.get("geometry_note", "geometry_note")}
     if fmt in ("csv", "xlsx"):
         geometry.update({"wkt": "geometry_wkt", "crs": "EPSG:4326"})
-    # area_m2 is measured again on import; KML's own columns are not the record's
+    # area_m2 is measured again on import; the import records this file as the records'
+    # source (their earlier source_file and source_locator stay in the file, not as
+    # attributes — which for victims would be personal data); KML's own columns are not
+    # the record's
     ignore = [renamed.get("area_m2", "area_m2")] if "area_m2" in spec.fields else []
+    ignore += [renamed.get(f, f) for f in ("source_file", "source_locator")]
     if fmt in ("csv", "xlsx") and spec.geometry_type == "POINT":
         ignore += ["longitude", "latitude"]
     if fmt == "kml":
+        mapped = {rule["column"] for rule in fields.values()}
+        ignore += [c for c in ("Name", "description") if c not in mapped]
         ignore += ["id", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
                    "visibility", "drawOrder", "icon"]
     if ignore:

@@ -161,7 +161,8 @@ def _victim_counts(victims, keys) -> dict[tuple, dict[str, int]]:
             for k, g in frame.groupby("key", sort=False)} if len(frame) else {}
 
 
-def _row(by, keys, names, events: dict, people: dict | None) -> BreakdownRow:
+def _row(by, keys, names, events: dict, people: dict | None,
+         source: str = "event counts") -> BreakdownRow:
     if people is not None:
         return BreakdownRow(keys, names, events.get("events", 0), people.get("killed", 0),
                             people.get("injured", 0), people.get("outcome_unknown", 0),
@@ -172,7 +173,7 @@ def _row(by, keys, names, events: dict, people: dict | None) -> BreakdownRow:
     killed, injured = events.get("killed", 0), events.get("injured", 0)
     unknown = events.get("outcome_unknown", 0)
     return BreakdownRow(keys, names, events.get("events", 0), killed, injured, unknown,
-                        killed + injured + unknown, None, None, None, None, None, "event counts",
+                        killed + injured + unknown, None, None, None, None, None, source,
                         tuple(by))
 
 
@@ -223,16 +224,24 @@ def breakdown(session: Session, country: str, by: Sequence[str],
     victims = session.read_layer("victims", country)
     from_records = len(victims) > 0 and selection.applies_to("victims") and \
         not ({"type", "category"} & set(by))
+    if len(victims) and not from_records:
+        selection.notes.append("victim records carry no event type or EO category: casualties "
+                               "are those the events count")
     event_counts = _event_counts(events, _group("events", events, by, admin_all))
     people = None
     if from_records:
         victims = selection.select("victims", victims, admin_all)
         people = _victim_counts(victims, _group("victims", victims, by, admin_all))
+    # the summary's rule: event counts are a source only where some event carries one
+    counted = any(c in events and bool(events[c].notna().any())
+                  for c in ("killed", "injured", "outcome_unknown"))
+    source = "event counts" if counted else "none"
     keys = sorted(set(event_counts) | set(people or {}),
                   key=lambda k: tuple((v in (UNKNOWN, UNASSIGNED), v) for v in k))
     rows = [_row(by, k, tuple(names.get(v) if b.startswith("admin") else None
                               for b, v in zip(by, k)),
-                 event_counts.get(k, {}), (people or {}).get(k, {}) if from_records else None)
+                 event_counts.get(k, {}), (people or {}).get(k, {}) if from_records else None,
+                 source)
             for k in keys]
     total_events = {c: sum(e.get(c, 0) for e in event_counts.values())
                     for c in ("events", "killed", "injured", "outcome_unknown")}
@@ -240,7 +249,7 @@ def breakdown(session: Session, country: str, by: Sequence[str],
                     for c in ("casualties", "killed", "injured", "outcome_unknown", "civilian",
                               "military", "minors", "female", "male")}
     total = _row(by, (TOTAL,) * len(by), (None,) * len(by), total_events,
-                 total_people if from_records else None)
+                 total_people if from_records else None, source)
     return rank(rows + [total], sort, top, COUNTS)
 
 

@@ -41,7 +41,7 @@ from mineledger.errors import QueryError
 from mineledger.geo import dissolve, geodesic_area, land_area, overlay, polygonal_part
 from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED, partition
 from mineledger.ledger.asof import require_country
-from mineledger.ledger.selection import Selection, area_and_within
+from mineledger.ledger.selection import Selection
 from mineledger.model.codes import checked_country
 from mineledger.model.results import Result, rank
 from mineledger.model.vocab import HazardStatus
@@ -81,15 +81,28 @@ class LedgerRow(Result):
     #: with two groupings (an administrative level and another): the other's name and key
     group_by: str | None = None
     group: str | None = None
+    #: by a grouping that is not administrative (year, organisation …): its name — the key
+    #: is then ``area_code`` and the JSON calls it by that name
+    by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The row as JSON: the area, the other grouping's key under its name (if any), then
-        the columns of :data:`COLUMNS`."""
-        out = {"area_code": self.area_code, "area_name": self.area_name}
+        """The row as JSON: the area (``area_code``, ``area_name``) or the group under its
+        grouping's name (``year``; by hazard, ``hazard`` and ``hazard_local_id``), the other
+        grouping's key under its name (if any), then the columns of :data:`COLUMNS`."""
+        if self.by is None:
+            out = {"area_code": self.area_code, "area_name": self.area_name}
+        elif self.by == "hazard":
+            out = {"hazard": self.area_code, "hazard_local_id": self.area_name}
+        else:
+            out = {self.by: self.area_code}
         if self.group_by:
             out[self.group_by] = self.group
         out.update({c: getattr(self, c) for c in COLUMNS})
         return out
+
+    def totals(self) -> "LandRelease":
+        """The row's columns alone (the summary's ``land_release``)."""
+        return LandRelease(**{c: getattr(self, c) for c in COLUMNS})
 
     def __getitem__(self, key: str) -> Any:
         return self.to_dict()[key]
@@ -99,6 +112,21 @@ class LedgerRow(Result):
 
     def __len__(self) -> int:
         return len(self.to_dict())
+
+
+@dataclass(frozen=True, eq=False)
+class LandRelease(Result):
+    """The land release ledger's total (IMAS 07.11), m²: the columns of :class:`LedgerRow`
+    without a group. ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2``;
+    ``recorded_m2 = remaining_m2 + released_m2 − both_m2`` (to 1e-6)."""
+
+    recorded_m2: float
+    cancelled_m2: float
+    reduced_m2: float
+    cleared_m2: float
+    released_m2: float
+    remaining_m2: float
+    both_m2: float
 
 
 def _union(geoms) -> Any:
@@ -311,14 +339,6 @@ def _selected_land(session: Session, country: str, selection: Selection, admin_a
     return usable(hazards), usable(outcomes)
 
 
-def _within_area(rows: list[LedgerRow], codes: set[str]) -> list[LedgerRow]:
-    """Rows of the areas in ``codes`` and a total of them (the land inside the area)."""
-    kept = [r for r in rows if r.area_code in codes]
-    return kept + [ledger_row(TOTAL, None, {
-        **{k: math.fsum(getattr(r, f"{k}_m2") for r in kept)
-           for k in ("cancelled", "reduced", "cleared", "remaining", "both", "recorded")}})]
-
-
 def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
            selection: Selection | None = None, *, sort: str | None = None,
            top: int | None = None) -> list[LedgerRow]:
@@ -377,9 +397,10 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
     others = [b for b in by if _admin_level(b) is None]
     shape = selection.area_shape(admin_all) if selection.admin else None
     if not others:
-        rows = rows_by_admin(ledger_sets(hazards, outcomes), admin)
-        if shape is not None:
-            rows = _within_area(rows, area_and_within(admin_all, selection.admin))
+        sets = ledger_sets(hazards, outcomes)
+        # the land inside the area, by the areas of the level asked (of any level: a
+        # municipality's land by province is one row, its province's)
+        rows = rows_by_admin(clip_sets(sets, shape) if shape is not None else sets, admin)
     elif admin is None:
         rows = _ledger_by_group(hazards, outcomes, others[0], shape)
     else:
@@ -416,7 +437,9 @@ def _ledger_by_group(hazards, outcomes, by: str, shape=None) -> list[LedgerRow]:
     """:func:`ledger` by hazard, organisation, category or year (a piece of land can belong
     to several groups; the total counts it once). Each group's row is its own land: its
     outcomes' release, its hazards' remaining land, and what is in both of those."""
-    return [ledger_row(key, name, {k: v[TOTAL] for k, v in _measure(sets, None).items()})
+    return [dataclasses.replace(
+                ledger_row(key, name, {k: v[TOTAL] for k, v in _measure(sets, None).items()}),
+                by=by)
             for key, name, sets in _group_sets(hazards, outcomes, by, shape)]
 
 

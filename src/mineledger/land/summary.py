@@ -16,7 +16,7 @@ import pandas as pd
 from mineledger.access import Action, Session
 from mineledger.land.admin_areas import (AreaRow, CountRow, area_by_admin, count_by_admin,
                                          finest_level, land_by_admin)
-from mineledger.land.landrelease import LedgerRow, clip_sets, ledger_sets, ledger_total, usable
+from mineledger.land.landrelease import LandRelease, clip_sets, ledger_sets, ledger_total, usable
 from mineledger.ledger.asof import computed_as_of, instant_text, require_country
 from mineledger.ledger.selection import Selection, area_and_within
 from mineledger.model.codes import checked_country
@@ -133,7 +133,7 @@ class Summary(Result):
     cleared: PolygonFigures | None
     #: the land release ledger's total row (IMAS 07.11): recorded, released by outcome,
     #: remaining (still suspected) and both, m² — the figures of ``mineledger landrelease``
-    land_release: LedgerRow | None
+    land_release: LandRelease | None
     victims: VictimFigures
     events: EventFigures
     quarantine: QuarantineFigures
@@ -208,7 +208,10 @@ def _casualties_of_events(events, admin, located) -> VictimFigures:
 
     killed, injured, unknown = column("killed"), column("injured"), column("outcome_unknown")
     hurt = killed + injured + unknown
-    counted = events["killed"].notna() | events["injured"].notna() if len(events) else hurt > 0
+    counted = pd.Series(False, index=events.index)
+    for name in ("killed", "injured", "outcome_unknown"):  # a count given, even of zero
+        if name in events:
+            counted |= events[name].notna()
     rows = count_by_admin(events, admin, located=located, weights=hurt) if len(events) else []
     return VictimFigures(
         count=int(hurt.sum()), killed=int(killed.sum()), injured=int(injured.sum()),
@@ -259,7 +262,7 @@ def _land(session, country, level, admin, admin_all, selection):
                              within),
             _polygon_figures(session, "cleared_areas", country, level, cleared, admin,
                              selection, within),
-            ledger_total(sets))
+            ledger_total(sets).totals())
 
 
 def _victims(session, country, admin, admin_all, events, selection, located) -> VictimFigures:

@@ -41,13 +41,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from mineledger.access import Action, Session
 from mineledger.access.users import operator_sees_only_own
 from mineledger.errors import QueryError, SourceError
 from mineledger.io.writers import (EXPORTED_COMMON, FORMATS, SUFFIX, ZIPPED_SHAPEFILE, field_type,
                                    is_zipped_shapefile, readback_profile, write_records)
+from mineledger.ledger.selection import DATE_FIELD, Selection
 from mineledger.model.codes import checked_country
 from mineledger.model.records import LAYERS, personal_fields
 from mineledger.model.vocab import Layer
@@ -68,21 +68,6 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
 
 
-#: The field each layer's --from/--to filter reads (a year field counts by its year).
-DATE_FIELD = {"admin_areas": None, "hazards": "date_of_information",
-              "cleared_areas": "date_released", "activities": "end_date",
-              "devices": "found_date", "events": "event_date", "victims": "year"}
-
-
-def _parse_day(text: str | dt.date | None, option: str) -> dt.date | None:
-    if text is None or isinstance(text, dt.date):
-        return text
-    try:
-        return dt.date.fromisoformat(str(text))
-    except ValueError:
-        raise QueryError(f"{option} {text!r}: expected a date as YYYY-MM-DD") from None
-
-
 def _with_status(gdf, layer: str, status: list[str]):
     spec = LAYERS[Layer(layer)]
     if "status" not in spec.fields:
@@ -92,68 +77,6 @@ def _with_status(gdf, layer: str, status: list[str]):
         raise QueryError(f"--status {bad[0]!r}; expected one of "
                          f"{', '.join(spec.fields['status'].vocabulary)}")
     return gdf[gdf["status"].isin(status)]
-
-
-def _within_dates(gdf, layer: str, lo: dt.date | None, hi: dt.date | None, notes: list[str]):
-    """Records whose date field (:data:`DATE_FIELD`) is within [lo, hi]; an event known only
-    by its year, or a victim's year, is filtered by its year. Undated records are left out,
-    and ``notes`` says how many."""
-    name = DATE_FIELD[layer]
-    if name is None:
-        raise QueryError(f"--from/--to: layer {layer!r} has no date to filter on")
-    if layer == "events" and "year" in gdf:
-        values = pd.Series([d if d is not None else (int(y) if y == y and y is not None else None)
-                            for d, y in zip(gdf["event_date"], gdf["year"])], index=gdf.index,
-                           dtype=object)
-        name = "event_date or year"
-    else:
-        values = gdf[name].astype(object).where(gdf[name].notna(), None)
-
-    def inside(v) -> bool:
-        if v is None:
-            return False
-        if isinstance(v, dt.date):
-            return (lo is None or v >= lo) and (hi is None or v <= hi)
-        return (lo is None or v >= lo.year) and (hi is None or v <= hi.year)
-
-    keep = np.fromiter((inside(v) for v in values), dtype=bool, count=len(values))
-    undated = int(values.isna().sum())
-    if undated:
-        notes.append(f"{undated} record(s) with no {name} left out by --from/--to")
-    return gdf[keep]
-
-
-def _in_admin_area(session: Session, gdf, country: str | None, admin: str):
-    """Records attributed to the administrative area ``admin`` or an area within it (by
-    ``parent_code``), as the summary attributes them: a record's own admin code first, else
-    where its geometry lies (meeting the area's interior, not only its edge)."""
-    areas = session.read_layer("admin_areas", country)
-    area = areas[areas["code"] == admin]
-    if area.empty:
-        raise QueryError(f"--admin {admin!r}: no administrative area with that code"
-                         f"{' in ' + country if country else ''}; see the admin_areas layer")
-    codes = {admin}
-    while True:
-        more = set(areas.loc[areas["parent_code"].isin(codes), "code"]) - codes
-        if not more:
-            break
-        codes |= more
-    shape = shapely.union_all(area.geometry.array)
-    geoms = gdf.geometry.array
-    has = ~(gdf.geometry.isna().to_numpy() | shapely.is_empty(geoms))
-    coded = np.zeros(len(gdf), dtype=bool)
-    by_code = np.zeros(len(gdf), dtype=bool)
-    for col in ("admin_code", "admin1_code"):
-        if col in gdf:
-            known = gdf[col].notna().to_numpy(dtype=bool)
-            by_code |= known & gdf[col].isin(codes).to_numpy(dtype=bool)
-            coded |= known
-    inside = np.zeros(len(gdf), dtype=bool)
-    where = has & ~coded
-    if where.any():
-        inside[where] = shapely.intersects(geoms[where], shape) & \
-            ~shapely.touches(geoms[where], shape)
-    return gdf[by_code | inside]
 
 
 def select_records(session: Session, layer: str, *, country: str | None = None,
@@ -198,13 +121,13 @@ def select_records(session: Session, layer: str, *, country: str | None = None,
         gdf = gdf[gdf["organisation"] == actor.organisation]
     if status:
         gdf = _with_status(gdf, layer, status)
-    lo, hi = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
-    if lo and hi and lo > hi:
-        raise QueryError(f"--from {lo} is after --to {hi}")
-    if lo or hi:
-        gdf = _within_dates(gdf, layer, lo, hi, notes)
-    if admin:
-        gdf = _in_admin_area(session, gdf, country, admin)
+    # the records of a selection, as the figures select them (dates as YYYY, YYYY-MM or
+    # YYYY-MM-DD; an area and those within it)
+    selection = Selection.of(date_from, date_to, admin)
+    if not selection.empty:
+        areas = session.read_layer("admin_areas", country) if admin else None
+        gdf = selection.select(layer, gdf, areas)
+        notes.extend(selection.notes)
     return gdf.reset_index(drop=True)
 
 

@@ -112,9 +112,10 @@ def import_details(session: Session, import_id: str) -> dict[str, Any]:
     return {**row, "changes": counts, "reverted_at": reverts[0]["at"] if reverts else None}
 
 
-def _changed_later(session: Session, changes: list[dict[str, Any]]) -> list[str]:
-    """Records an import wrote that a later change touched — except changes of an import that
-    was itself reverted, whose changes and revert cancel out."""
+def _changed_later(session: Session, changes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """``(record uuid, id of the later change)`` of records an import wrote that a later
+    change touched — except changes of an import that was itself reverted, whose changes and
+    revert cancel out."""
     reverted = {e["import_id"][len("revert-"):]
                 for e in session.read_changes(import_prefix="revert-")}
     later = []
@@ -126,8 +127,19 @@ def _changed_later(session: Session, changes: list[dict[str, Any]]) -> list[str]
             if iid_e in reverted or (iid_e.startswith("revert-") and iid_e[7:] in reverted):
                 continue
             if e["fid"] > last_fid and (layer, e["record_uuid"]) in touched:
-                later.append(e["record_uuid"])
+                later.append((e["record_uuid"], iid_e or "an edit"))
     return later
+
+
+def _undo_command(change_id: str) -> str:
+    """The command that undoes a change run (a link run, a fix, an import)."""
+    if change_id.startswith("link-"):
+        return f"`mineledger link --revert {change_id} --reason …`"
+    if change_id.startswith("fix-"):
+        return f"`mineledger fix --revert {change_id}`"
+    if change_id == "an edit":
+        return "the edit (see `mineledger history RECORD`)"
+    return f"`mineledger imports revert {change_id[:8]} --reason …`"
 
 
 def _undo_records(writer, changes: list[dict[str, Any]], iid: str, reason: str) -> tuple[int, int]:
@@ -152,6 +164,8 @@ def _undo_records(writer, changes: list[dict[str, Any]], iid: str, reason: str) 
                 continue
             befores[uid] = current
             restores.append(state)
+    if "events" in by_layer:
+        _no_links_to_the_gone(writer, by_layer["events"][1])
     deleted = restored = 0
     for layer, (dels, restores, befores) in by_layer.items():
         writer.delete(layer, dels, import_id=f"revert-{iid}", reason=f"revert: {reason}")
@@ -162,6 +176,17 @@ def _undo_records(writer, changes: list[dict[str, Any]], iid: str, reason: str) 
     _unlink_from(writer, [r["uuid"] for layer, (dels, _, _) in by_layer.items()
                           if layer in ("hazards", "cleared_areas") for r in dels], iid, reason)
     return deleted, restored
+
+
+def _no_links_to_the_gone(writer, states: list[dict[str, Any]]) -> None:
+    """Earlier states of events that a revert gives back keep their link only to an area
+    that still exists (one a reverted import deleted since is gone): else unlinked."""
+    for layer in ("hazards", "cleared_areas"):
+        wanted = [s for s in states if s.get("link_layer") == layer and s.get("link_uuid")]
+        there = writer.existing(layer, sorted({s["link_uuid"] for s in wanted})) if wanted else {}
+        for state in wanted:
+            if state["link_uuid"] not in there:
+                state.update(link_layer=None, link_uuid=None, link_distance_m=None)
 
 
 def _unlink_from(writer, gone: list[str], iid: str, reason: str) -> None:
@@ -207,8 +232,12 @@ def _revert(session: Session, iid: str, everything: list[dict[str, Any]], *, rea
     later = _changed_later(session, changes)
     if later:
         what = "this import" if not iid.startswith("link-") else f"link run {iid}"
-        raise QueryError(f"{len(set(later))} record(s) {what} wrote were changed later "
-                         f"(first {sorted(set(later))[0]}); revert those changes first")
+        records = sorted({uid for uid, _ in later})
+        by = sorted({iid_l for _, iid_l in later})
+        hint = "; ".join(_undo_command(b) for b in by[:3]) + (" …" if len(by) > 3 else "")
+        raise QueryError(f"{len(records)} record(s) {what} wrote were changed later (first "
+                         f"{records[0]}) by {', '.join(by[:3])}{' …' if len(by) > 3 else ''}; "
+                         f"revert those changes first: {hint}")
     with session.writer(user=user, command=command) as writer:
         deleted, restored = _undo_records(writer, changes, iid, reason)
         _undo_personal(writer, secrets, iid, reason)
@@ -344,6 +373,8 @@ def changes(session: Session, since: str | dt.date | None = None,
     actor = session.actor
     authorize(actor, Action.HISTORY, country=actor.country)
     lo, hi = _instant(since, "--since", end=False), _instant(until, "--until", end=True)
+    if lo is not None and hi is not None and hi < lo:
+        raise QueryError(f"--until {until} is before --since {since}")
     transactions = session.read_table("transactions")
     if not len(transactions):
         return []
@@ -356,9 +387,11 @@ def changes(session: Session, since: str | dt.date | None = None,
     out = []
     for t in transactions.itertuples():
         these = entries.get(t.tx_id, [])
-        if actor.country and not any((e["after"] or e["before"] or {}).get("country")
-                                     in (actor.country, None) for e in these):
-            continue
+        if actor.country:  # a user of one country sees only its records' changes
+            these = [e for e in these if e["layer"] in RECORD_LAYERS and
+                     (e["after"] or e["before"] or {}).get("country") == actor.country]
+            if not these:
+                continue
         ids = sorted({e["import_id"] for e in these if e["import_id"]})
         kind = next((k for prefix, k in _KINDS if ids and ids[0].startswith(prefix)),
                     "import" if ids else "edit")
@@ -370,6 +403,10 @@ def changes(session: Session, since: str | dt.date | None = None,
                     "command": t.command, "kind": kind, "id": ", ".join(ids) or None,
                     "changed": counted})
     return out
+
+
+#: The layers of records (not users, settings, findings or personal data).
+RECORD_LAYERS = frozenset(map(str, Layer))
 
 
 def _instant(text, option: str, *, end: bool):

@@ -114,6 +114,14 @@ def data_root(path: Path) -> Path:
     return path.parent.parent
 
 
+def _join_root(path: Path) -> Path:
+    """Where ``read.join`` may read: the data folder holding ``SOURCES.md``, else only the
+    source file's own folder (the folder above it may be ``/`` or a home directory)."""
+    resolved = path.resolve()
+    marked = [p for p in resolved.parents if (p / DATA_FOLDER_MARKER).is_file()]
+    return marked[0] if marked else resolved.parent
+
+
 def source_name(path: Path) -> str:
     """The file's name relative to its data folder (POSIX separators), e.g.
     ``bih/incidents.geojson``: independent of where the data folder sits on disk."""
@@ -390,13 +398,14 @@ def _join_parent(path: Path, profile: Profile, table) -> list[str]:
     Raises
     ------
     SourceError
-        The parent table is missing, or lies outside the source's data folder
-        (:func:`data_root`; ``..``, absolute paths and symbolic links resolved first).
+        The parent table is missing, or lies outside the source's data folder (the folder
+        holding ``SOURCES.md``, else the source's own folder; ``..``, absolute paths and
+        symbolic links resolved first).
     """
     join = profile.join
     parent_path = (path.parent / join.file) if join.file else path
     if join.file:  # a shared profile must not read files beside the data into the store
-        root, resolved = data_root(path), parent_path.resolve()  # symlinks followed
+        root, resolved = _join_root(path), parent_path.resolve()  # symlinks followed
         if not resolved.is_relative_to(root):
             raise SourceError(f"{path}: read.join.file {join.file!r} is {resolved}, outside the "
                               f"source's data folder {root}; expected a table inside it")

@@ -29,6 +29,8 @@ DATE_FIELD = {"admin_areas": None, "hazards": "date_of_information",
               "devices": "found_date", "events": "event_date", "victims": "year"}
 #: Layers that carry an event type, and an EO category (one, or a comma-separated list).
 TYPED = {"events": "event_type"}
+#: The group of records with no category (or no date …): "unknown", as --by names it.
+UNKNOWN = "unknown"
 CATEGORISED = {"events": "eo_category", "devices": "eo_category", "hazards": "eo_categories",
                "cleared_areas": "eo_categories", "activities": "eo_categories"}
 
@@ -153,6 +155,8 @@ class Selection:
         QueryError
             A filter the layer has no field for, an unknown administrative area.
         """
+        if self.admin:  # first, so that what the others leave out is counted in the area
+            gdf = gdf[in_admin_area(gdf, admin_areas, self.admin)]
         if self.types:
             if layer not in TYPED:
                 raise QueryError(f"--type: {layer} carry no event type")
@@ -162,12 +166,12 @@ class Selection:
                 raise QueryError(f"--category: {layer} carry no EO category")
             column = gdf[CATEGORISED[layer]]
             wanted = set(self.categories)
-            keep = [bool(wanted & {c.strip() for c in (v or "").split(",")}) for v in column]
+            # "unknown" also selects records with no category, as --by category groups them
+            keep = [bool(wanted & ({c.strip() for c in (v or "").split(",") if c.strip()}
+                                   or {UNKNOWN})) for v in column]
             gdf = gdf[np.asarray(keep, dtype=bool)] if len(gdf) else gdf
         if self.dated:
             gdf = self._within_dates(layer, gdf)
-        if self.admin:
-            gdf = gdf[in_admin_area(gdf, admin_areas, self.admin)]
         return gdf
 
     def _within_dates(self, layer: str, gdf):
@@ -190,7 +194,9 @@ class Selection:
                            (hi is None or v[0] <= hi) for v in values], dtype=bool)
         undated = sum(v is None for v in values)
         if undated:
-            self.notes.append(f"{undated} {layer} record(s) with no date left out by --from/--to")
+            what = "event_date or year" if layer == "events" else name
+            self.notes.append(f"{undated} {layer} record(s) with no {what} left out by "
+                              "--from/--to")
         return gdf[keep] if len(gdf) else gdf
 
 

@@ -84,7 +84,14 @@ def rank(rows: list, sort: str | None, top: int | None, columns: Sequence[str]) 
         ``sort`` is not one of ``columns``, or ``top`` is not a positive whole number.
     """
     if sort is not None and sort not in columns:
-        raise QueryError(f"--sort {sort!r}: expected one of {', '.join(columns)}")
+        # an area column in any unit (remaining, remaining_ha, remaining_km2 …)
+        same = [c for c in columns if c.endswith("_m2") and _stem(c) == _stem(sort)]
+        if not same:
+            raise QueryError(f"--sort {sort!r}: expected one of {', '.join(columns)} (areas "
+                             "also as remaining, remaining_km2, remaining_ha …)"
+                             if any(c.endswith("_m2") for c in columns) else
+                             f"--sort {sort!r}: expected one of {', '.join(columns)}")
+        sort = same[0]
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise QueryError(f"--top {top!r}: expected a whole number of rows from 1")
     body, tail = (rows[:-1], rows[-1:]) if rows and _is_total(rows[-1]) else (rows, [])
@@ -94,6 +101,14 @@ def rank(rows: list, sort: str | None, top: int | None, columns: Sequence[str]) 
     if top is not None:
         body = body[:top]
     return body + tail
+
+
+def _stem(column: str) -> str:
+    """A column's name without its area unit (``remaining_ha`` → ``remaining``)."""
+    for unit in ("_m2", "_km2", "_ha"):
+        if column.endswith(unit):
+            return column[: -len(unit)]
+    return column
 
 
 def _is_total(row) -> bool:

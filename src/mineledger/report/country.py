@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -283,6 +284,9 @@ def write_report(session: Session, country: str, out_dir: str | Path, *,
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
                                         dir=out.parent))
+        # mkdtemp's folder is private (0700); the report's is the folder it replaces, or
+        # what a new folder gets here (the umask)
+        staging.chmod(stat.S_IMODE(out.stat().st_mode) if out.is_dir() else 0o777 & ~_umask())
     except OSError as exc:
         raise SourceError(f"--out {out}: cannot write the report: {exc.strerror or exc}; "
                           "nothing was written") from None
@@ -295,6 +299,13 @@ def write_report(session: Session, country: str, out_dir: str | Path, *,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out / "index.html"
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_pages(session: Session, country: str, out: Path) -> None:

@@ -358,8 +358,10 @@ def _check_yaml_shape(path: Path, text: bytes) -> None:
         raise ProfileError(f"{path}: {len(text):,} bytes; a profile is at most "
                            f"{MAX_PROFILE_BYTES:,} (is it the data file?)")
     depth = 0
+    mappings: list[dict | None] = []  # per open collection: a mapping's keys so far, or None
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
+        _no_duplicate_key(path, mappings, event, line)
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             mark = "*" if isinstance(event, yaml.AliasEvent) else "&"
             kind = "alias" if mark == "*" else "anchor"
@@ -373,6 +375,28 @@ def _check_yaml_shape(path: Path, text: bytes) -> None:
                                    f"needs a few (at most {MAX_PROFILE_DEPTH})")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+
+
+def _no_duplicate_key(path: Path, mappings: list[dict | None], event, line: int) -> None:
+    """Follow the event stream's mappings and refuse a key given twice in one (YAML keeps
+    the last silently: ``layer: events`` then ``layer: hazards`` would import events as
+    hazards)."""
+    if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent, yaml.AliasEvent)):
+        frame = mappings[-1] if mappings else None
+        if frame is not None:
+            if frame["key"] and isinstance(event, yaml.ScalarEvent):
+                if event.value in frame["seen"]:
+                    raise ProfileError(f"{path}: line {line}: key {event.value!r} given twice "
+                                       f"(first at line {frame['seen'][event.value]}); a "
+                                       "profile gives each key once")
+                frame["seen"][event.value] = line
+            frame["key"] = not frame["key"]
+        if isinstance(event, yaml.MappingStartEvent):
+            mappings.append({"key": True, "seen": {}})
+        elif isinstance(event, yaml.SequenceStartEvent):
+            mappings.append(None)
+    elif isinstance(event, yaml.CollectionEndEvent):
+        mappings.pop()
 
 
 def _document(path: Path, text: bytes) -> dict:

@@ -33,6 +33,12 @@ _OP_SIGN = {"sum": " + ", "difference": " − "}
 _WHOLE = re.compile(r"[+-]?\d+(\.0*)?", re.ASCII)
 
 
+#: Values a field may not take because the figures name their own rows so: an area coded
+#: "total" or "unassigned", an organisation called "total", would merge with those rows.
+RESERVED = {"code": ("total", "unassigned"), "admin_code": ("total", "unassigned"),
+            "parent_code": ("total", "unassigned"), "organisation": ("total",)}
+
+
 class FieldError(Exception):
     """A value that does not fit its field rule (turned into a quarantine reason).
 
@@ -163,6 +169,10 @@ class FieldRule:
         if self.vocabulary and value not in self.vocabulary:
             raise FieldError(self.name, self.column, raw,
                              "one of " + ", ".join(self.vocabulary))
+        if self.name in RESERVED and isinstance(value, str) and \
+                value.strip().lower() in RESERVED[self.name]:
+            raise FieldError(self.name, self.column, raw, "a name other than " + " or ".join(
+                f"'{r}'" for r in RESERVED[self.name]) + " (the figures' own rows are so named)")
         return value
 
     def _expected_date(self) -> str:

@@ -91,7 +91,8 @@ def run_checks(session: Session, country: str, rules: list[str] | None = None, *
                params: dict[str, Any] | None = None,
                command: str = "check") -> list[dict[str, Any]]:
     """Run rules on a country and store their findings (as the acting user); return the
-    current findings. On a view of the past, the findings then, not stored.
+    current findings. On a view of the past, the findings then; with ``params`` other than
+    the catalogue's thresholds, what they would find (a what-if) — neither is stored.
 
     Returns
     -------
@@ -119,12 +120,18 @@ def run_checks(session: Session, country: str, rules: list[str] | None = None, *
     for r in chosen:
         found.extend(r.check(ctx))
     severity = {r.id: r.severity for r in CATALOGUE}
-    if session.read_only:  # a past state: the findings then, not stored
+    what_if = any(DEFAULTS.get(k) != v for k, v in (params or {}).items())
+    if session.read_only or what_if:
+        # a past state (the findings then), or thresholds other than the catalogue's (what
+        # they would find): shown with the marks people gave, never stored — a what-if must
+        # not close or reopen the findings of the thresholds in force
+        held = {} if session.read_only else {
+            r["fingerprint"]: r for r in session.read_table("quality_findings").to_dict("records")}
         rows = [{"fingerprint": f.fingerprint, "rule_id": f.rule_id,
                  "severity": severity[f.rule_id], "layer": f.layer,
                  "record_uuid": f.record_uuid, "other_uuid": f.other_uuid, "reason": f.reason,
-                 "suggested_fix": f.suggested_fix, "country": country, "status": "open",
-                 "status_reason": None} for f in found]
+                 "suggested_fix": f.suggested_fix, "country": country,
+                 **_mark(held.get(f.fingerprint))} for f in found]
         return list({r["fingerprint"]: r for r in rows}.values())
     with session.writer(user=actor.name, command=command) as writer:
         held = writer.sync_findings(country, [r.id for r in chosen], [
@@ -133,6 +140,13 @@ def run_checks(session: Session, country: str, rules: list[str] | None = None, *
              "reason": f.reason, "suggested_fix": f.suggested_fix, "country": country}
             for f in found])
     return held
+
+
+def _mark(held: dict[str, Any] | None) -> dict[str, Any]:
+    """The status a stored finding carries (a person's mark), or open."""
+    if not held or held.get("status") in (None, "gone"):
+        return {"status": "open", "status_reason": None}
+    return {"status": held["status"], "status_reason": held.get("status_reason")}
 
 
 def import_warnings(session: Session, import_ids: set[str], countries: Iterable[str]) -> dict[str, int]:
