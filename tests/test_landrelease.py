@@ -17,6 +17,8 @@ from mineledger.land.landrelease import ledger, release_sets
 from mineledger.land.landrelease import ledger_row as _row
 from mineledger.land.landrelease import ledger_sets as _ledger_sets
 from tests.test_geo import metric_square
+from tests.test_ledger_truth import m2 as _m2
+from tests.test_ledger_truth import strip as _strip
 
 SIDE = 100.0  # m
 
@@ -213,17 +215,6 @@ def test_bih_by_year_is_all_unknown(real_store):
 
 
 # --- overlapping hazards: both is land released and remaining at once (ledger-truth) -------
-
-def _strip(x0, x1):
-    """A strip of the 100 m square, from x0 to x1 (fractions of its width)."""
-    minx, miny, maxx, maxy = SQ.bounds
-    w = maxx - minx
-    return shapely.box(minx + x0 * w, miny, minx + x1 * w, maxy)
-
-
-def _m2(geom) -> float:
-    return float(geodesic_area(geom))
-
 
 D2019, D2020, D2021 = dt.date(2019, 1, 1), dt.date(2020, 1, 1), dt.date(2021, 1, 1)
 

@@ -43,11 +43,23 @@ def clusters(geometries) -> np.ndarray:
     [0, 1, 0]
     """
     geoms = np.asarray(geometries, dtype=object)
-    label = np.arange(len(geoms))
     if len(geoms) < 2:
-        return label
+        return np.arange(len(geoms))
     a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")  # symmetric pairs
-    while True:  # min-label propagation with pointer jumping: labels stay inside a cluster
+    return components(len(geoms), a, b)
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of ``n`` nodes joined by the (symmetric) edges ``a[i]``–``b[i]``:
+    each node's label is the smallest node of its component.
+
+    >>> components(4, np.array([0, 2]), np.array([2, 0])).tolist()
+    [0, 1, 0, 3]
+    """
+    label = np.arange(n)
+    if not len(a):
+        return label
+    while True:  # min-label propagation with pointer jumping: labels stay inside a component
         low = np.minimum(label[a], label[b])
         new = label.copy()
         np.minimum.at(new, a, low)

@@ -22,7 +22,7 @@ from mineledger.errors import QueryError
 from mineledger.ledger.asof import require_country
 from mineledger.ledger.selection import Selection
 from mineledger.model.codes import checked_country
-from mineledger.model.results import Result, rank
+from mineledger.model.results import Row, rank
 
 #: The groupings of a breakdown.
 GROUPINGS = ("year", "admin1", "admin2", "admin3", "type", "category")
@@ -35,7 +35,7 @@ COUNTS = ("events", "killed", "injured", "outcome_unknown", "casualties", "civil
 
 
 @dataclass(frozen=True, eq=False)
-class BreakdownRow(Result):
+class BreakdownRow(Row):
     """One group: its key (or two), the events in it and the people they hurt. ``civilian``
     … ``male`` are ``None`` where casualties come from event counts, which do not say."""
 
@@ -65,14 +65,6 @@ class BreakdownRow(Result):
             out[column] = getattr(self, column)
         return out
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self):
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
 
 
 def _levels(by: Sequence[str]) -> list[int]:

@@ -43,7 +43,7 @@ from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED, partition
 from mineledger.ledger.asof import require_country
 from mineledger.ledger.selection import Selection
 from mineledger.model.codes import checked_country
-from mineledger.model.results import Result, rank
+from mineledger.model.results import Result, Row, rank
 from mineledger.model.vocab import HazardStatus
 
 #: Outcome kinds, strongest first: an overlap goes to the first.
@@ -61,8 +61,24 @@ _EMPTY = shapely.MultiPolygon()
 
 
 @dataclass(frozen=True, eq=False)
-class LedgerRow(Result):
-    """One row of the land release ledger (IMAS 07.11): a group's land, m².
+class LandRelease(Result):
+    """The land release ledger's total (IMAS 07.11), m²: the columns of :class:`LedgerRow`
+    without a group. ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2``;
+    ``recorded_m2 = remaining_m2 + released_m2 − both_m2`` (to 1e-6)."""
+
+    recorded_m2: float
+    cancelled_m2: float
+    reduced_m2: float
+    cleared_m2: float
+    released_m2: float
+    remaining_m2: float
+    both_m2: float
+
+
+@dataclass(frozen=True, eq=False)
+class LedgerRow(Row, LandRelease):
+    """One row of the land release ledger (IMAS 07.11): a group's land, m² — the columns of
+    :class:`LandRelease` and the group they are of.
 
     In every row ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2`` and ``recorded_m2
     = remaining_m2 + released_m2 − both_m2`` (the second to 1e-6: each is measured on its
@@ -71,13 +87,6 @@ class LedgerRow(Result):
 
     area_code: str
     area_name: str | None
-    recorded_m2: float
-    cancelled_m2: float
-    reduced_m2: float
-    cleared_m2: float
-    released_m2: float
-    remaining_m2: float
-    both_m2: float
     #: with two groupings (an administrative level and another): the other's name and key
     group_by: str | None = None
     group: str | None = None
@@ -100,33 +109,9 @@ class LedgerRow(Result):
         out.update({c: getattr(self, c) for c in COLUMNS})
         return out
 
-    def totals(self) -> "LandRelease":
+    def totals(self) -> LandRelease:
         """The row's columns alone (the summary's ``land_release``)."""
         return LandRelease(**{c: getattr(self, c) for c in COLUMNS})
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self):
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-
-@dataclass(frozen=True, eq=False)
-class LandRelease(Result):
-    """The land release ledger's total (IMAS 07.11), m²: the columns of :class:`LedgerRow`
-    without a group. ``released_m2 = cancelled_m2 + reduced_m2 + cleared_m2``;
-    ``recorded_m2 = remaining_m2 + released_m2 − both_m2`` (to 1e-6)."""
-
-    recorded_m2: float
-    cancelled_m2: float
-    reduced_m2: float
-    cleared_m2: float
-    released_m2: float
-    remaining_m2: float
-    both_m2: float
 
 
 def _union(geoms) -> Any:

@@ -21,17 +21,8 @@ __all__ = ["as_of", "computed_as_of", "instant_text", "require_country"]
 def as_of(session: Session, at: str | dt.datetime | None = None,
           information_as_of: str | dt.date | None = None) -> Session:
     """``session`` itself if neither bound is given, else the same actor on a view of the
-    store as it stood.
-
-    ``at``: a date (the end of that day in the store's time zone) or a time with its UTC
-    offset; ``information_as_of``: a date.
-
-    Raises
-    ------
-    QueryError
-        A bound that does not parse, or an instant in the future. (One before the store held
-        anything gives an empty view: "no records for that country".)
-    """
+    store as it stood (:func:`mineledger.store.snapshot.view_as_of`: the bounds, and the
+    errors raised)."""
     if at is None and information_as_of is None:
         return session
     return session.with_store(view_as_of(session.store, at, information_as_of))

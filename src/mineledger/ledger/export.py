@@ -9,23 +9,7 @@ dates) is restored on import. Every such loss is said in the report's notes. The
 its profile are written in a folder beside them and moved into place only when both are
 whole: a full disk or a refused write leaves nothing behind (and an older file as it was).
 
-Formats and what each keeps (RFC 7946 for GeoJSON; coordinates to 1e-7 degree or better):
-
-=======  ==============================================  ===================================
-format   written by                                      missing vs empty geometry
-=======  ==============================================  ===================================
-gpkg     pyogrio (GDAL GPKG)                             kept
-geojson  pyogrio (GDAL GeoJSON, RFC7946=YES, full        kept (``null`` vs empty coordinates)
-         precision)
-shp      pyogrio (GDAL ESRI Shapefile, UTF-8 .cpg);      not carried: restored from the
-         zipped when the name ends in ``.shp.zip``       ``geometry_status`` column
-kml      pyogrio (GDAL LIBKML, attributes in             kept
-         ExtendedData)
-csv      csv (WKT geometry column; ``--excel``, alias    kept (empty cell vs ``… EMPTY``)
-         ``--bom``: a UTF-8 byte order mark for Excel)
-xlsx     openpyxl (WKT geometry column)                  kept
-parquet  GeoPandas + pyarrow (GeoParquet)                kept
-=======  ==============================================  ===================================
+The formats, and what each keeps, are listed in :mod:`mineledger.io.writers`.
 """
 
 

@@ -74,6 +74,20 @@ class Result(Mapping):
         return out
 
 
+class Row(Result):
+    """A result whose JSON it shapes itself (:meth:`to_dict`: keys named by a grouping, say):
+    its mapping view is that JSON."""
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+
 def rank(rows: list, sort: str | None, top: int | None, columns: Sequence[str]) -> list:
     """Rows (a ``total`` row last stays last) sorted by ``sort`` descending, the first
     ``top`` of them.

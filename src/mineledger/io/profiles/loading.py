@@ -233,9 +233,7 @@ def _rule(profile: str, name: str, spec: Any, ftype: str, vocab) -> FieldRule:
         spec = {"column": spec} if isinstance(spec, str) else None
     if spec is None:
         raise ProfileError(f"{where}: expected a mapping such as {{column: NAME}} or {{value: X}}")
-    unknown = set(spec) - _RULE_KEYS
-    if unknown:
-        raise ProfileError(f"{where}: unknown key(s) {sorted(unknown)}; expected some of {sorted(_RULE_KEYS)}")
+    _known_keys(where, spec, _RULE_KEYS)
     if "parts" in spec or "compute" in spec:
         return _derived_rule(where, name, spec, ftype, vocab)
     if ("column" in spec) == ("value" in spec):
@@ -411,9 +409,7 @@ def _document(path: Path, text: bytes) -> dict:
         raise ProfileError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(doc, dict):
         raise ProfileError(f"{path}: expected a mapping at the top level")
-    unknown = set(doc) - _TOP_KEYS
-    if unknown:
-        raise ProfileError(f"{path}: unknown key(s) {sorted(unknown)}; expected some of {sorted(_TOP_KEYS)}")
+    _known_keys(str(path), doc, _TOP_KEYS)
     for name_key in ("source", "read", "geometry", "fields"):
         if doc.get(name_key) is not None and not isinstance(doc.get(name_key), dict):
             raise ProfileError(f"{path}: '{name_key}' must be a mapping, got {doc.get(name_key)!r}")
@@ -468,13 +464,19 @@ def _parts_fill(path: Path, layer: Layer, rules: dict[str, FieldRule]):
     return source, fills
 
 
+def _known_keys(where: str, section: dict, keys) -> None:
+    """Refuse keys a profile section does not know, naming them and the known ones."""
+    unknown = set(section) - set(keys)
+    if unknown:
+        said = where if where.endswith(" has") else where + ":"
+        raise ProfileError(f"{said} unknown key(s) {sorted(unknown)}; expected some of "
+                           f"{sorted(keys)}")
+
+
 def _check_read(path: Path, read: dict) -> None:
     """The ``read`` section: known keys, a text encoding, a format, names, a one-character
     delimiter, an IANA time zone, a list of ignored columns."""
-    unknown_read = set(read) - _READ_KEYS
-    if unknown_read:
-        raise ProfileError(f"{path}: read has unknown key(s) {sorted(unknown_read)}; expected "
-                           f"some of {sorted(_READ_KEYS)}")
+    _known_keys(f"{path}: read has", read, _READ_KEYS)
     encoding = read.get("encoding")
     if encoding is not None:
         try:
@@ -625,10 +627,7 @@ def _join_rule(path: Path, doc: Any) -> JoinRule | None:
 
 
 def _geometry_rule(path: Path, doc: dict, polygonal: bool) -> GeometryRule | None:
-    unknown = set(doc) - _GEOMETRY_KEYS
-    if unknown:
-        raise ProfileError(f"{path}: geometry has unknown key(s) {sorted(unknown)}; expected "
-                           f"some of {sorted(_GEOMETRY_KEYS)}")
+    _known_keys(f"{path}: geometry has", doc, _GEOMETRY_KEYS)
     crs = doc.get("crs")
     if crs is not None:
         try:
