@@ -38,6 +38,14 @@ def _usable(gdf):
     return gdf[[g is not None and not g.is_empty for g in gdf.geometry.array]]
 
 
+def _geoms(frame) -> np.ndarray:
+    """The geometries of a layer's records; none for an empty layer (which a view as of a
+    past instant may give as a plain table, with no geometry column)."""
+    if not len(frame) or "geometry" not in frame.columns:
+        return geometry_array([])
+    return geometry_array(frame["geometry"].array)
+
+
 def _path(geoms) -> Path | None:
     """All the rings of polygonal or linear geometries as one compound path (``None`` if
     there are none): one artist however many records, drawn in a fraction of the time of a
@@ -103,12 +111,12 @@ def overview_map(admin, hazards, cleared, events, country) -> str:
     for lvl in levels:
         layer = admin[admin["level"] == lvl]
         width = 1.2 if lvl == levels[0] else 0.3
-        _outline(ax, layer.geometry.array, "#555555" if lvl == levels[0] else "#aaaaaa",
+        _outline(ax, _geoms(layer), "#555555" if lvl == levels[0] else "#aaaaaa",
                  linewidth=width)
     handles = []
-    if _fill(ax, cleared.geometry.array, "#2ca02c", zorder=2):
+    if _fill(ax, _geoms(cleared), "#2ca02c", zorder=2):
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#2ca02c", label="cleared area"))
-    if _fill(ax, hazards.geometry.array, "#d62728", zorder=3):
+    if _fill(ax, _geoms(hazards), "#d62728", zorder=3):
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", label="hazardous area (record)"))
     pts = _usable(events)
     if len(pts):
@@ -116,9 +124,7 @@ def overview_map(admin, hazards, cleared, events, country) -> str:
             ax.scatter(group.geometry.x, group.geometry.y, s=3 if len(pts) > 5000 else 6,
                        color=_COLOURS.get(etype, "#333333"), alpha=0.6, zorder=4,
                        label=f"{etype.replace('_', ' ')} ({len(group):,})", linewidths=0)
-    _frame(ax, admin.geometry.array, np.concatenate(
-        [geometry_array(hazards.geometry.array), geometry_array(cleared.geometry.array),
-         geometry_array(pts.geometry.array)]))
+    _frame(ax, _geoms(admin), np.concatenate([_geoms(hazards), _geoms(cleared), _geoms(pts)]))
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     shown = [name for name, present in (("hazardous areas", len(_usable(hazards))),
@@ -182,7 +188,7 @@ def land_map(admin, sets, level, country) -> str:
     boundaries. ``sets``: ``{set: geometry or array of geometries}``."""
     fig, ax = plt.subplots(figsize=(9, 9))
     layer = admin[admin["level"] == level]
-    _outline(ax, layer.geometry.array, "#777777", linewidth=0.6)
+    _outline(ax, _geoms(layer), "#777777", linewidth=0.6)
     colours = [("remaining", "#d62728", "remaining (still suspected)"), ("cleared", "#2ca02c", "cleared"),
                ("reduced", "#98df8a", "reduced"), ("cancelled", "#c5b0d5", "cancelled"),
                ("both", "#1f1f1f", "released, then suspected again (both)")]
@@ -194,7 +200,7 @@ def land_map(admin, sets, level, country) -> str:
         if _fill(ax, np.atleast_1d(np.asarray(geom, dtype=object)), colour, linewidth=0.4,
                  zorder=3 if key == "both" else 2):
             handles.append(plt.Rectangle((0, 0), 1, 1, color=colour, label=label))
-    _frame(ax, layer.geometry.array, np.concatenate(
+    _frame(ax, _geoms(layer), np.concatenate(
         [np.atleast_1d(np.asarray(g, dtype=object)) for g in sets.values() if g is not None]
         or [geometry_array([])]))
     ax.set_title(f"{country}: land release over administrative level {level}")
