@@ -55,6 +55,8 @@ def test_import_summary_and_quarantine_through_the_cli(tmp_path, store_at):
     assert figures["quarantine"]["count"] == 1
     listed = cli_json("--store", store, "quarantine", "list", "--format", "json")
     assert listed[0]["source_locator"] == "row 3" and listed[0]["field"] == "month"
+    assert cli_json("--store", store, "quarantine", "list", "--country", "XXA", "--format",
+                    "json") == []  # --country acts
 
 
 def test_store_from_environment_variable(tmp_path):

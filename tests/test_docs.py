@@ -26,6 +26,7 @@ from mineledger.geo.coords import utm_to_lonlat
 from mineledger.io.infer import infer_profile
 from mineledger.io.profiles import load_profile
 from mineledger.ledger.export import export_layer
+from mineledger.land.summary import summary
 from mineledger.ledger.importer import check_source, import_source
 from mineledger import open_store
 
@@ -739,6 +740,27 @@ def test_11_a_case_file_with_counts_and_a_split_date(tmp_path, store):
     shown = re.search(r"```text\n(docs/examples/case-file.csv with profile .*?)```", TEXT, re.S).group(1)
     for q in report.files[0].quarantined:  # the page shows what the import says
         assert f"examples/case-file.csv, {q.locator}: {q.reason}\n" in shown
+
+
+def test_11_casualties_come_from_event_counts_until_victim_records_exist(tmp_path, store):
+    data = example(tmp_path, "case-file.csv")
+    import_source(store, data / "case-file.csv", doc_profile(tmp_path, "col-case-file"))
+    v = summary(store, "COL").victims
+    assert (v.source, v.count, v.killed, v.injured, v.outcome_unknown) == (
+        "event counts", 6, 2, 3, 1)
+    assert v.by_year == {"2005": 3, "2006": 2, "2091": 1}  # 2007 counted none
+    assert (v.civilian, v.minors) == (None, None)  # event counts say nothing of them
+    # one victim record: the figures are the records' alone, never both for the same people
+    (tmp_path / "victims.csv").write_text("id,year,outcome\nV1,2005,killed\n", encoding="utf-8")
+    (tmp_path / "victims.yaml").write_text(
+        "layer: victims\ncountry: COL\nkey: [id]\nfields:\n  year: {column: year}\n"
+        "  outcome: {column: outcome}\n", encoding="utf-8")
+    assert import_source(store, tmp_path / "victims.csv",
+                         str(tmp_path / "victims.yaml")).total("inserted") == 1
+    v = summary(store, "COL").victims
+    assert (v.source, v.count, v.killed, v.injured, v.outcome_unknown) == (
+        "victim records", 1, 1, 0, 0)
+    assert v.by_year == {"2005": 1}
 
 
 def test_11_the_draft_of_the_case_file_is_checked_with_country(tmp_path):

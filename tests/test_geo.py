@@ -183,7 +183,7 @@ def test_dissolve_merges_a_lone_multipolygon_whose_parts_overlap_and_repairs_a_l
 def test_clip_to_hazards_works_by_position_when_the_index_repeats():
     import geopandas as gpd
 
-    from mineledger.land.landrelease import clip_to_hazards
+    from mineledger.land.engine import clip_to_hazards
 
     hazards = gpd.GeoDataFrame({"uuid": ["h"]}, geometry=[box(17, 44, 17.01, 44.01)], crs=4326)
     outcomes = gpd.GeoDataFrame({"hazard_uuid": ["h", "h"]}, index=[5, 5], crs=4326, geometry=[

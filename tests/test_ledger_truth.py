@@ -84,6 +84,41 @@ def test_overlapping_hazards_in_the_store_every_grouping(store_at, tmp_path, lat
         assert figures["land_release"]["recorded_m2"] == pytest.approx(whole, rel=1e-6)
 
 
+@pytest.mark.parametrize("third_info, both_strips", [
+    ("2023-01-01", [(0.25, 0.75)]),  # H3 surveyed after R2: both releases suspected again
+    ("2021-01-01", [(0.25, 0.5)])])  # H3 surveyed before R2: only R1's land, through H2
+def test_a_chain_of_three_hazards_through_the_store(store_at, tmp_path, third_info,
+                                                    both_strips):
+    # H1 (2019) ← R1 (2020) → H2 (2021) ← R2 (2022) → H3: each release inside the hazard
+    # before it, each later hazard over the release before it
+    d = tmp_path / "rep"
+    with open_store(store_at("chain")) as store:
+        import_source(store, write(d, "hazards.csv", HAZARD_COLS, [
+            hazard("H1", strip(0, 0.5), doi="2019-01-01"),
+            hazard("H2", strip(0.25, 0.75), doi="2021-01-01"),
+            hazard("H3", strip(0.5, 1), doi=third_info)]), "completion-hazards")
+        import_source(store, write(d, "outcomes.csv", OUTCOME_COLS, [
+            outcome("R1", "H1", "cleared", strip(0.25, 0.5), date="2020-01-01"),
+            outcome("R2", "H2", "reduced", strip(0.5, 0.75), date="2022-01-01")]),
+            "completion-outcomes")
+        import_source(store, _admin(d), "geoboundaries")
+        both = math.fsum(m2(strip(*s)) for s in both_strips)
+        for by in GROUPINGS:
+            rows = ledger(store, "XKX", by)
+            assert_identities(rows)
+            total = rows[-1]
+            assert total["cleared_m2"] == pytest.approx(m2(strip(0.25, 0.5)), rel=1e-6)
+            assert total["reduced_m2"] == pytest.approx(m2(strip(0.5, 0.75)), rel=1e-6)
+            assert total["both_m2"] == pytest.approx(both, rel=1e-6)
+            assert total["recorded_m2"] == pytest.approx(m2(strip(0, 1)), rel=1e-6)
+        west, east = ledger(store, "XKX", "admin1")[:2]
+        assert {west.area_code, east.area_code} == {"W", "E"}
+        by_code = {r.area_code: r for r in (west, east)}
+        assert by_code["W"]["both_m2"] == pytest.approx(m2(strip(0.25, 0.5)), rel=1e-6)
+        assert by_code["E"]["both_m2"] == pytest.approx(both - m2(strip(0.25, 0.5)), rel=1e-6,
+                                                        abs=1e-3)
+
+
 LAEA = "+proj=laea +lat_0=44 +lon_0=18 +datum=WGS84 +units=m"
 
 

@@ -159,3 +159,48 @@ def test_export_refuses_a_purpose_without_personal_data(land, tmp_path):
     result = _run(land, "export", "events", "--format", "csv", "--out", str(tmp_path / "e.csv"),
                   "--purpose", "audit")
     assert result.returncode == 2 and "--purpose goes with --personal" in result.stderr
+
+
+#: The listing commands (their other options, each given a value that acts on ``land``).
+LISTINGS = [
+    (["changes", "--since", "2000-01-01"], [["--until", "2000-01-02"]]),
+    (["areas", "list", "--country", "XXA"], [["--level", "2"]]),
+    (["quarantine", "list"], []),  # nothing quarantined here: its options act in test_cli
+    (["imports", "list"], []),
+    (["users", "list"], []),
+]
+WALK = [(base, fmt, opt) for base, opts in LISTINGS for fmt in ("table", "json", "csv")
+        for opt in [None, *opts]]
+
+
+def _parses(fmt: str, text: str) -> None:
+    """The output is what its format says: JSON that loads, CSV whose rows have the header's
+    width, a table with a line at least."""
+    import csv
+    import io
+
+    if fmt == "json":
+        json.loads(text)
+    elif fmt == "csv":
+        rows = list(csv.reader(io.StringIO(text)))
+        assert not rows or all(len(r) == len(rows[0]) for r in rows), text
+    else:
+        assert text.strip(), "a table prints something, even to say it is empty"
+
+
+@pytest.mark.parametrize("base, fmt, option", WALK,
+                         ids=[f"{' '.join(b)}-{f}-{' '.join(o or ['plain'])}" for b, f, o in WALK])
+def test_every_listing_in_every_format_and_its_options_act(land, base, fmt, option):
+    plain = _plain(land, [*base, "--format", fmt])
+    assert plain.returncode == 0, plain.stderr
+    _parses(fmt, plain.stdout)
+    if option is None:
+        return
+    given = _run(land, *base, "--format", fmt, *option)
+    if given.returncode == 2:
+        lines = given.stderr.strip().splitlines()
+        assert len(lines) == 1 and option[0] in lines[0] and "Traceback" not in given.stderr
+        return
+    assert given.returncode == 0, given.stderr
+    _parses(fmt, given.stdout)
+    assert given.stdout != plain.stdout, f"{option} changed nothing in {fmt}"

@@ -343,3 +343,21 @@ def test_a_year_in_the_future_is_flagged_whatever_the_years_of_its_source(store,
     victims_of(store, tmp_path, "lon,lat,year\n17.01,44.0,2091\n17.01,44.0,2019\n", {"year": "year"})
     assert [f["reason"] for f in findings(store, "ATTR-DATE-RANGE") if f["layer"] == "victims"] \
         == ["year 2091 is in the future"]
+
+
+def test_changes_name_a_fix_by_its_id_and_a_mark_as_an_edit(store, tmp_path):
+    from mineledger.ledger.history import changes
+    from mineledger.ledger.quality.fixes import apply_fix, plan_fix
+
+    dup = "POLYGON ((17 44, 17.001 44, 17.0010000001 44, 17.001 44.001, 17 44.001, 17 44))"
+    hazards_of(store, tmp_path, {**hazard("H1"), "wkt": dup}, hazard("H2", wkt=""))
+    fix_id = apply_fix(store, "GEOM-DUP-VERTEX", plan_fix(store, "XKX", "GEOM-DUP-VERTEX"))
+    mark_finding(store, findings(store, "GEOM-MISSING")[0]["fingerprint"][:12], "accepted",
+                 "map sheet lost")
+    rows = changes(store, "2000-01-01")
+    fix = [r for r in rows if r["kind"] == "fix"]
+    assert len(fix) == 1 and fix[0]["id"] == fix_id
+    assert fix[0]["changed"] == {"hazards update": 1}
+    edits = [r for r in rows if r["kind"] == "edit" and "quality_findings update" in r["changed"]]
+    assert len(edits) == 1 and edits[0]["id"] is None
+    assert [r["kind"] for r in rows][:2] == ["import", "import"]  # the areas, the hazards

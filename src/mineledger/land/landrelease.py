@@ -38,18 +38,15 @@ import shapely
 
 from mineledger.access import Action, Session
 from mineledger.errors import QueryError
-from mineledger.geo import dissolve, geodesic_area, land_area, overlay, polygonal_part
-from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED, partition
+from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED
+from mineledger.land.engine import AdminLevel, Groups, LandClusters, clip, measure, table
 from mineledger.ledger.asof import require_country
 from mineledger.ledger.selection import Selection
 from mineledger.model.codes import checked_country
 from mineledger.model.results import Result, Row, rank
-from mineledger.model.vocab import HazardStatus
 
 #: Outcome kinds, strongest first: an overlap goes to the first.
 OUTCOMES = ("cleared", "reduced", "cancelled")
-#: Hazard statuses whose land is still suspected.
-OPEN_STATUSES = (HazardStatus.OPEN.value, HazardStatus.WORKED_ON.value)
 #: Groupings the ledger offers besides administrative levels.
 GROUPINGS = ("hazard", "organisation", "category", "year")
 UNKNOWN = "unknown"
@@ -114,15 +111,6 @@ class LedgerRow(Row, LandRelease):
         return LandRelease(**{c: getattr(self, c) for c in COLUMNS})
 
 
-def _union(geoms) -> Any:
-    """Distinct land of polygonal geometries, one MultiPolygon (empty if none). Multi-part
-    inputs are split into their parts first, so that clusters are found among the parts."""
-    geoms = [g for g in geoms if g is not None and not g.is_empty]
-    if not geoms:
-        return _EMPTY
-    return dissolve(shapely.get_parts(np.asarray(geoms, dtype=object)))
-
-
 def as_date(value) -> dt.date | None:
     """A date, or None for any spelling of "unknown" (None, NaN, NaT)."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
@@ -140,164 +128,136 @@ def usable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return _where(gdf, [g is not None and not g.is_empty for g in gdf.geometry.array])
 
 
-def clip_to_hazards(outcomes: gpd.GeoDataFrame, hazards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Outcomes linked to a known hazard, cut to it (land outside it is not counted); others
-    as they are. Adds a boolean column ``outside_hazard`` (the flag of the overreach)."""
-    out = outcomes.copy()
-    out["outside_hazard"] = False
-    if "hazard_uuid" not in out or not len(out):
-        return out
-    shapes = dict(zip(hazards["uuid"], hazards.geometry.array))
-    geoms = np.asarray(out.geometry.array, dtype=object)
-    parents = np.asarray([shapes.get(hid) if hid else None for hid in out["hazard_uuid"]],
-                         dtype=object)
-    pick = np.asarray([p is not None and g is not None and not g.is_empty
-                       for p, g in zip(parents, geoms)], dtype=bool)
-    if pick.any():  # all linked outcomes at once
-        inside = shapely.intersection(geoms[pick], parents[pick])
-        beyond = geodesic_area(shapely.difference(geoms[pick], parents[pick]))
-        whole = geodesic_area(geoms[pick])
-        flags = np.zeros(len(out), dtype=bool)  # by position: the index may repeat labels
-        flags[pick] = beyond > 1e-6 * np.maximum(whole, 1.0)
-        out["outside_hazard"] = flags
-        geoms[pick] = [polygonal_part(g) or _EMPTY for g in inside]
-    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+def ledger_row(code: str, name: str | None, area) -> LedgerRow:
+    """A ledger row from the land of each set (``cancelled``, ``reduced``, ``cleared``,
+    ``remaining``, ``both``, ``recorded``; a mapping), m²."""
+    cancelled, reduced, cleared = (float(area.get(k, 0.0)) for k in ("cancelled", "reduced",
+                                                                     "cleared"))
+    return LedgerRow(area_code=code, area_name=name,
+                     recorded_m2=float(area.get("recorded", 0.0)), cancelled_m2=cancelled,
+                     reduced_m2=reduced, cleared_m2=cleared,
+                     released_m2=cancelled + reduced + cleared,
+                     remaining_m2=float(area.get("remaining", 0.0)),
+                     both_m2=float(area.get("both", 0.0)))
+
+
+def _merged_one(geoms: np.ndarray):
+    """One MultiPolygon of the polygons of disjoint geometries (clusters' land)."""
+    geoms = geoms[~shapely.is_missing(geoms)]
+    parts = shapely.get_parts(shapely.get_parts(geoms)) if len(geoms) else geoms
+    parts = parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)] \
+        if len(parts) else parts
+    return shapely.multipolygons(parts) if len(parts) else _EMPTY
+
+
+def ledger_sets(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The ledger's land as geometries, ``{set: MultiPolygon}``: ``cleared``, ``reduced``,
+    ``cancelled`` (disjoint), ``released`` (their union), ``remaining``, ``both``,
+    ``recorded`` — for a map, or to measure small cases; figures come from
+    :func:`ledger`, which measures the same land cluster by cluster."""
+    sets = LandClusters(usable(hazards), usable(outcomes)).sets(recorded=True)
+    return merged(sets)
+
+
+def merged(sets: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """The clusters' land of each set (:meth:`LandClusters.sets`) as one MultiPolygon."""
+    return {name: _merged_one(geoms) for name, _, geoms in sets}
 
 
 def release_sets(outcomes: gpd.GeoDataFrame) -> dict[str, Any]:
-    """The distinct land of each outcome kind, with cleared > reduced > cancelled precedence.
-
-    Returns
-    -------
-    dict
-        ``{"cleared": geom, "reduced": geom, "cancelled": geom, "released": geom}``; the first
-        three are disjoint and their union is ``released``.
-    """
-    sets: dict[str, Any] = {}
-    taken = _EMPTY
-    for kind in OUTCOMES:
-        own = _union(outcomes[outcomes["outcome"] == kind].geometry.array) if len(outcomes) else _EMPTY
-        sets[kind] = polygonal_part(shapely.difference(own, taken)) or _EMPTY
-        taken = _union([taken, own])
-    sets["released"] = taken
-    return sets
-
-
-class OutcomeIndex:
-    """Outcome polygons with their release dates and a spatial index, built once and used
-    for many hazards."""
-
-    def __init__(self, outcomes: gpd.GeoDataFrame):
-        keep = [g is not None and not g.is_empty for g in outcomes.geometry.array] if len(outcomes) else []
-        self.geoms = np.asarray([g for g, k in zip(outcomes.geometry.array, keep) if k], dtype=object) \
-            if len(outcomes) else np.zeros(0, dtype=object)
-        self.dates = [as_date(d) for d, k in zip(outcomes["date_released"], keep) if k] if len(outcomes) else []
-        self.tree = shapely.STRtree(self.geoms) if len(self.geoms) else None
-
-    def left_of(self, hazards: np.ndarray, dois: list[dt.date | None]) -> np.ndarray:
-        """Each hazard less the outcomes on it released after its date of information (all
-        of them if either date is unknown): one spatial query for all hazards, then a small
-        union per hazard. The union of the result is the remaining land —
-        ``(∪ h) − R = ∪ (h − R)``, and outcomes off a hazard do not change it."""
-        left = hazards.copy()
-        if self.tree is None or not len(hazards):
-            return left
-        h_idx, o_idx = self.tree.query(hazards, predicate="intersects")
-        on: dict[int, list[int]] = {}
-        for h, o in zip(h_idx.tolist(), o_idx.tolist()):
-            doi, released = dois[h], self.dates[o]
-            if doi is None or released is None or released > doi:
-                on.setdefault(h, []).append(o)
-        if on:
-            which = np.fromiter(on, dtype=int, count=len(on))
-            cut = np.asarray([_union(self.geoms[os]) for os in on.values()], dtype=object)
-            left[which] = shapely.difference(hazards[which], cut)
-        return left
-
-
-def remaining_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame | OutcomeIndex) -> Any:
-    """Open hazards' land less land released after each hazard's date of information (or
-    whenever a date is unknown)."""
-    open_h = usable(hazards[hazards["status"].isin(OPEN_STATUSES)])
-    if not len(open_h):
-        return _EMPTY
-    index = outcomes if isinstance(outcomes, OutcomeIndex) else OutcomeIndex(outcomes)
-    # the date of the perimeter as surveyed: a progress report that moves the hazard's date of
-    # information on does not redraw it, so it must not bring released land back
-    perimeter = open_h["perimeter_date"] if "perimeter_date" in open_h else open_h["date_of_information"]
-    dois = [as_date(d) for d in perimeter]
-    return _union(index.left_of(np.asarray(open_h.geometry.array, dtype=object), dois))
-
-
-def _measure(sets: dict[str, Any], admin: gpd.GeoDataFrame | None) -> dict[str, dict[str, float]]:
-    """``{set name: {code: m²}}``, by administrative area or (admin None) as one total."""
-    if admin is None:
-        return {k: {TOTAL: float(land_area(g))} for k, g in sets.items()}
-    return {k: partition(g, admin) for k, g in sets.items()}
-
-
-def ledger_row(code: str, name: str | None, area: dict[str, float]) -> LedgerRow:
-    """A ledger row from the land of each set (``cancelled``, ``reduced``, ``cleared``,
-    ``remaining``, ``both``, ``recorded``), m²."""
-    cancelled, reduced, cleared = area.get("cancelled", 0.0), area.get("reduced", 0.0), area.get("cleared", 0.0)
-    released = cancelled + reduced + cleared
-    remaining = area.get("remaining", 0.0)
-    return LedgerRow(area_code=code, area_name=name, recorded_m2=area.get("recorded", 0.0),
-                     cancelled_m2=cancelled, reduced_m2=reduced, cleared_m2=cleared,
-                     released_m2=released, remaining_m2=remaining,
-                     both_m2=area.get("both", 0.0))
-
-
-def ledger_sets(hazards, outcomes, *, clipped=None, sets=None, index=None) -> dict[str, Any]:
-    """The ledger's land; ``clipped`` (outcomes cut to their hazards), their ``sets`` and
-    ``index`` are reused when a caller has them already."""
-    outcomes = clipped if clipped is not None else clip_to_hazards(outcomes, hazards)
-    sets = sets if sets is not None else release_sets(outcomes)
-    remaining = remaining_land(hazards, index if index is not None else outcomes)
-    return _with_both(sets, remaining)
-
-
-def _with_both(sets: dict[str, Any], remaining) -> dict[str, Any]:
-    """The ledger's sets from the release sets and the remaining land: ``both`` (released and
-    remaining at once) and ``recorded`` (either), each overlaid part by part."""
-    return {"cleared": sets["cleared"], "reduced": sets["reduced"],
-            "cancelled": sets["cancelled"], "remaining": remaining,
-            "both": overlay.intersection(remaining, sets["released"]),
-            "recorded": overlay.union(remaining, sets["released"])}
-
-
-def clip_sets(sets: dict[str, Any], shape) -> dict[str, Any]:
-    """The ledger's land inside ``shape`` (an administrative area), each set cut part by part."""
-    return {k: overlay.intersection(g, shape) for k, g in sets.items()}
-
-
-def ledger_total(sets: dict[str, Any]) -> LedgerRow:
-    """The ``total`` row of the ledger's land (the whole country, measured once)."""
-    return ledger_row(TOTAL, None, {k: v[TOTAL] for k, v in _measure(sets, None).items()})
+    """The distinct land of each outcome kind (cleared > reduced > cancelled where they
+    overlap) and ``released``, their union, as geometries."""
+    none = gpd.GeoDataFrame({"uuid": [], "status": [], "date_of_information": []},
+                            geometry=gpd.GeoSeries([], crs=4326))
+    sets = ledger_sets(none, outcomes)
+    return {k: sets[k] for k in (*OUTCOMES, "released")}
 
 
 def land_sets(session: Session, country: str) -> dict[str, Any]:
-    """The ledger's land of a country as geometries (``cleared``, ``reduced``, ``cancelled``,
-    ``remaining``, ``both``, ``recorded``), to be measured by :func:`rows_by_admin` or drawn
-    on a map."""
-    hazards = usable(session.read_layer("hazards", country))
-    outcomes = usable(session.read_layer("cleared_areas", country))
-    return ledger_sets(hazards, outcomes)
+    """The ledger's land of a country as geometries (:func:`ledger_sets`), for a map."""
+    return ledger_sets(session.read_layer("hazards", country),
+                       session.read_layer("cleared_areas", country))
 
 
-def rows_by_admin(sets: dict[str, Any], admin: gpd.GeoDataFrame) -> list[LedgerRow]:
-    """Ledger rows for the areas of one administrative level, ``unassigned`` and ``total``;
-    the rows add up to the total exactly."""
-    names = dict(zip(admin["code"], admin["name"]))
-    measured = _measure(sets, admin)
-    codes = sorted({c for m in measured.values() for c, a in m.items()
-                    if c != UNASSIGNED and a > 0})
-    rows = [ledger_row(c, names.get(c), {k: m.get(c, 0.0) for k, m in measured.items()})
-            for c in codes]
-    rows.append(ledger_row(UNASSIGNED, OUTSIDE_AREAS,
-                     {k: m.get(UNASSIGNED, 0.0) for k, m in measured.items()}))
-    rows.append(ledger_row(TOTAL, None, {k: math.fsum(m.values()) for k, m in measured.items()}))
-    return rows
+def _row_of(wide: pd.DataFrame, key, code: str, name: str | None, **extra) -> LedgerRow:
+    row = ledger_row(code, name, wide.loc[key] if key in wide.index else {})
+    return dataclasses.replace(row, **extra) if extra else row
+
+
+def _total(rows: list[LedgerRow]) -> LedgerRow:
+    """The total of rows that partition the land (by area): each column summed exactly."""
+    return ledger_row(TOTAL, None, {k: math.fsum(getattr(r, f"{k}_m2") for r in rows)
+                                    for k in ("cancelled", "reduced", "cleared", "remaining",
+                                              "both", "recorded")})
+
+
+def rows_by_admin(sets, level: AdminLevel, shape=None) -> list[LedgerRow]:
+    """Ledger rows for the areas of one administrative level, ``unassigned`` and ``total``
+    (of the land inside ``shape`` if given); the rows add up to the total exactly.
+
+    ``sets``: :meth:`LandClusters.sets` of all the land."""
+    sets = clip(sets, shape) if shape is not None else sets
+    cells = measure(sets, 1, [level])
+    wide = table(cells[cells["level"] == level.level], by=("code",))
+    codes = sorted(c for c in wide.index if c != UNASSIGNED and
+                   (wide.loc[c, list(SETS)] > 0).any())
+    rows = [_row_of(wide, c, c, level.names.get(c)) for c in codes]
+    rows.append(_row_of(wide, UNASSIGNED, UNASSIGNED, OUTSIDE_AREAS))
+    return rows + [_total(rows)]
+
+
+#: The measured sets of a row (released and recorded follow from them).
+SETS = ("cancelled", "reduced", "cleared", "remaining", "both")
+
+
+def _groups(land: LandClusters, by: str) -> tuple[list[str], Groups, Groups]:
+    """The group names of a grouping (unknown last) and the records of each."""
+    hk, ok = _group_keys(land.hazards, by), _group_keys(land.outcomes, by)
+    names = sorted({k for ks in hk + ok for k in ks}, key=lambda k: (k == UNKNOWN, k))
+    return names, Groups.of(hk, names), Groups.of(ok, names)
+
+
+def _whole(land: LandClusters, shape, by: str) -> LedgerRow:
+    """The total row of a grouping: all the land, measured once (a piece of land can be in
+    several groups, and counts once here)."""
+    sets = land.sets()
+    sets = clip(sets, shape) if shape is not None else sets
+    wide = table(measure(sets, 1), by=("level",))
+    return _row_of(wide, 0, TOTAL, None, by=by)
+
+
+def _rows_by_group(land: LandClusters, by: str, shape=None) -> list[LedgerRow]:
+    """:func:`ledger` by hazard, organisation, category or year. Each group's row is its own
+    land: its outcomes' release, its hazards' remaining land, and what is in both of those."""
+    names, hg, og = _groups(land, by)
+    sets = land.sets(hg, og)
+    sets = clip(sets, shape) if shape is not None else sets
+    wide = table(measure(sets, len(names)), by=("group",))
+    local = dict(zip(land.hazards["uuid"], land.hazards["local_id"])) \
+        if by == "hazard" and "local_id" in land.hazards else {}
+    rows = [_row_of(wide, g, key, local.get(key), by=by) for g, key in enumerate(names)]
+    return rows + [_whole(land, shape, by)]
+
+
+def _rows_by_area_and_group(land: LandClusters, by: str, level: AdminLevel,
+                            shape=None) -> list[LedgerRow]:
+    """One row per administrative area and group (the group's land cut by the areas), and a
+    total row of all the land."""
+    names, hg, og = _groups(land, by)
+    sets = land.sets(hg, og)
+    sets = clip(sets, shape) if shape is not None else sets
+    cells = measure(sets, len(names), [level])
+    wide = table(cells[cells["level"] == level.level], by=("group", "code"))
+    rows = []
+    for g, key in enumerate(names):
+        codes = sorted(c for gg, c in wide.index if gg == g and c != UNASSIGNED)
+        for code in codes + [UNASSIGNED]:
+            if (g, code) in wide.index and (wide.loc[(g, code), list(SETS)] > 0).any():
+                rows.append(_row_of(wide, (g, code), code,
+                                    OUTSIDE_AREAS if code == UNASSIGNED else level.names.get(code),
+                                    group_by=by, group=key))
+    total = _whole(land, shape, by)
+    return rows + [dataclasses.replace(total, by=None)]
 
 
 def _admin_level(by: str) -> int | None:
@@ -381,65 +341,16 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
                              f"are loaded for {country}")
     others = [b for b in by if _admin_level(b) is None]
     shape = selection.area_shape(admin_all) if selection.admin else None
+    land = LandClusters(hazards, outcomes)
     if not others:
-        sets = ledger_sets(hazards, outcomes)
         # the land inside the area, by the areas of the level asked (of any level: a
         # municipality's land by province is one row, its province's)
-        rows = rows_by_admin(clip_sets(sets, shape) if shape is not None else sets, admin)
+        rows = rows_by_admin(land.sets(), AdminLevel(level, admin), shape)
     elif admin is None:
-        rows = _ledger_by_group(hazards, outcomes, others[0], shape)
+        rows = _rows_by_group(land, others[0], shape)
     else:
-        rows = _ledger_by_area_and_group(hazards, outcomes, others[0], admin, shape)
+        rows = _rows_by_area_and_group(land, others[0], AdminLevel(level, admin), shape)
     return rank(rows, sort, top, COLUMNS)
-
-
-def _group_sets(hazards, outcomes, by: str, shape=None):
-    """``(key, name, sets)`` of each group of a non-administrative grouping, then
-    ``(total, None, sets)`` of all the land (inside ``shape`` if given)."""
-    hz_key, oc_key = _group_keys(hazards, by), _group_keys(outcomes, by)
-    names = dict(zip(hazards["uuid"], hazards["local_id"])) if by == "hazard" else {}
-    clipped = clip_to_hazards(outcomes, hazards)  # against every hazard, not the group's only
-    all_sets = release_sets(clipped)
-    index = OutcomeIndex(clipped)
-    hz_rows: dict[str, list[int]] = {}
-    oc_rows: dict[str, list[int]] = {}
-    for rows_of, keys_of in ((hz_rows, hz_key), (oc_rows, oc_key)):
-        for i, ks in enumerate(keys_of):
-            for k in ks:
-                rows_of.setdefault(k, []).append(i)
-    for key in sorted(set(hz_rows) | set(oc_rows), key=lambda k: (k == UNKNOWN, k)):
-        sets = release_sets(clipped.iloc[oc_rows.get(key, [])])
-        # remaining is a stock: the group's hazards (by year: those of that year's
-        # information) less every later release on them, whoever reported it
-        remaining = remaining_land(hazards.iloc[hz_rows.get(key, [])], index)
-        sets = _with_both(sets, remaining)
-        yield key, names.get(key), clip_sets(sets, shape) if shape is not None else sets
-    whole = ledger_sets(hazards, outcomes, clipped=clipped, sets=all_sets, index=index)
-    yield TOTAL, None, clip_sets(whole, shape) if shape is not None else whole
-
-
-def _ledger_by_group(hazards, outcomes, by: str, shape=None) -> list[LedgerRow]:
-    """:func:`ledger` by hazard, organisation, category or year (a piece of land can belong
-    to several groups; the total counts it once). Each group's row is its own land: its
-    outcomes' release, its hazards' remaining land, and what is in both of those."""
-    return [dataclasses.replace(
-                ledger_row(key, name, {k: v[TOTAL] for k, v in _measure(sets, None).items()}),
-                by=by)
-            for key, name, sets in _group_sets(hazards, outcomes, by, shape)]
-
-
-def _ledger_by_area_and_group(hazards, outcomes, by: str, admin, shape=None) -> list[LedgerRow]:
-    """One row per administrative area and group (the group's land cut by the areas), and a
-    total row of all the land."""
-    rows = []
-    for key, _, sets in _group_sets(hazards, outcomes, by, shape):
-        if key == TOTAL:
-            rows.append(ledger_total(sets))
-            continue
-        for r in rows_by_admin(sets, admin)[:-1]:
-            if any(getattr(r, c) > 0 for c in COLUMNS):
-                rows.append(dataclasses.replace(r, group_by=by, group=key))
-    return rows
 
 
 def _group_keys(gdf: gpd.GeoDataFrame, by: str) -> list[tuple[str, ...]]:

@@ -22,11 +22,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-import geopandas as gpd
 import shapely
 
 from mineledger.geo import geodesic_area
-from mineledger.land.landrelease import as_date, clip_to_hazards, remaining_land
+from mineledger.land.landrelease import as_date
 from mineledger.model import rules
 from mineledger.model.vocab import HazardStatus
 from mineledger.store.base import Writer
@@ -202,14 +201,8 @@ def apply_activities(writer: Writer, activities: list[dict[str, Any]], *, import
 
 def remaining_of(writer: Writer, hazard: dict[str, Any]) -> float:
     """The remaining area of one hazard in m², by the ledger's rule, from the outcomes linked
-    to it in the store."""
-    if hazard.get("geom") is None or hazard["geom"].is_empty:
-        return 0.0
-    outs = writer.where("cleared_areas", "hazard_uuid", [hazard["uuid"]])
-    hz = gpd.GeoDataFrame([hazard], geometry=[hazard["geom"]], crs=4326)
-    oc = gpd.GeoDataFrame(outs, geometry=[o["geom"] for o in outs], crs=4326)
-    oc = clip_to_hazards(oc, hz)
-    return float(geodesic_area(remaining_land(hz, oc)))
+    to it in the store (:func:`remaining_areas` of one)."""
+    return remaining_areas(writer, [hazard])[0]
 
 
 def remaining_areas(writer: Writer, hazards: list[dict[str, Any]]) -> list[float]:

@@ -8,15 +8,19 @@ under the year they were imported.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from mineledger.access import Action, Session
-from mineledger.land.admin_areas import (AreaRow, CountRow, area_by_admin, count_by_admin,
-                                         finest_level, land_by_admin)
-from mineledger.land.landrelease import LandRelease, clip_sets, ledger_sets, ledger_total, usable
+from mineledger.land.admin_areas import (OUTSIDE_AREAS, UNASSIGNED, AreaRow, CountRow,
+                                         area_by_admin, count_by_admin, finest_level,
+                                         land_by_admin)
+from mineledger.land.engine import AdminLevel, LandClusters, clip, measure, table
+from mineledger.land.landrelease import TOTAL, LandRelease, ledger_row, usable
 from mineledger.ledger.asof import computed_as_of, instant_text, require_country
 from mineledger.ledger.selection import Selection, area_and_within
 from mineledger.model.codes import checked_country
@@ -153,12 +157,17 @@ def _unusable(gdf) -> int:
 
 
 def _polygon_figures(session, layer, country, level, gdf, admin, selection,
-                     within: set[str] | None) -> PolygonFigures:
+                     within: set[str] | None, land: LandClusters,
+                     prepared: Callable[[], AdminLevel]) -> PolygonFigures:
     areas = pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0)
+    def computed():
+        return record_land(land, layer, gdf, admin, prepared)
+
     if selection.empty and level is not None:  # the store may measure it (PostGIS)
-        by_admin = land_by_admin(session.store, layer, country, level, gdf, admin)
+        by_admin = land_by_admin(session.store, layer, country, level, gdf, admin,
+                                 otherwise=computed)
     else:
-        by_admin = area_by_admin(gdf, admin)
+        by_admin = computed()
     if within is not None:  # the land inside the area: its rows (and those of areas within)
         by_admin = [r for r in by_admin if r.code in within]
     return PolygonFigures(
@@ -170,6 +179,40 @@ def _polygon_figures(session, layer, country, level, gdf, admin, selection,
         distinct_area_m2=float(math.fsum(r.area_m2 for r in by_admin)),
         by_admin=by_admin,
     )
+
+
+def record_land(land: LandClusters, layer: str, records, admin,
+                prepared: Callable[[], AdminLevel]) -> list[AreaRow]:
+    """The distinct land of a layer's records (``hazards`` or ``cleared_areas``) by the areas
+    of one level (:func:`mineledger.land.admin_areas.area_by_admin`'s rows and rule): by
+    location, cluster by cluster (:class:`LandClusters`), unless records carry an area code
+    (``admin_code``), which then counts first.
+
+    Parameters
+    ----------
+    land : LandClusters
+        Prepared from the records.
+    layer : str
+    records, admin : GeoDataFrame
+        The layer's records and the areas of the level.
+    prepared : callable
+        Gives the level's :class:`AdminLevel` (built once, when first needed).
+    """
+    if not len(admin) or ("admin_code" in records and records["admin_code"].notna().any()):
+        return area_by_admin(records, admin)  # records with a code count there first
+    return _record_land(land, "hazard_records" if layer == "hazards" else "outcome_records",
+                        prepared())
+
+
+def _record_land(land: LandClusters, which: str, level: AdminLevel) -> list[AreaRow]:
+    """The distinct land of the records (``hazard_records`` or ``outcome_records``) by the
+    areas of ``level``: rows of the areas with land, sorted by code, then ``unassigned``."""
+    sets = [s for s in land.record_sets() if s[0] == which]
+    cells = measure(sets, 1, [level])
+    by_code = cells[cells["level"] == level.level].groupby("code")["m2"].sum()
+    rows = [AreaRow(c, level.names.get(c), float(a)) for c, a in sorted(by_code.items())
+            if c != UNASSIGNED and a > 0]
+    return rows + [AreaRow(UNASSIGNED, OUTSIDE_AREAS, float(by_code.get(UNASSIGNED, 0.0)))]
 
 
 def _by_year(values: pd.Series, weights=None) -> dict[str, int]:
@@ -243,7 +286,7 @@ def _event_figures(events, admin, located) -> EventFigures:
     )
 
 
-def _land(session, country, level, admin, admin_all, selection):
+def _land(session, country, level, admin, admin_all, selection, land=None):
     """(hazards, cleared, land release) figures of the selected land; None each where the
     selection cannot apply to land (an event type)."""
     if not selection.applies_to("hazards"):
@@ -253,16 +296,20 @@ def _land(session, country, level, admin, admin_all, selection):
     hazards = selection.select("hazards", session.read_layer("hazards", country), admin_all)
     cleared = selection.select("cleared_areas", session.read_layer("cleared_areas", country),
                                admin_all)
-    sets = ledger_sets(usable(hazards), usable(cleared))
+    if land is None:
+        land = LandClusters(usable(hazards), usable(cleared))
+    sets = land.sets()
+    prepared = functools.cache(lambda: AdminLevel(level, admin))
     within = None
     if selection.admin:
-        sets = clip_sets(sets, selection.area_shape(admin_all))
+        sets = clip(sets, selection.area_shape(admin_all))
         within = area_and_within(admin_all, selection.admin)
+    total = table(measure(sets, 1), by=("level",))
     return (_polygon_figures(session, "hazards", country, level, hazards, admin, selection,
-                             within),
+                             within, land, prepared),
             _polygon_figures(session, "cleared_areas", country, level, cleared, admin,
-                             selection, within),
-            ledger_total(sets).totals())
+                             selection, within, land, prepared),
+            ledger_row(TOTAL, None, total.loc[0] if 0 in total.index else {}).totals())
 
 
 def _victims(session, country, admin, admin_all, events, selection, located) -> VictimFigures:
@@ -278,7 +325,8 @@ def _victims(session, country, admin, admin_all, events, selection, located) -> 
     return _casualties_of_events(events, admin, located("events"))
 
 
-def summary(session: Session, country: str, selection: Selection | None = None) -> Summary:
+def summary(session: Session, country: str, selection: Selection | None = None, *,
+            land: LandClusters | None = None) -> Summary:
     """The headline figures of one country, of all its records or of a selection.
 
     Parameters
@@ -292,6 +340,9 @@ def summary(session: Session, country: str, selection: Selection | None = None) 
         A window of dates, an administrative area, event types, EO categories
         (:class:`mineledger.ledger.selection.Selection`); each applies to the records that
         carry it, and ``meta.notes`` says what it could not apply to.
+    land : LandClusters, optional
+        The land of all the country's hazards and outcomes with a geometry, already prepared
+        (the report shares it with its tables and maps); only without a selection.
 
     Returns
     -------
@@ -312,6 +363,9 @@ def summary(session: Session, country: str, selection: Selection | None = None) 
     session.require(Action.AGGREGATE, country=country)
     require_country(session, country)
     selection = selection or Selection()
+    if land is not None and not selection.empty:
+        raise ValueError("summary: land prepared beforehand is of all the records; "
+                         "a selection computes its own")
     admin_all = session.read_layer("admin_areas", country)
     level = finest_level(admin_all)
     admin = admin_all[admin_all["level"] == level] if level is not None else admin_all
@@ -322,9 +376,10 @@ def summary(session: Session, country: str, selection: Selection | None = None) 
 
     events = selection.select("events", session.read_layer("events", country), admin_all) \
         if selection.applies_to("events") else session.read_layer("events", country).iloc[0:0]
-    hazards, cleared, land = _land(session, country, level, admin, admin_all, selection)
+    hazards, cleared, released = _land(session, country, level, admin, admin_all, selection,
+                                       land)
     return Summary(
-        country=country, hazards=hazards, cleared=cleared, land_release=land,
+        country=country, hazards=hazards, cleared=cleared, land_release=released,
         victims=_victims(session, country, admin, admin_all, events, selection, located),
         events=_event_figures(events, admin, located("events")),
         quarantine=QuarantineFigures(count=int((quarantine["status"] == "open").sum()),

@@ -10,9 +10,13 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import geopandas as gpd  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from matplotlib.patches import PathPatch  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
+
+from mineledger.geo.arrays import geometry_array  # noqa: E402
 
 _COLOURS = {
     "accident_ap_mine": "#d62728", "accident_uxo": "#ff7f0e", "stored_arsenal": "#8c564b",
@@ -34,20 +38,77 @@ def _usable(gdf):
     return gdf[[g is not None and not g.is_empty for g in gdf.geometry.array]]
 
 
+def _path(geoms) -> Path | None:
+    """All the rings of polygonal or linear geometries as one compound path (``None`` if
+    there are none): one artist however many records, drawn in a fraction of the time of a
+    patch per polygon. Rings are oriented (exteriors counter-clockwise, holes clockwise), so
+    matplotlib's non-zero winding rule fills overlaps and leaves holes empty."""
+    geoms = geometry_array(geoms)
+    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    parts = shapely.get_parts(geoms)
+    polygons = parts[shapely.get_type_id(parts) == 3]
+    lines = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
+    rings = np.concatenate([shapely.get_rings(shapely.orient_polygons(polygons)), lines])
+    if not len(rings):
+        return None
+    xy, idx = shapely.get_coordinates(rings, return_index=True)
+    closed = shapely.get_type_id(rings) == 2  # linear rings close; lines do not
+    first = np.r_[True, idx[1:] != idx[:-1]]
+    last = np.r_[idx[1:] != idx[:-1], True]
+    codes = np.full(len(xy), Path.LINETO, dtype=Path.code_type)
+    codes[first] = Path.MOVETO
+    codes[last & closed[idx]] = Path.CLOSEPOLY
+    return Path(xy, codes)
+
+
+def _fill(ax, geoms, colour, *, linewidth=0.3, zorder=2) -> bool:
+    """Fill polygonal geometries in one colour (edges too); False if there was nothing."""
+    path = _path(geoms)
+    if path is None:
+        return False
+    # add_artist, not add_patch: add_patch walks the path segment by segment in Python to
+    # update the data limits, which the maps set themselves (_frame)
+    ax.add_artist(PathPatch(path, facecolor=colour, edgecolor=colour, linewidth=linewidth,
+                            zorder=zorder))
+    return True
+
+
+def _outline(ax, geoms, colour, *, linewidth, zorder=1) -> None:
+    """Draw the boundaries of polygonal geometries."""
+    path = _path(geoms)
+    if path is not None:
+        ax.add_artist(PathPatch(path, fill=False, edgecolor=colour, linewidth=linewidth,
+                                zorder=zorder))
+
+
+def _frame(ax, *layers) -> None:
+    """Fit the axes to the first of ``layers`` (arrays of geometries) that holds any geometry,
+    with a margin, at the latitude's aspect (a degree of longitude is cos φ of one of
+    latitude)."""
+    for geoms in layers:
+        geoms = geometry_array(geoms)
+        geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+        if len(geoms):
+            minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+            pad = 0.02 * max(maxx - minx, maxy - miny) or 0.01
+            ax.set_xlim(minx - pad, maxx + pad)
+            ax.set_ylim(miny - pad, maxy + pad)
+            ax.set_aspect(1 / max(np.cos(np.radians((miny + maxy) / 2)), 0.01))
+            return
+
+
 def overview_map(admin, hazards, cleared, events, country) -> str:
     fig, ax = plt.subplots(figsize=(9, 9))
     levels = sorted(admin["level"].unique()) if len(admin) else []
     for lvl in levels:
         layer = admin[admin["level"] == lvl]
         width = 1.2 if lvl == levels[0] else 0.3
-        layer.boundary.plot(ax=ax, color="#555555" if lvl == levels[0] else "#aaaaaa",
-                            linewidth=width, zorder=1)
+        _outline(ax, layer.geometry.array, "#555555" if lvl == levels[0] else "#aaaaaa",
+                 linewidth=width)
     handles = []
-    if len(_usable(cleared)):
-        _usable(cleared).plot(ax=ax, color="#2ca02c", edgecolor="#2ca02c", linewidth=0.3, zorder=2)
+    if _fill(ax, cleared.geometry.array, "#2ca02c", zorder=2):
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#2ca02c", label="cleared area"))
-    if len(_usable(hazards)):
-        _usable(hazards).plot(ax=ax, color="#d62728", edgecolor="#d62728", linewidth=0.3, zorder=3)
+    if _fill(ax, hazards.geometry.array, "#d62728", zorder=3):
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", label="hazardous area (record)"))
     pts = _usable(events)
     if len(pts):
@@ -55,12 +116,9 @@ def overview_map(admin, hazards, cleared, events, country) -> str:
             ax.scatter(group.geometry.x, group.geometry.y, s=3 if len(pts) > 5000 else 6,
                        color=_COLOURS.get(etype, "#333333"), alpha=0.6, zorder=4,
                        label=f"{etype.replace('_', ' ')} ({len(group):,})", linewidths=0)
-    if len(admin):
-        minx, miny, maxx, maxy = admin.total_bounds
-        pad = 0.02 * max(maxx - minx, maxy - miny)
-        ax.set_xlim(minx - pad, maxx + pad)
-        ax.set_ylim(miny - pad, maxy + pad)
-        ax.set_aspect(1 / np.cos(np.radians((miny + maxy) / 2)))
+    _frame(ax, admin.geometry.array, np.concatenate(
+        [geometry_array(hazards.geometry.array), geometry_array(cleared.geometry.array),
+         geometry_array(pts.geometry.array)]))
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     shown = [name for name, present in (("hazardous areas", len(_usable(hazards))),
@@ -121,24 +179,24 @@ def area_chart(rows: list[dict[str, Any]], cleared_rows: list[dict[str, Any]], l
 
 def land_map(admin, sets, level, country) -> str:
     """Remaining (still suspected) land, released land and land that is both, over
-    boundaries."""
+    boundaries. ``sets``: ``{set: geometry or array of geometries}``."""
     fig, ax = plt.subplots(figsize=(9, 9))
     layer = admin[admin["level"] == level]
-    layer.boundary.plot(ax=ax, color="#777777", linewidth=0.6, zorder=1)
+    _outline(ax, layer.geometry.array, "#777777", linewidth=0.6)
     colours = [("remaining", "#d62728", "remaining (still suspected)"), ("cleared", "#2ca02c", "cleared"),
                ("reduced", "#98df8a", "reduced"), ("cancelled", "#c5b0d5", "cancelled"),
                ("both", "#1f1f1f", "released, then suspected again (both)")]
     handles = []
     for key, colour, label in colours:
         geom = sets.get(key)
-        if geom is None or geom.is_empty:
+        if geom is None:
             continue
-        gpd.GeoSeries([geom], crs=4326).plot(ax=ax, color=colour, edgecolor=colour,
-                                             linewidth=0.4, zorder=3 if key == "both" else 2)
-        handles.append(plt.Rectangle((0, 0), 1, 1, color=colour, label=label))
-    if len(layer):
-        minx, miny, maxx, maxy = layer.total_bounds
-        ax.set_aspect(1 / np.cos(np.radians((miny + maxy) / 2)))
+        if _fill(ax, np.atleast_1d(np.asarray(geom, dtype=object)), colour, linewidth=0.4,
+                 zorder=3 if key == "both" else 2):
+            handles.append(plt.Rectangle((0, 0), 1, 1, color=colour, label=label))
+    _frame(ax, layer.geometry.array, np.concatenate(
+        [np.atleast_1d(np.asarray(g, dtype=object)) for g in sets.values() if g is not None]
+        or [geometry_array([])]))
     ax.set_title(f"{country}: land release over administrative level {level}")
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")

@@ -25,8 +25,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from mineledger.access import Action, Session
 from mineledger.errors import SourceError
 from mineledger.land.admin_areas import land_by_admin
-from mineledger.land.landrelease import COLUMNS, land_sets, rows_by_admin
-from mineledger.land.summary import summary
+from mineledger.land.engine import AdminLevel, LandClusters
+from mineledger.land.landrelease import COLUMNS, rows_by_admin, usable
+from mineledger.land.summary import record_land, summary
 from mineledger.model.codes import checked_country
 from mineledger.report import charts
 
@@ -60,17 +61,36 @@ def _chart_level(admin, levels: list[int]) -> list[int]:
     return fitting[-1:]
 
 
-def _area_tables(session, country, figures, admin, hazards, cleared, levels, tables) -> dict:
+class _Levels(dict):
+    """The administrative levels of a country, each prepared (:class:`AdminLevel`) once, when
+    first asked for."""
+
+    def __init__(self, admin):
+        super().__init__()
+        self.admin = admin
+
+    def __missing__(self, level: int) -> AdminLevel:
+        self[level] = AdminLevel(level, self.admin[self.admin["level"] == level])
+        return self[level]
+
+
+def _area_tables(session, country, figures, admin, hazards, cleared, levels, tables, land,
+                 prepared: _Levels) -> dict:
     """Suspected hazardous and cleared area by every administrative level; returns the rows
     by level (for the chart)."""
     area_levels = {}
+
+    def land_rows(layer, records, lvl, areas):
+        return land_by_admin(session, layer, country, lvl, records, areas, otherwise=lambda:
+                             record_land(land, layer, records, areas, lambda: prepared[lvl]))
+
     for lvl in levels:
         areas = admin[admin["level"] == lvl]
         finest = lvl == figures["admin"]["level"]
         haz_rows = (figures["hazards"]["by_admin"] if finest
-                    else land_by_admin(session, "hazards", country, lvl, hazards, areas))
+                    else land_rows("hazards", hazards, lvl, areas))
         clr_rows = (figures["cleared"]["by_admin"] if finest
-                    else land_by_admin(session, "cleared_areas", country, lvl, cleared, areas))
+                    else land_rows("cleared_areas", cleared, lvl, areas))
         area_levels[lvl] = (haz_rows, clr_rows)
         merged: dict[str, dict[str, Any]] = {}
         for key, rows in (("hazard_m2", haz_rows), ("cleared_m2", clr_rows)):
@@ -119,12 +139,12 @@ def _event_tables(figures, events, tables):
     return ev_year
 
 
-def _land_release(session, country, admin, levels, tables, pictures) -> None:
+def _land_release(country, admin, levels, tables, pictures, land, prepared: _Levels) -> None:
     """The land release ledger by the charted level and by the finest level, and its map."""
-    sets = land_sets(session, country)
+    sets = land.sets(recorded=True)
     release_levels = sorted({*_chart_level(admin, levels), *levels[-1:]})
     for lvl in release_levels:
-        rows = [r.to_dict() for r in rows_by_admin(sets, admin[admin["level"] == lvl])]
+        rows = [r.to_dict() for r in rows_by_admin(sets, prepared[lvl])]
         for r in rows:
             for c in COLUMNS:
                 r[c.replace("_m2", "_km2")] = round(r[c] / 1e6, 4)
@@ -133,7 +153,8 @@ def _land_release(session, country, admin, levels, tables, pictures) -> None:
                    rows, ["area_code", "area_name"] + [c.replace("_m2", "_km2") for c in COLUMNS])
     if release_levels:
         pictures.append({"title": "Land release",
-                         "png": charts.land_map(admin, sets, release_levels[0], country)})
+                         "png": charts.land_map(admin, {name: geoms for name, _, geoms in sets},
+                                                release_levels[0], country)})
 
 
 def _quality(session, country, layers) -> tuple[list[dict], list[dict]]:
@@ -310,16 +331,20 @@ def _umask() -> int:
 
 def _write_pages(session: Session, country: str, out: Path) -> None:
     """The report's page and tables, written into the folder ``out``."""
-    figures = summary(session, country)
     admin = session.read_layer("admin_areas", country)
     hazards = session.read_layer("hazards", country)
     cleared = session.read_layer("cleared_areas", country)
+    # the land of all records, prepared once for the figures, the tables and the maps
+    land = LandClusters(usable(hazards), usable(cleared))
+    land.sets(recorded=True)  # kept: the summary's sets are among them
+    prepared = _Levels(admin)
+    figures = summary(session, country, land=land)
     events = session.read_layer("events", country)
     victims = session.read_layer("victims", country)
     tables = _Tables(out)
     levels = sorted(int(x) for x in admin["level"].unique()) if len(admin) else []
     area_levels = _area_tables(session, country, figures, admin, hazards, cleared, levels,
-                               tables) if len(hazards) or len(cleared) else {}
+                               tables, land, prepared) if len(hazards) or len(cleared) else {}
     by_year = _victim_tables(figures, victims, tables)
     ev_year = _event_tables(figures, events, tables)
     pictures = [{"title": "Map", "png": charts.overview_map(admin, hazards, cleared, events,
@@ -331,7 +356,7 @@ def _write_pages(session: Session, country: str, out: Path) -> None:
         haz_rows, clr_rows = area_levels[lvl]
         pictures.append({"title": "By area", "png": charts.area_chart(haz_rows, clr_rows, lvl)})
     if len(hazards) or len(cleared):
-        _land_release(session, country, admin, levels, tables, pictures)
+        _land_release(country, admin, levels, tables, pictures, land, prepared)
     flags, quality = _quality(session, country, (("hazards", hazards), ("cleared areas", cleared),
                                                  ("events", events), ("victims", victims)))
     html = environment().get_template("report.html.j2").render(
