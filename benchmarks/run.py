@@ -595,7 +595,8 @@ def markdown(rows: list[dict]) -> str:
              "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         backend = r.get("backend", "gpkg")
-        prev = seconds.get((r["workload"], backend, before.get(r["size"], "")))
+        prev = None if r["workload"] in STORELESS else \
+            seconds.get((r["workload"], backend, before.get(r["size"], "")))
         growth = ""
         if prev:
             g = r["seconds"] / prev
