@@ -131,3 +131,24 @@ def test_an_operator_pages_only_its_organisation_where_the_country_says_so(store
         assert page.matched == 1 and list(page.features["organisation"]) == ["HALO"]
         with pytest.raises(PermissionDenied, match="only in COL"):
             query_records(omar, "hazards", country="BIH")
+
+
+def test_a_session_reading_once_reads_each_layer_once_and_hands_out_copies(store_at, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "h.csv").write_text(HAZARDS, encoding="utf-8")
+    (tmp_path / "h.yaml").write_text(PROFILE, encoding="utf-8")
+    store = connect(store_at("once"))
+    try:
+        session = Session(store, "ada")
+        import_source(session, tmp_path / "data" / "h.csv", str(tmp_path / "h.yaml"))
+        reads = []
+        real = store.read_layer
+        store.read_layer = lambda *a: reads.append(a) or real(*a)
+        view = session.reading_once()
+        first = view.read_layer("hazards", "COL")
+        first.drop(first.index, inplace=True)  # a caller's change stays its own
+        assert len(view.read_layer("hazards", "COL")) == 1
+        assert reads == [("hazards", "COL")]
+        assert len(session.read_layer("hazards", "COL")) == 1 and len(reads) == 2  # not kept
+    finally:
+        store.close()

@@ -98,6 +98,7 @@ class Session:
         self._identity = actor
         self._owned_identity = actor is None  # an actor given by a service is not looked up
         self._owns_store = owns_store
+        self._kept: dict | None = None  # layers read once (reading_once)
 
     # -- who acts ------------------------------------------------------------------------
 
@@ -140,6 +141,14 @@ class Session:
         """The same actor on another store (a view of this one as of a past instant)."""
         return Session(store, actor=self.actor)
 
+    def reading_once(self) -> "Session":
+        """The same actor on the same store, each layer of a country read once and kept for
+        this session's life (each read hands out a copy): for one command that reads the same
+        layers many times (the report), which then sees them all as of one moment."""
+        view = Session(self.store, actor=self.actor)
+        view._kept = {}
+        return view
+
     # -- the store's reads ---------------------------------------------------------------
 
     @property
@@ -161,7 +170,11 @@ class Session:
 
     def read_layer(self, layer: str, country: str | None = None,
                    import_ids: Iterable[str] | None = None):
-        return self.store.read_layer(layer, country, import_ids)
+        if self._kept is None or import_ids is not None:
+            return self.store.read_layer(layer, country, import_ids)
+        if (layer, country) not in self._kept:
+            self._kept[(layer, country)] = self.store.read_layer(layer, country)
+        return self._kept[(layer, country)].copy()
 
     def read_table(self, name: str, country: str | None = None):
         return self.store.read_table(name, country)

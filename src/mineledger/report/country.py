@@ -331,6 +331,7 @@ def _umask() -> int:
 
 def _write_pages(session: Session, country: str, out: Path) -> None:
     """The report's page and tables, written into the folder ``out``."""
+    session = session.reading_once()  # the summary reads the layers the tables read
     admin = session.read_layer("admin_areas", country)
     hazards = session.read_layer("hazards", country)
     cleared = session.read_layer("cleared_areas", country)
