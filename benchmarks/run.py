@@ -620,7 +620,14 @@ def results_section(docs: list[dict]) -> str:
     out = ["| results file | commit | date (UTC) | machine |", "|---|---|---|---|"]
     for d in docs:
         m = d.get("machine", {})
-        out.append(f"| `benchmarks/results/{d['file']}` | `{d.get('commit', '?')}` | "
+        # rows rerun alone (``--workloads``) keep the commit they were measured at
+        by_commit: dict[str, list[str]] = {}
+        for r in d["rows"]:
+            by_commit.setdefault(r.get("commit") or d.get("commit", "?"), []).append(r["workload"])
+        commits = [f"`{c}`" for c in by_commit] if len(by_commit) < 2 else \
+            [f"`{c}` ({', '.join(ws)})" if len(ws) < 3 else f"`{c}` (the others)"
+             for c, ws in by_commit.items()]
+        out.append(f"| `benchmarks/results/{d['file']}` | {'; '.join(commits) or '?'} | "
                    f"{d.get('date', '?')} | {m.get('cpus', '?')} × {m.get('cpu', '?')}, "
                    f"{m.get('memory_gb', '?')} GB, Python {m.get('python', '?')} |")
     conditions = sorted({d.get("conditions") for d in docs if d.get("conditions")})
