@@ -6,7 +6,7 @@ DATA   ?= ../shared/data
 STORE  := mineledger-demo.gpkg
 ML     := $(BIN)/mineledger --store $(STORE)
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-check clean
 comma := ,
 space := $(subst ,, )
 SIZES  ?= S M
@@ -62,6 +62,11 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	MINELEDGER_TEST_BACKENDS=$(subst $(space),$(comma),$(BENCH_BACKENDS)) scripts/postgis-up
 	$(BIN)/python -m benchmarks.run --sizes $(SIZES) --backends $(BENCH_BACKENDS)
+
+# Reruns size S (on PostGIS too if it answers) and prints each workload's ratio beside the
+# committed one in benchmarks/results/ (which it leaves alone).
+bench-check: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.run --check
 
 clean:
 	rm -rf $(VENV) $(STORE) $(STORE)-wal $(STORE)-shm demo-report

@@ -31,7 +31,8 @@ import pyogrio
 import shapely
 from pyproj import Transformer
 
-SIZES = {"S": 10_000, "M": 100_000, "L": 1_000_000}
+#: XS (10³) is for the tests of the baselines only.
+SIZES = {"XS": 1_000, "S": 10_000, "M": 100_000, "L": 1_000_000}
 #: A local equal-area projection at the country's centre: the generator works in metres.
 LOCAL = "+proj=laea +lat_0=44 +lon_0=18 +datum=WGS84 +units=m"
 
