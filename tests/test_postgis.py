@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from mineledger import StoreError, open_store, summary
-from mineledger.land.admin_areas import area_by_admin, count_by_admin, finest_level
+from mineledger.land.admin_areas import count_by_admin, finest_level
 from mineledger.ledger.migration import migrate_store
 from tests.conftest import BACKENDS, PG_ADMIN, ROOT, run_cli
 from tests.test_backends import PROFILE, hazards_file
@@ -83,24 +83,16 @@ def test_the_schema_is_postgis_with_gist_indexes_and_alembic(pg):
 # --- spatial work pushed down --------------------------------------------------------------
 
 @pytest.mark.realdata
-def test_pushed_down_figures_equal_the_python_ones_on_the_real_data(real_store):
-    """PostGIS (ST_Union, ST_Intersection, geography ST_Area) and Python (Shapely, Karney)
-    compute the same land by administrative area: the same rows, areas within 0.1 %, counts
-    exact."""
+def test_pushed_down_counts_equal_the_python_ones_on_the_real_data(real_store):
+    """PostGIS finds the area of each point record (ST_Within, GiST) as Python does: the same
+    counts by administrative area. (Land by area is computed cluster by cluster in Python on
+    both back ends, one rule and one figure: a whole-layer ST_Union did not scale.)"""
     if not real_store.location.startswith("postgresql:"):
         pytest.skip("the PostGIS store's push-down")
     for country in ("BIH", "COL"):
         admin_all = real_store.read_layer("admin_areas", country)
         level = finest_level(admin_all)
         admin = admin_all[admin_all["level"] == level]
-        for layer in ("hazards", "cleared_areas"):
-            pushed = real_store.area_by_admin(layer, country, level)
-            python = area_by_admin(real_store.read_layer(layer, country), admin)
-            assert [r["code"] for r in pushed] == [r["code"] for r in python], (country, layer)
-            for a, b in zip(pushed, python):
-                assert a["area_m2"] == pytest.approx(b["area_m2"], rel=1e-3, abs=1.0), a["code"]
-            total = sum(r["area_m2"] for r in pushed)
-            assert total == pytest.approx(sum(r["area_m2"] for r in python), rel=1e-4)
         for layer in ("events", "victims"):
             records = real_store.read_layer(layer, country)
             if not len(records):

@@ -200,9 +200,6 @@ class Session:
     def count(self, layer: str, country: str | None = None) -> int:
         return self.store.count(layer, country)
 
-    def area_by_admin(self, layer: str, country: str, level: int):
-        return self.store.area_by_admin(layer, country, level)
-
     def admin_of_points(self, layer: str, country: str, level: int):
         return self.store.admin_of_points(layer, country, level)
 

@@ -473,6 +473,26 @@ class AdminLevel:
         return pos, codes, m2
 
 
+def distinct_land(geoms, level: AdminLevel) -> pd.Series:
+    """The distinct land of polygonal geometries (overlaps counted once) by the areas of one
+    level, cluster by cluster: ``code → m²``, ``unassigned`` for land outside every area
+    (codes with no land absent).
+
+    Parameters
+    ----------
+    geoms : sequence of polygonal geometries (``None`` and empties skipped)
+    level : AdminLevel
+    """
+    geoms = _valid(np.asarray(geoms, dtype=object))
+    present = np.flatnonzero(~shapely.is_missing(geoms))
+    a, b = shapely.STRtree(geoms[present]).query(geoms[present], predicate="intersects") \
+        if len(present) else (np.zeros(0, int), np.zeros(0, int))
+    label = components(len(present), a, b)
+    keys, land = union_by(label, geoms[present])
+    cells = measure([("land", keys, land)], 1, [level])
+    return cells[cells["level"] == level.level].groupby("code")["m2"].sum()
+
+
 def measure(sets: list[tuple[str, np.ndarray, np.ndarray]], width: int,
             levels: Sequence[AdminLevel] = ()) -> pd.DataFrame:
     """Measure sets of land whole (level 0, code ``total``) and split by the areas of each

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from mineledger.access import Action, Session
-from mineledger.land.admin_areas import (OUTSIDE_AREAS, UNASSIGNED, AreaRow, CountRow,
-                                         area_by_admin, count_by_admin, finest_level,
-                                         land_by_admin)
+from mineledger.land.admin_areas import (AreaRow, CountRow, area_by_admin, count_by_admin,
+                                         finest_level, land_rows)
 from mineledger.land.engine import AdminLevel, LandClusters, clip, measure, table
 from mineledger.land.landrelease import TOTAL, LandRelease, ledger_row, usable
 from mineledger.ledger.asof import computed_as_of, instant_text, require_country
@@ -160,14 +159,7 @@ def _polygon_figures(session, layer, country, level, gdf, admin, selection,
                      within: set[str] | None, land: LandClusters,
                      prepared: Callable[[], AdminLevel]) -> PolygonFigures:
     areas = pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0)
-    def computed():
-        return record_land(land, layer, gdf, admin, prepared)
-
-    if selection.empty and level is not None:  # the store may measure it (PostGIS)
-        by_admin = land_by_admin(session.store, layer, country, level, gdf, admin,
-                                 otherwise=computed)
-    else:
-        by_admin = computed()
+    by_admin = record_land(land, layer, gdf, admin, prepared)
     if within is not None:  # the land inside the area: its rows (and those of areas within)
         by_admin = [r for r in by_admin if r.code in within]
     return PolygonFigures(
@@ -209,10 +201,8 @@ def _record_land(land: LandClusters, which: str, level: AdminLevel) -> list[Area
     areas of ``level``: rows of the areas with land, sorted by code, then ``unassigned``."""
     sets = [s for s in land.record_sets() if s[0] == which]
     cells = measure(sets, 1, [level])
-    by_code = cells[cells["level"] == level.level].groupby("code")["m2"].sum()
-    rows = [AreaRow(c, level.names.get(c), float(a)) for c, a in sorted(by_code.items())
-            if c != UNASSIGNED and a > 0]
-    return rows + [AreaRow(UNASSIGNED, OUTSIDE_AREAS, float(by_code.get(UNASSIGNED, 0.0)))]
+    return land_rows(cells[cells["level"] == level.level].groupby("code")["m2"].sum(),
+                     level.names)
 
 
 def _by_year(values: pd.Series, weights=None) -> dict[str, int]:

@@ -24,7 +24,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mineledger.access import Action, Session
 from mineledger.errors import SourceError
-from mineledger.land.admin_areas import land_by_admin
 from mineledger.land.engine import AdminLevel, LandClusters
 from mineledger.land.landrelease import COLUMNS, rows_by_admin, usable
 from mineledger.land.summary import record_land, summary
@@ -81,8 +80,7 @@ def _area_tables(session, country, figures, admin, hazards, cleared, levels, tab
     area_levels = {}
 
     def land_rows(layer, records, lvl, areas):
-        return land_by_admin(session, layer, country, lvl, records, areas, otherwise=lambda:
-                             record_land(land, layer, records, areas, lambda: prepared[lvl]))
+        return record_land(land, layer, records, areas, lambda: prepared[lvl])
 
     for lvl in levels:
         areas = admin[admin["level"] == lvl]

@@ -455,13 +455,6 @@ class Store(ABC):
 
     # -- spatial work a back end may push down to its database; ``None``: do it in Python --
 
-    def area_by_admin(self, layer: str, country: str, level: int) -> list[dict[str, Any]] | None:
-        """Distinct polygonal area of ``layer`` per administrative area of ``level``, in m²,
-        by the rule of :func:`mineledger.land.admin_areas.area_by_admin` (rows ``{"code",
-        "area_m2"}`` sorted by code, then ``unassigned``); ``None`` if this back end leaves
-        it to Python."""
-        return None
-
     def admin_of_points(self, layer: str, country: str, level: int) -> dict[str, str] | None:
         """``{uuid: code}``: the administrative area of ``level`` that holds each located
         point record of ``layer`` that carries no code (where areas overlap, the first code);

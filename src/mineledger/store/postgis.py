@@ -22,8 +22,6 @@ from mineledger.store.base import lock_timeout_s, say_waiting
 from mineledger.store.locations import hide_passwords, is_postgres_url  # noqa: F401 (re-exported)
 from mineledger.store.sql import SQLStore
 
-#: The row of land outside every administrative area (as in mineledger.land.admin_areas).
-UNASSIGNED = "unassigned"
 #: Key of the advisory lock that serialises writers ("mineledg" as a 64-bit integer).
 WRITE_LOCK_KEY = int.from_bytes(b"mineledg", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -35,45 +33,6 @@ _APPEND_ONLY = [
       for t in ("change_log", "personal_access_log")),
 ]
 
-
-_EMPTY = "ST_GeomFromText('MULTIPOLYGON EMPTY', 4326)"
-
-#: Distinct area per administrative area, the rule of mineledger.land.admin_areas.area_by_admin: records
-#: that carry a code claim their land by code (the first code wins where two overlap), the
-#: rest is split among the areas of the level by location (the first code wins where areas
-#: overlap), land outside every area is ``outside``. Areas are geodesic (geography, spheroid).
-_AREA_BY_ADMIN = f"""
-WITH r AS (
-  SELECT admin_code, geom FROM {{layer}}
-  WHERE country = :country AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)),
-coded AS (
-  SELECT admin_code AS code, ST_Union(geom) AS g FROM r
-  WHERE admin_code IS NOT NULL GROUP BY admin_code),
-coded_pieces AS (
-  SELECT c.code, ST_Difference(c.g, coalesce(
-    (SELECT ST_Union(c2.g) FROM coded c2 WHERE c2.code < c.code AND c2.g && c.g), {_EMPTY})) AS g
-  FROM coded c),
-remainder AS (
-  SELECT ST_CollectionExtract(ST_Difference(
-    coalesce((SELECT ST_Union(geom) FROM r WHERE admin_code IS NULL), {_EMPTY}),
-    coalesce((SELECT ST_Union(g) FROM coded), {_EMPTY})), 3) AS g),
-parts AS (SELECT (ST_Dump(g)).geom AS g FROM remainder),
-admin AS (
-  SELECT code, geom FROM admin_areas
-  WHERE country = :country AND level = :level AND geom IS NOT NULL AND NOT ST_IsEmpty(geom)),
-located AS (
-  SELECT a.code, ST_Difference(ST_Intersection(ST_Collect(p.g), a.geom), coalesce(
-    (SELECT ST_Union(a2.geom) FROM admin a2
-     WHERE a2.code < a.code AND a2.geom && a.geom AND ST_Intersects(a2.geom, a.geom)), {_EMPTY})) AS g
-  FROM admin a JOIN parts p ON p.g && a.geom AND ST_Intersects(p.g, a.geom)
-  GROUP BY a.code, a.geom),
-outside AS (
-  SELECT ST_Difference(coalesce((SELECT ST_Collect(g) FROM parts), {_EMPTY}),
-                       coalesce((SELECT ST_Union(geom) FROM admin), {_EMPTY})) AS g)
-SELECT 'coded', code, ST_Area(ST_CollectionExtract(g, 3)::geography) FROM coded_pieces
-UNION ALL SELECT 'located', code, ST_Area(ST_CollectionExtract(g, 3)::geography) FROM located
-UNION ALL SELECT 'outside', NULL, ST_Area(ST_CollectionExtract(g, 3)::geography) FROM outside
-"""
 
 #: The area of ``level`` holding each uncoded point record (the first code where areas overlap).
 _ADMIN_OF_POINTS = """
@@ -203,24 +162,6 @@ class PostGISStore(SQLStore):
         self._build(conn)
 
     # -- spatial work done in PostGIS, with the GiST indexes; areas on the spheroid --
-
-    def area_by_admin(self, layer, country, level):
-        table = schema.layer_tables[Layer(layer)]
-        if table.c.geom.type.geometry_type != "MULTIPOLYGON":
-            return None
-        with self.engine.connect() as conn:
-            rows = conn.execute(text(_AREA_BY_ADMIN.format(layer=table.name)),
-                                {"country": country, "level": level}).all()
-        out: dict[str, float] = {}
-        unassigned = 0.0
-        for kind, code, area in rows:
-            area = float(area or 0.0)
-            if kind == "outside":
-                unassigned = area
-            elif kind == "coded" or area > 0:
-                out[code] = out.get(code, 0.0) + area
-        return [*({"code": c, "area_m2": a} for c, a in sorted(out.items())),
-                {"code": UNASSIGNED, "area_m2": unassigned}]
 
     def _bbox_conditions(self, table, box):
         minx, miny, maxx, maxy = box
