@@ -77,6 +77,8 @@ class SourceRow:
     geometry_issue: tuple[str, str] | None = None
     #: ``shapely.is_valid(geometry)``, when the importer has measured it for all rows at once
     valid: bool | None = None
+    #: ``crosses_antimeridian(geometry)``, when the importer has tested all rows at once
+    crosses: bool | None = None
 
     @property
     def locator(self) -> str:

@@ -30,7 +30,8 @@ from mineledger.access.roles import refuse_role
 from mineledger.access.session import open_store
 from mineledger.errors import MineledgerError, ProfileError, SourceError, StrictImportError
 from mineledger.geo import geodesic_area, repair_polygonal
-from mineledger.geo.antimeridian import crosses_antimeridian, split_at_antimeridian
+from mineledger.geo.antimeridian import (crosses_antimeridian, crosses_antimeridian_many,
+                                         split_at_antimeridian)
 from mineledger.geo.arrays import geometry_array
 from mineledger.io.profiles import FieldError, Profile, load_profile
 from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_match,
@@ -294,7 +295,7 @@ class _Mapper:
                 note = (f"coordinates reach ({minx:g}, {miny:g})–({maxx:g}, {maxy:g}): expected "
                         "longitude in [-180, 180] and latitude in [-90, 90]; is the CRS right?")
                 return None, GeometryStatus.UNPARSEABLE, note, shapely.to_wkb(geom), None
-            if crosses_antimeridian(geom):
+            if row.crosses if row.crosses is not None else crosses_antimeridian(geom):
                 return self._cut_at_antimeridian(geom, status_note)
             fixed, reason = repair_polygonal(geom, row.valid)
             if reason is None and status_note is None:
@@ -543,9 +544,10 @@ class _FileImport:
         if self.mapper.polygonal and self.mapper.rule is None:  # validity of all in one call
             geoms = geometry_array(r.geometry for r in rows)
             polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
-            for row, valid in zip(geometry_array(rows)[polygonal],
-                                  shapely.is_valid(geoms[polygonal]).tolist()):
-                row.valid = valid
+            for row, valid, crosses in zip(geometry_array(rows)[polygonal],
+                                           shapely.is_valid(geoms[polygonal]).tolist(),
+                                           crosses_antimeridian_many(geoms[polygonal]).tolist()):
+                row.valid, row.crosses = valid, crosses
         show = progress if len(rows) > PROGRESS_THRESHOLD else no_progress
         with show(f"{self.name}", len(rows)) as advance:
             for row in rows:
