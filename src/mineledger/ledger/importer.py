@@ -154,19 +154,30 @@ def _record_uuid(layer: str, identity: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _content_hash(record: dict[str, Any], geometry_hex: dict[str, str] | None = None) -> str:
+#: ``json.dumps(doc, sort_keys=True, default=str)``, with the encoder made once.
+_HASH_JSON = json.JSONEncoder(sort_keys=True, default=str)
+_HASH_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _content_hash(record: dict[str, Any], geometry_hex: dict[str, str] | None = None,
+                  leave_out: str | None = None) -> str:
     """SHA-256 of the record's values (geometries as 2D hex WKB; ``geometry_hex`` gives them
-    by field name when they were encoded for many records at once)."""
+    by field name when they were encoded for many records at once), the field ``leave_out``
+    left out."""
     doc = {}
-    for key, value in sorted(record.items()):
+    for key, value in record.items():
+        if key == leave_out:
+            continue
         if geometry_hex is not None and key in geometry_hex:
             value = geometry_hex[key]
+        elif type(value) in _HASH_PLAIN:
+            pass
         elif isinstance(value, shapely.Geometry):
             value = shapely.to_wkb(value, hex=True, output_dimension=2)
         elif isinstance(value, bytes):
             value = value.hex()
         doc[key] = value
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_HASH_JSON.encode(doc).encode()).hexdigest()
 
 
 class _Mapper:
@@ -621,9 +632,8 @@ class _FileImport:
         for (rid, record), geometry_hex in zip(records.items(), hexes.tolist()):
             extra = {"personal": personal.fingerprint(master, secrets[rid])} \
                 if rid in secrets else {}
-            record["content_hash"] = _content_hash(
-                {**{k: v for k, v in record.items() if k != "source_checksum"}, **extra},
-                {"geom": geometry_hex})
+            record["content_hash"] = _content_hash({**record, **extra} if extra else record,
+                                                   {"geom": geometry_hex}, "source_checksum")
         return secrets
 
     def _refuse_foreign(self, existing: dict[str, dict[str, Any]]) -> None:

@@ -66,8 +66,11 @@ def _conform(table, rows: list[dict[str, Any]]) -> None:
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _loggable(row: dict[str, Any]) -> dict[str, Any]:
-    """A record as the change log keeps it, JSON-able; its geometry goes to its own column."""
+def _loggable(row: dict[str, Any], iso: dict | None = None) -> dict[str, Any]:
+    """A record as the change log keeps it, JSON-able; its geometry goes to its own column.
+
+    ``iso`` (a dict kept across the rows of one batch) remembers the text of dates and
+    instants met before: a batch's rows share a few dates and one ``created_at``."""
     out = {}
     for key, value in row.items():
         if type(value) in _PLAIN:
@@ -81,9 +84,21 @@ def _loggable(row: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, (bytes, memoryview)):
             value = bytes(value).hex()
         elif isinstance(value, (dt.date, dt.datetime)):
-            value = value.isoformat()
+            value = _isoformat(value, iso)
         out[key] = value
     return out
+
+
+def _isoformat(value: dt.date, memo: dict | None) -> str:
+    """``value.isoformat()``, remembered in ``memo``: a plain date by its value, an instant by
+    its identity (equal instants in other time zones write other text)."""
+    if memo is None:
+        return value.isoformat()
+    key = value if type(value) is dt.date else id(value)
+    held = memo.get(key)
+    if held is None or (type(value) is not dt.date and held[0] is not value):
+        held = memo[key] = (value, value.isoformat())
+    return held[1]
 
 
 def _decode_geometries(values: list, dialect: str) -> np.ndarray:
@@ -127,10 +142,23 @@ class SQLWriter(Writer):
             self._insert_many(schema.change_log, entries)
             self.logged = True
 
+    def _append_columns(self, columns: dict[str, list]) -> None:
+        """Append entries given column by column (lists of one length) to the change log,
+        tagged with this transaction."""
+        n = len(next(iter(columns.values())))
+        if n:
+            self._insert_columns(schema.change_log, {**columns, "tx_id": [self.tx_id] * n})
+            self.logged = True
+
     def _insert_many(self, table, rows: list[dict[str, Any]]) -> None:
         """Insert rows that all name the same columns (the back end may write them in bulk:
         :class:`mineledger.store.geopackage.GeoPackageWriter`)."""
         self.conn.execute(table.insert(), rows)
+
+    def _insert_columns(self, table, columns: dict[str, list]) -> None:
+        """Insert rows given column by column (lists of one length, in row order)."""
+        keys = list(columns)
+        self._insert_many(table, [dict(zip(keys, values)) for values in zip(*columns.values())])
 
     def commit_stamp(self):
         """The transaction's last statement: when it commits (``--as-of`` reads changes by
@@ -217,8 +245,9 @@ class SQLWriter(Writer):
         table = schema.layer_tables[Layer(layer)]
         keys = set().union(*rows)  # executemany needs every row to name the same columns
         for row in rows:
-            for key in keys:
-                row.setdefault(key, None)
+            if len(row) != len(keys):  # (a row with as many keys as all rows has them all)
+                for key in keys:
+                    row.setdefault(key, None)
             row.setdefault("created_at", self.now)
             row.setdefault("updated_at", self.now)
             row["import_id"] = import_id
@@ -352,28 +381,26 @@ class SQLWriter(Writer):
             self.conn.execute(schema.access_log.insert(), rows)
 
     def _log(self, layer, action, rows, before, import_id, reason):
-        after_geom = _wkb_many([row.get("geom") for row in rows])
-        before_geom = _wkb_many([before[row["uuid"]].get("geom") for row in rows]) if before \
-            else [None] * len(rows)
-        entries = [
-            {
-                "at": self.now,
-                "user_name": self.user,
-                "import_id": import_id,
-                "command": self.command,
-                "layer": str(layer),
-                "record_uuid": row["uuid"],
-                "action": action,
-                "date_of_information": row.get("date_of_information"),
-                "reason": reason,
-                "before": _loggable(before[row["uuid"]]) if before else None,
-                "after": _loggable(row),
-                "before_geom": old_geom,
-                "after_geom": new_geom,
-            }
-            for row, old_geom, new_geom in zip(rows, before_geom, after_geom)
-        ]
-        self._append(entries)
+        """One change-log entry per row, built column by column (no dict per entry)."""
+        n = len(rows)
+        iso: dict = {}
+        uuids = [row["uuid"] for row in rows]
+        olds = [before[u] for u in uuids] if before else None
+        self._append_columns({
+            "at": [self.now] * n,
+            "user_name": [self.user] * n,
+            "import_id": [import_id] * n,
+            "command": [self.command] * n,
+            "layer": [str(layer)] * n,
+            "record_uuid": uuids,
+            "action": [action] * n,
+            "date_of_information": [row.get("date_of_information") for row in rows],
+            "reason": [reason] * n,
+            "before": [_loggable(old, iso) for old in olds] if olds else [None] * n,
+            "after": [_loggable(row, iso) for row in rows],
+            "before_geom": _wkb_many([old.get("geom") for old in olds]) if olds else [None] * n,
+            "after_geom": _wkb_many([row.get("geom") for row in rows]),
+        })
 
     def add_import(self, row):
         self.conn.execute(schema.imports.insert(), [row])

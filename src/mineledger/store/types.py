@@ -124,6 +124,16 @@ class Date(_TextDeclaredAs):
         return None if value is None else dt.date.fromisoformat(value)
 
 
+#: The encoder of :func:`json_text`, made once (``json.dumps`` with options builds one a call).
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
+def json_text(value) -> str | None:
+    """A value as a JSON column stores it: ``json.dumps(value, ensure_ascii=False,
+    sort_keys=True, default=str)``; None stays None (SQL NULL)."""
+    return None if value is None else _JSON_TEXT.encode(value)
+
+
 class JSONText(TypeDecorator):
     """A JSON document kept as text (readable in QGIS and GDAL as a string)."""
 
@@ -131,9 +141,7 @@ class JSONText(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return json_text(value)
 
     def process_result_value(self, value, dialect):
         return None if value is None else json.loads(value)
