@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuidlib
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 import geopandas as gpd
@@ -87,6 +88,23 @@ def _loggable(row: dict[str, Any], iso: dict | None = None) -> dict[str, Any]:
             value = _isoformat(value, iso)
         out[key] = value
     return out
+
+
+def _loggable_many(rows: list[dict[str, Any]], iso: dict) -> list[dict[str, Any]]:
+    """:func:`_loggable` of each row (keys may come in another order), column by column
+    when the rows name the same fields: a column of plain values is taken as it is."""
+    keys = rows[0].keys() if rows else None
+    if not rows or any(r.keys() != keys for r in rows):
+        return [_loggable(r, iso) for r in rows]
+    kept = [k for k in keys if k != "fid" and k != "geom"]
+    if len(kept) < 2:
+        return [_loggable(r, iso) for r in rows]
+    columns = list(zip(*map(itemgetter(*kept), rows)))
+    for j, col in enumerate(columns):
+        if not set(map(type, col)) <= _PLAIN:
+            columns[j] = [v if type(v) in _PLAIN else _loggable({"v": v}, iso)["v"]
+                          for v in col]
+    return [dict(zip(kept, values)) for values in zip(*columns)]
 
 
 def _isoformat(value: dt.date, memo: dict | None) -> str:
@@ -396,8 +414,8 @@ class SQLWriter(Writer):
             "action": [action] * n,
             "date_of_information": [row.get("date_of_information") for row in rows],
             "reason": [reason] * n,
-            "before": [_loggable(old, iso) for old in olds] if olds else [None] * n,
-            "after": [_loggable(row, iso) for row in rows],
+            "before": _loggable_many(olds, iso) if olds else [None] * n,
+            "after": _loggable_many(rows, iso),
             "before_geom": _wkb_many([old.get("geom") for old in olds]) if olds else [None] * n,
             "after_geom": _wkb_many([row.get("geom") for row in rows]),
         })
