@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid as uuidlib
 from contextlib import contextmanager
 from operator import itemgetter
@@ -12,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import numpy as np
 import shapely
-from sqlalchemy import (Connection, Engine, LargeBinary, func, or_, select, true,
+from sqlalchemy import (Connection, Engine, LargeBinary, Text, func, or_, select, true,
                         type_coerce)
 from sqlalchemy.exc import DBAPIError
 
@@ -21,6 +22,7 @@ from mineledger.geo.arrays import geometry_array
 from mineledger.model.vocab import Layer
 from mineledger.store import gpkg_geometry, revisions, schema
 from mineledger.store.base import ERASED, PagedResult, Store, Writer, page_request
+from mineledger.store.types import Date, JSONText, UTCDateTime
 
 _CHUNK = 500
 
@@ -56,11 +58,29 @@ def _conform(table, rows: list[dict[str, Any]]) -> None:
     visible, before the rows are written and logged, so the change log holds what the layer
     holds."""
     polygonal = table.c.geom.type.geometry_type == "MULTIPOLYGON"
-    for row in rows:
+    for row in _with_nul(rows):
         _visible_nul(row)
-        geom = row.get("geom") if polygonal else None
-        if geom is not None and geom.geom_type == "Polygon":
-            row["geom"] = shapely.MultiPolygon([geom]) if not geom.is_empty else shapely.MultiPolygon()
+    if not polygonal:
+        return
+    geoms = geometry_array(row.get("geom") for row in rows)
+    for i in np.flatnonzero(shapely.get_type_id(geoms) == 3):  # polygons
+        geom = rows[i]["geom"]
+        rows[i]["geom"] = shapely.MultiPolygon([geom]) if not geom.is_empty else \
+            shapely.MultiPolygon()
+
+
+def _with_nul(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with a NUL character in a text value: the text of each field of all rows is
+    searched at once when the rows name the same fields."""
+    keys = rows[0].keys() if rows else None
+    if not rows or len(keys) < 2 or any(r.keys() != keys for r in rows):
+        return rows
+    hit = False
+    for col in zip(*map(itemgetter(*keys), rows)):
+        if "\x00" in "".join([v for v in col if isinstance(v, str)]):
+            hit = True
+            break
+    return rows if hit else []
 
 
 #: Types the change log keeps as they are (looked up before any isinstance test: most values)
@@ -80,13 +100,7 @@ def _loggable(row: dict[str, Any], iso: dict | None = None) -> dict[str, Any]:
             continue
         if key in ("fid", "geom"):
             continue
-        if isinstance(value, shapely.Geometry):
-            value = shapely.to_wkb(value, hex=True)
-        elif isinstance(value, (bytes, memoryview)):
-            value = bytes(value).hex()
-        elif isinstance(value, (dt.date, dt.datetime)):
-            value = _isoformat(value, iso)
-        out[key] = value
+        out[key] = _log_value(value, iso)
     return out
 
 
@@ -102,9 +116,19 @@ def _loggable_many(rows: list[dict[str, Any]], iso: dict) -> list[dict[str, Any]
     columns = list(zip(*map(itemgetter(*kept), rows)))
     for j, col in enumerate(columns):
         if not set(map(type, col)) <= _PLAIN:
-            columns[j] = [v if type(v) in _PLAIN else _loggable({"v": v}, iso)["v"]
-                          for v in col]
+            columns[j] = [v if type(v) in _PLAIN else _log_value(v, iso) for v in col]
     return [dict(zip(kept, values)) for values in zip(*columns)]
+
+
+def _log_value(value: Any, iso: dict | None) -> Any:
+    """A value that is not plain as :func:`_loggable` keeps it."""
+    if isinstance(value, shapely.Geometry):
+        return shapely.to_wkb(value, hex=True)
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return _isoformat(value, iso)
+    return value
 
 
 def _isoformat(value: dt.date, memo: dict | None) -> str:
@@ -137,10 +161,45 @@ def _frame(rows, columns) -> pd.DataFrame:
     NaN is truthy)."""
     df = pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns) if rows else \
         pd.DataFrame(columns=columns)
+    if df.columns.has_duplicates:  # (never in a store's table; column by column as before)
+        for col in df.columns:
+            if not pd.api.types.is_numeric_dtype(df[col]) and \
+                    not pd.api.types.is_bool_dtype(df[col]):
+                df[col] = df[col].astype(object).where(df[col].notna(), None)
+        return df
+    # every other column as objects, missing values None: built at once, not set one by one
+    out = {}
     for col in df.columns:
-        if not pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
-            df[col] = df[col].astype(object).where(df[col].notna(), None)
-    return df
+        series = df[col]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            out[col] = series
+        else:
+            out[col] = pd.Series(series.to_numpy(dtype=object, na_value=None), index=df.index,
+                                 dtype=object, name=col)
+    return pd.DataFrame(out, index=df.index, columns=df.columns)
+
+
+#: Column types whose stored text :func:`_typed_rows` turns into Python values.
+_TEXT_TYPES = (Date, UTCDateTime, JSONText)
+
+
+def _typed_rows(rows: list, table, dialect) -> list[tuple]:
+    """Rows read with their dates, instants and JSON as the stored text, with those values
+    made as the column types make them: a text met before gives the same date or instant
+    (a layer's rows share a few), JSON is parsed for each row (its dicts are the row's own)."""
+    if not rows:
+        return rows
+    columns = list(zip(*rows))
+    for j, c in enumerate(table.columns):
+        if not isinstance(c.type, _TEXT_TYPES):
+            continue
+        if isinstance(c.type, JSONText):
+            columns[j] = [None if v is None else json.loads(v) for v in columns[j]]
+            continue
+        make, memo = c.type.process_result_value, {}
+        columns[j] = [memo[v] if v in memo else memo.setdefault(v, make(v, dialect))
+                      for v in columns[j]]
+    return list(zip(*columns))
 
 
 class SQLWriter(Writer):
@@ -567,9 +626,11 @@ class SQLStore(Store):
         """The rows of ``stmt`` (a select of ``table``) as a GeoDataFrame; geometries come raw
         and are decoded all at once (a row-by-row decode was half the time of reading 10⁵
         hazards)."""
-        stmt = stmt.with_only_columns(*[type_coerce(c, LargeBinary).label(c.name)
-                                        if c.name == "geom" else c for c in table.columns])
-        rows = conn.execute(stmt).all()
+        stmt = stmt.with_only_columns(*[
+            type_coerce(c, LargeBinary).label(c.name) if c.name == "geom" else
+            type_coerce(c, Text).label(c.name) if isinstance(c.type, _TEXT_TYPES) else c
+            for c in table.columns])
+        rows = _typed_rows(conn.execute(stmt).all(), table, self.engine.dialect)
         columns = [c.name for c in table.columns]
         df = _frame(rows, columns)
         geoms = _decode_geometries(df.pop("geom").tolist(), self.engine.dialect.name)

@@ -87,6 +87,11 @@ def _ring_vertices(geoms: np.ndarray):
     return xy, ring, part_owner[ring_part]
 
 
+def _source_vertices(gdf):
+    """:func:`_ring_vertices` of the geometries as the source gave them."""
+    return _ring_vertices(_source_geometries(gdf))
+
+
 def _distinct_per_ring(xy: np.ndarray, ring: np.ndarray, rings: int) -> np.ndarray:
     """How many distinct vertices (to 1e-9°) each of ``rings`` rings has, all rings at once:
     the vertices sorted by (ring, x, y), counting where one differs from the one before (the
@@ -129,7 +134,7 @@ def few_vertices(ctx: Context) -> Iterable[Finding]:
         gdf = ctx.layer(layer)
         if not len(gdf):
             continue
-        xy, ring, owner = _ring_vertices(_source_geometries(gdf))
+        xy, ring, owner = ctx.derived(layer, "source vertices", _source_vertices)
         distinct = _distinct_per_ring(xy, ring, len(owner))
         uuids = gdf["uuid"].tolist()
         reported = set()
@@ -148,7 +153,7 @@ def duplicate_vertices(ctx: Context) -> Iterable[Finding]:
         gdf = ctx.layer(layer)
         if not len(gdf):
             continue
-        xy, ring, owner = _ring_vertices(_source_geometries(gdf))
+        xy, ring, owner = ctx.derived(layer, "source vertices", _source_vertices)
         step = np.hypot(*np.diff(xy, axis=0).T)
         close = (step < tol) & (ring[1:] == ring[:-1])  # consecutive within one ring
         n = np.bincount(owner[ring[1:][close]], minlength=len(gdf))
