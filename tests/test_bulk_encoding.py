@@ -88,25 +88,3 @@ def test_content_hashes_are_content_hash_of_each(rows, one_differs):
         _content_hash({k: v for k, v in r.items() if k != "source_checksum"}, {"geom": h})
         for r, h in zip(rows, hexes)]
 
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.fixed_dictionaries({"a": st.one_of(st.none(), st.text(alphabet="ab\x00")),
-                                       "b": st.one_of(st.integers(), st.text(alphabet="c\x00")),
-                                       "geom": st.sampled_from([None, shapely.box(0, 0, 1, 1),
-                                                                shapely.Polygon()])}),
-                min_size=1, max_size=80))
-def test_conform_shows_nul_and_makes_multipolygons_as_row_by_row(rows):
-    """The rows a layer writes (a bulk of 64 or more among them) are conformed as one by one."""
-    from mineledger.store import schema
-    from mineledger.store.sql import _conform, _visible_nul
-
-    expected = [dict(r) for r in rows]
-    for row in expected:
-        _visible_nul(row)
-        geom = row["geom"]
-        if geom is not None and geom.geom_type == "Polygon":
-            row["geom"] = shapely.MultiPolygon([geom]) if not geom.is_empty else \
-                shapely.MultiPolygon()
-    _conform(schema.layer_tables["hazards"], rows)
-    assert [{**r, "geom": None if r["geom"] is None else r["geom"].wkt} for r in rows] == \
-        [{**r, "geom": None if r["geom"] is None else r["geom"].wkt} for r in expected]

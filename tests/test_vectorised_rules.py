@@ -74,6 +74,10 @@ def test_longest_edges_equal_ring_by_ring(geoms):
     new = rules._longest_edges(arr)
     old = [old_longest(g) if g is not None and not g.is_empty else 0.0 for g in geoms]
     assert new.tolist() == old
+    # with a threshold, what is not measured is certainly below 99 % of it
+    for below in (5000.0, 2e5, 1e6):
+        bounded = rules._longest_edges(arr, below=below)
+        assert all(b == o or (b == 0.0 and o < 0.99 * below) for b, o in zip(bounded, old))
 
 
 @settings(max_examples=300, deadline=None)

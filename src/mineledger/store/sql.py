@@ -58,29 +58,11 @@ def _conform(table, rows: list[dict[str, Any]]) -> None:
     visible, before the rows are written and logged, so the change log holds what the layer
     holds."""
     polygonal = table.c.geom.type.geometry_type == "MULTIPOLYGON"
-    for row in _with_nul(rows):
+    for row in rows:
         _visible_nul(row)
-    if not polygonal:
-        return
-    geoms = geometry_array(row.get("geom") for row in rows)
-    for i in np.flatnonzero(shapely.get_type_id(geoms) == 3):  # polygons
-        geom = rows[i]["geom"]
-        rows[i]["geom"] = shapely.MultiPolygon([geom]) if not geom.is_empty else \
-            shapely.MultiPolygon()
-
-
-def _with_nul(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with a NUL character in a text value: the text of each field of all rows is
-    searched at once when the rows name the same fields."""
-    keys = rows[0].keys() if rows else None
-    if not rows or len(keys) < 2 or any(r.keys() != keys for r in rows):
-        return rows
-    hit = False
-    for col in zip(*map(itemgetter(*keys), rows)):
-        if "\x00" in "".join([v for v in col if isinstance(v, str)]):
-            hit = True
-            break
-    return rows if hit else []
+        geom = row.get("geom") if polygonal else None
+        if geom is not None and geom.geom_type == "Polygon":
+            row["geom"] = shapely.MultiPolygon([geom]) if not geom.is_empty else shapely.MultiPolygon()
 
 
 #: Types the change log keeps as they are (looked up before any isinstance test: most values)

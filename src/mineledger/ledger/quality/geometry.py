@@ -106,15 +106,36 @@ def _distinct_per_ring(xy: np.ndarray, ring: np.ndarray, rings: int) -> np.ndarr
     return np.bincount(r[new], minlength=rings)
 
 
-def _longest_edges(geoms: np.ndarray) -> np.ndarray:
+#: Metres a radian of latitude or of longitude spans at most on the WGS 84 ellipsoid (a
+#: meridian's radius of curvature is at most a/√(1−e²) = 6,399,594 m, a parallel's radius at
+#: most a = 6,378,137 m), rounded up.
+_MAX_M_PER_RADIAN = 6.4e6
+
+
+def _longest_edges(geoms: np.ndarray, below: float | None = None) -> np.ndarray:
     """The longest geodesic edge (m) of the polygon rings of each geometry, all edges in one
     call; 0 for a geometry without rings. A ring with an undefined edge length (a NaN
-    coordinate) counts as none, as the max of its lengths did ring by ring."""
+    coordinate) counts as none, as the max of its lengths did ring by ring.
+
+    With ``below``, a geometry whose every edge is certainly shorter than 99 % of it counts
+    0 without being measured: an edge is no longer than the path from one end along a
+    meridian, then a parallel, to the other, so not longer than ``_MAX_M_PER_RADIAN`` times
+    the height plus the width (radians) of the box around the geometry's ring vertices."""
     longest = np.zeros(len(geoms))
     xy, ring, owner = _ring_vertices(geoms)
     if len(ring) < 2:
         return longest
     same = ring[1:] == ring[:-1]  # consecutive vertices of one ring: an edge
+    if below is not None:
+        of = owner[ring]  # the geometry of each vertex (in order: geometries come one by one)
+        starts = np.flatnonzero(np.r_[True, of[1:] != of[:-1]])
+        reach = np.radians(np.maximum.reduceat(xy[:, 0], starts) -
+                           np.minimum.reduceat(xy[:, 0], starts) +
+                           np.maximum.reduceat(xy[:, 1], starts) -
+                           np.minimum.reduceat(xy[:, 1], starts)) * _MAX_M_PER_RADIAN
+        measured = np.zeros(len(geoms), dtype=bool)
+        measured[of[starts]] = ~(reach < 0.99 * below)  # NaN coordinates: measured
+        same &= measured[of[1:]]
     start, end = xy[:-1][same], xy[1:][same]
     edge_ring = ring[1:][same]
     _, _, dist = GEOD.inv(start[:, 0], start[:, 1], end[:, 0], end[:, 1])
@@ -170,7 +191,7 @@ def long_edges(ctx: Context) -> Iterable[Finding]:
         gdf = present(ctx.layer(layer))
         if not len(gdf):
             continue
-        longest = _longest_edges(np.asarray(gdf.geometry.array, dtype=object))
+        longest = _longest_edges(np.asarray(gdf.geometry.array, dtype=object), below=limit)
         uuids = gdf["uuid"].tolist()
         for i in np.flatnonzero(longest > limit):
             yield Finding("GEOM-LONG-EDGE", layer, uuids[i],
