@@ -88,3 +88,37 @@ def test_content_hashes_are_content_hash_of_each(rows, one_differs):
         _content_hash({k: v for k, v in r.items() if k != "source_checksum"}, {"geom": h})
         for r, h in zip(rows, hexes)]
 
+
+
+cells = st.sampled_from(["2021-03-04", " 2021-03-04 ", "2021-02-30", "04/03/2021", "", "open",
+                         "closed", "worked_on", "SHA", "CHA", "nonsense", "HALO", "MAG",
+                         "na\x00me", "Cafe\u0301"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(cells, cells, cells, cells), min_size=1, max_size=40))
+def test_mapping_remembered_cells_gives_what_each_row_gives(rows):
+    """A field rule maps a text cell from memory once it has met it: values and refusals
+    (with their messages) are those of mapping each row afresh."""
+    from pathlib import Path
+
+    from mineledger.io.profiles import load_profile
+    from mineledger.io.readers import SourceRow
+    from mineledger.ledger.importer import _Mapper
+
+    profile = load_profile(Path(__file__).resolve().parent.parent / "benchmarks" / "profiles"
+                           / "hazards.yaml")
+    remembering = _Mapper(profile, "f.gpkg", "sum", None)
+    for i, (kind, status, date, org) in enumerate(rows):
+        props = {"hazard_id": f"H{i}", "hazard_type": kind, "status": status,
+                 "date_of_information": date, "organisation": org}
+        fresh = _Mapper(profile, "f.gpkg", "sum", None)
+        row = SourceRow(i + 1, dict(props), shapely.box(17, 44, 17.001, 44.001), True)
+        again = SourceRow(i + 1, dict(props), row.geometry, True)
+        got, expected = remembering.map(row), fresh.map(again)
+        assert got[1] == expected[1]
+        if expected[0] is None:
+            assert got[0] is None
+        else:
+            assert {k: v for k, v in got[0].items() if k != "geom"} == \
+                {k: v for k, v in expected[0].items() if k != "geom"}
