@@ -40,6 +40,37 @@ def crosses_antimeridian(geom) -> bool:
     return False
 
 
+def crosses_antimeridian_many(geoms) -> np.ndarray:
+    """:func:`crosses_antimeridian` of each geometry of an array, all rings at once.
+
+    >>> from shapely import Polygon, box
+    >>> crosses_antimeridian_many(np.array([box(0, 0, 1, 1), None,
+    ...     Polygon([(179.5, -17), (-179.5, -17), (-179.5, -16), (179.5, -16)])])).tolist()
+    [False, False, True]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.zeros(len(geoms), dtype=bool)
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
+    if not polygonal.any():
+        return out
+    which = np.flatnonzero(polygonal)
+    parts, part_owner = shapely.get_parts(geoms[which], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    if len(ring) < 2:
+        return out
+    same = ring[1:] == ring[:-1]  # consecutive coordinates of one ring
+    step = np.abs(np.diff(xy[:, 0]))[same]
+    edge_ring = ring[1:][same]
+    # a ring crosses if its largest step exceeds 180°; a NaN step makes that max NaN (no)
+    wide = np.zeros(len(rings), dtype=bool)
+    wide[edge_ring[step > 180.0]] = True
+    wide[edge_ring[np.isnan(step)]] = False
+    owners = which[part_owner[ring_part[np.flatnonzero(wide)]]]
+    out[owners] = True
+    return out
+
+
 def split_at_antimeridian(geom) -> shapely.MultiPolygon:
     """The polygon cut along ±180° into parts that do not cross it (RFC 7946 §3.1.9); the
     part east of the antimeridian gets its longitudes back in [−180, 0]."""

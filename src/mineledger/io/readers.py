@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -77,6 +78,8 @@ class SourceRow:
     geometry_issue: tuple[str, str] | None = None
     #: ``shapely.is_valid(geometry)``, when the importer has measured it for all rows at once
     valid: bool | None = None
+    #: ``crosses_antimeridian(geometry)``, when the importer has tested all rows at once
+    crosses: bool | None = None
 
     @property
     def locator(self) -> str:
@@ -605,7 +608,8 @@ def _vector_table(path: Path, gdf, file_crs, declared_crs, notes) -> SourceTable
             gdf = gdf.to_crs(4326)
     columns = [str(c) for c in gdf.columns if not has_geom or c != gdf.geometry.name]
     props = gdf[columns].astype(object).where(gdf[columns].notna(), None)
-    geoms = gdf.geometry.array if has_geom else [None] * len(gdf)
+    # the geometries as a plain array: iterating the GeoPandas array fetches them one by one
+    geoms = np.asarray(gdf.geometry.array, dtype=object) if has_geom else [None] * len(gdf)
     rows = []
     for i, (values, geom) in enumerate(zip(props.itertuples(index=False, name=None), geoms)):
         row = SourceRow(i + 1, dict(zip(columns, values)), geom, True)

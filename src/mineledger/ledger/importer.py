@@ -18,6 +18,7 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ from mineledger.access.roles import refuse_role
 from mineledger.access.session import open_store
 from mineledger.errors import MineledgerError, ProfileError, SourceError, StrictImportError
 from mineledger.geo import geodesic_area, repair_polygonal
-from mineledger.geo.antimeridian import crosses_antimeridian, split_at_antimeridian
+from mineledger.geo.antimeridian import (crosses_antimeridian, crosses_antimeridian_many,
+                                         split_at_antimeridian)
 from mineledger.geo.arrays import geometry_array
 from mineledger.io.profiles import FieldError, Profile, load_profile
 from mineledger.io.readers import (DATA_SUFFIXES, SourceRow, file_checksum, hxl_match,
@@ -45,6 +47,7 @@ from mineledger.model.vocab import GeometryStatus
 from mineledger.progress import ProgressFactory, no_progress
 from mineledger.store.base import Writer
 from mineledger.store.locations import is_postgres_url
+from mineledger.store.types import json_encoder
 from mineledger.victims import crypto, personal
 
 #: Namespace of mineledger record UUIDs (UUID 5 of the source identity).
@@ -137,6 +140,11 @@ def _plain(value: Any) -> Any:
 
 
 _NAMESPACE_BYTES = NAMESPACE.bytes
+_UNSEEN = object()
+#: Values a mapped cell may share with other rows (nothing a row could change in place).
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime})
+#: The most cell texts remembered per field (a column of unique ids gains nothing).
+_REMEMBER_MAX = 50_000
 
 
 def _record_uuid(layer: str, identity: str) -> str:
@@ -153,19 +161,52 @@ def _record_uuid(layer: str, identity: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _content_hash(record: dict[str, Any], geometry_hex: dict[str, str] | None = None) -> str:
+#: ``json.dumps(doc, sort_keys=True, default=str)``, with the encoder made once.
+_HASH_JSON = json_encoder(ensure_ascii=True)
+_HASH_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _content_hash(record: dict[str, Any], geometry_hex: dict[str, str] | None = None,
+                  leave_out: str | None = None) -> str:
     """SHA-256 of the record's values (geometries as 2D hex WKB; ``geometry_hex`` gives them
-    by field name when they were encoded for many records at once)."""
+    by field name when they were encoded for many records at once), the field ``leave_out``
+    left out."""
     doc = {}
-    for key, value in sorted(record.items()):
+    for key, value in record.items():
+        if key == leave_out:
+            continue
         if geometry_hex is not None and key in geometry_hex:
             value = geometry_hex[key]
+        elif type(value) in _HASH_PLAIN:
+            pass
         elif isinstance(value, shapely.Geometry):
             value = shapely.to_wkb(value, hex=True, output_dimension=2)
         elif isinstance(value, bytes):
             value = value.hex()
         doc[key] = value
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_HASH_JSON(doc).encode()).hexdigest()
+
+
+def _content_hashes(records: list[dict[str, Any]], geometry_hex: list[str | None],
+                    leave_out: str) -> list[str]:
+    """:func:`_content_hash` of each record (its ``geom`` given by ``geometry_hex``), column
+    by column when the records name the same fields."""
+    keys = records[0].keys() if records else None
+    fields = [k for k in keys if k != leave_out and k != "geom"] if keys is not None else []
+    if len(fields) < 2 or "geom" not in keys or any(r.keys() != keys for r in records):
+        return [_content_hash(r, {"geom": h}, leave_out) for r, h in zip(records, geometry_hex)]
+    columns = list(zip(*map(itemgetter(*fields), records)))
+    for j, col in enumerate(columns):
+        if not set(map(type, col)) <= _HASH_PLAIN:
+            columns[j] = [v if type(v) in _HASH_PLAIN else
+                          shapely.to_wkb(v, hex=True, output_dimension=2)
+                          if isinstance(v, shapely.Geometry) else
+                          v.hex() if isinstance(v, bytes) else v for v in col]
+    fields.append("geom")
+    columns.append(geometry_hex)
+    sha256, encode = hashlib.sha256, _HASH_JSON
+    return [sha256(encode(dict(zip(fields, values))).encode()).hexdigest()
+            for values in zip(*columns)]
 
 
 class _Mapper:
@@ -183,6 +224,11 @@ class _Mapper:
         self.rule = profile.geometry if use_columns else None
         self.personal = set(personal_fields(profile.layer))
         self.consumed = consumed if consumed is not None else profile.columns
+        # a rule that reads one column maps a text cell the same way every time: its value
+        # is remembered by the text (a file repeats its statuses, types and dates)
+        self.remembered = {name: {} for name, rule in profile.rules.items()
+                           if rule.column is not None and rule.parts is None
+                           and rule.compute is None}
 
     def identity(self, row: SourceRow, country: str | None) -> tuple[str, str, str | None]:
         """(locator shown to people, identity the UUID is made from, error if the key is empty).
@@ -220,15 +266,28 @@ class _Mapper:
     def map(self, row: SourceRow) -> tuple[dict[str, Any] | None, list[tuple[str | None, Any, str]]]:
         values: dict[str, Any] = {}
         errors: list[tuple[str | None, Any, str]] = []
+        remembered = self.remembered
         for name, rule in self.profile.rules.items():
+            memo = remembered.get(name)
+            if memo is not None:
+                raw = row.properties.get(rule.column)
+                if type(raw) is str:
+                    value = memo.get(raw, _UNSEEN)
+                    if value is not _UNSEEN:
+                        values[name] = value
+                        continue
             try:
-                values[name] = _plain(rule.apply(row.properties))
+                values[name] = value = _plain(rule.apply(row.properties))
             except FieldError as exc:
                 if name in self.personal:  # a person's data never goes into a message
                     errors.append((name, None, f"field {name!r} (column {rule.column!r}): "
                                                f"{personal.WITHHELD}, expected {exc.expected}"))
                 else:
                     errors.append((name, exc.value, str(exc)))
+                continue
+            if memo is not None and type(raw) is str and type(value) in _IMMUTABLE \
+                    and len(memo) < _REMEMBER_MAX:
+                memo[raw] = value
         self.profile.settle_dates(values)  # a date from its parts, its year and month
         given = values.pop("country", None)
         country = country_code(given) if given else None
@@ -294,7 +353,7 @@ class _Mapper:
                 note = (f"coordinates reach ({minx:g}, {miny:g})–({maxx:g}, {maxy:g}): expected "
                         "longitude in [-180, 180] and latitude in [-90, 90]; is the CRS right?")
                 return None, GeometryStatus.UNPARSEABLE, note, shapely.to_wkb(geom), None
-            if crosses_antimeridian(geom):
+            if row.crosses if row.crosses is not None else crosses_antimeridian(geom):
                 return self._cut_at_antimeridian(geom, status_note)
             fixed, reason = repair_polygonal(geom, row.valid)
             if reason is None and status_note is None:
@@ -543,9 +602,10 @@ class _FileImport:
         if self.mapper.polygonal and self.mapper.rule is None:  # validity of all in one call
             geoms = geometry_array(r.geometry for r in rows)
             polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
-            for row, valid in zip(geometry_array(rows)[polygonal],
-                                  shapely.is_valid(geoms[polygonal]).tolist()):
-                row.valid = valid
+            for row, valid, crosses in zip(geometry_array(rows)[polygonal],
+                                           shapely.is_valid(geoms[polygonal]).tolist(),
+                                           crosses_antimeridian_many(geoms[polygonal]).tolist()):
+                row.valid, row.crosses = valid, crosses
         show = progress if len(rows) > PROGRESS_THRESHOLD else no_progress
         with show(f"{self.name}", len(rows)) as advance:
             for row in rows:
@@ -615,13 +675,13 @@ class _FileImport:
         master = crypto.store_key(writer.settings()["store_id"],
                                   create=not writer.has_person_keys()) if secrets else None
         hexes = shapely.to_wkb(geometry_array(r["geom"] for r in records.values()), hex=True,
-                               output_dimension=2)
-        for (rid, record), geometry_hex in zip(records.items(), hexes.tolist()):
-            extra = {"personal": personal.fingerprint(master, secrets[rid])} \
-                if rid in secrets else {}
-            record["content_hash"] = _content_hash(
-                {**{k: v for k, v in record.items() if k != "source_checksum"}, **extra},
-                {"geom": geometry_hex})
+                               output_dimension=2).tolist()
+        # a victim's personal values count by their fingerprint
+        docs = [{**record, "personal": personal.fingerprint(master, secrets[rid])}
+                if rid in secrets else record for rid, record in records.items()]
+        for record, digest in zip(records.values(),
+                                  _content_hashes(docs, hexes, "source_checksum")):
+            record["content_hash"] = digest
         return secrets
 
     def _refuse_foreign(self, existing: dict[str, dict[str, Any]]) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid as uuidlib
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import numpy as np
 import shapely
-from sqlalchemy import (Connection, Engine, LargeBinary, func, or_, select, true,
+from sqlalchemy import (Connection, Engine, LargeBinary, Text, func, or_, select, true,
                         type_coerce)
 from sqlalchemy.exc import DBAPIError
 
@@ -20,6 +22,7 @@ from mineledger.geo.arrays import geometry_array
 from mineledger.model.vocab import Layer
 from mineledger.store import gpkg_geometry, revisions, schema
 from mineledger.store.base import ERASED, PagedResult, Store, Writer, page_request
+from mineledger.store.types import Date, JSONText, UTCDateTime
 
 _CHUNK = 500
 
@@ -66,8 +69,11 @@ def _conform(table, rows: list[dict[str, Any]]) -> None:
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _loggable(row: dict[str, Any]) -> dict[str, Any]:
-    """A record as the change log keeps it, JSON-able; its geometry goes to its own column."""
+def _loggable(row: dict[str, Any], iso: dict | None = None) -> dict[str, Any]:
+    """A record as the change log keeps it, JSON-able; its geometry goes to its own column.
+
+    ``iso`` (a dict kept across the rows of one batch) remembers the text of dates and
+    instants met before: a batch's rows share a few dates and one ``created_at``."""
     out = {}
     for key, value in row.items():
         if type(value) in _PLAIN:
@@ -76,14 +82,47 @@ def _loggable(row: dict[str, Any]) -> dict[str, Any]:
             continue
         if key in ("fid", "geom"):
             continue
-        if isinstance(value, shapely.Geometry):
-            value = shapely.to_wkb(value, hex=True)
-        elif isinstance(value, (bytes, memoryview)):
-            value = bytes(value).hex()
-        elif isinstance(value, (dt.date, dt.datetime)):
-            value = value.isoformat()
-        out[key] = value
+        out[key] = _log_value(value, iso)
     return out
+
+
+def _loggable_many(rows: list[dict[str, Any]], iso: dict) -> list[dict[str, Any]]:
+    """:func:`_loggable` of each row (keys may come in another order), column by column
+    when the rows name the same fields: a column of plain values is taken as it is."""
+    keys = rows[0].keys() if rows else None
+    if not rows or any(r.keys() != keys for r in rows):
+        return [_loggable(r, iso) for r in rows]
+    kept = [k for k in keys if k != "fid" and k != "geom"]
+    if len(kept) < 2:
+        return [_loggable(r, iso) for r in rows]
+    columns = list(zip(*map(itemgetter(*kept), rows)))
+    for j, col in enumerate(columns):
+        if not set(map(type, col)) <= _PLAIN:
+            columns[j] = [v if type(v) in _PLAIN else _log_value(v, iso) for v in col]
+    return [dict(zip(kept, values)) for values in zip(*columns)]
+
+
+def _log_value(value: Any, iso: dict | None) -> Any:
+    """A value that is not plain as :func:`_loggable` keeps it."""
+    if isinstance(value, shapely.Geometry):
+        return shapely.to_wkb(value, hex=True)
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return _isoformat(value, iso)
+    return value
+
+
+def _isoformat(value: dt.date, memo: dict | None) -> str:
+    """``value.isoformat()``, remembered in ``memo``: a plain date by its value, an instant by
+    its identity (equal instants in other time zones write other text)."""
+    if memo is None:
+        return value.isoformat()
+    key = value if type(value) is dt.date else id(value)
+    held = memo.get(key)
+    if held is None or (type(value) is not dt.date and held[0] is not value):
+        held = memo[key] = (value, value.isoformat())
+    return held[1]
 
 
 def _decode_geometries(values: list, dialect: str) -> np.ndarray:
@@ -104,10 +143,45 @@ def _frame(rows, columns) -> pd.DataFrame:
     NaN is truthy)."""
     df = pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns) if rows else \
         pd.DataFrame(columns=columns)
+    if df.columns.has_duplicates:  # (never in a store's table; column by column as before)
+        for col in df.columns:
+            if not pd.api.types.is_numeric_dtype(df[col]) and \
+                    not pd.api.types.is_bool_dtype(df[col]):
+                df[col] = df[col].astype(object).where(df[col].notna(), None)
+        return df
+    # every other column as objects, missing values None: built at once, not set one by one
+    out = {}
     for col in df.columns:
-        if not pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
-            df[col] = df[col].astype(object).where(df[col].notna(), None)
-    return df
+        series = df[col]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            out[col] = series
+        else:
+            out[col] = pd.Series(series.to_numpy(dtype=object, na_value=None), index=df.index,
+                                 dtype=object, name=col)
+    return pd.DataFrame(out, index=df.index, columns=df.columns)
+
+
+#: Column types whose stored text :func:`_typed_rows` turns into Python values.
+_TEXT_TYPES = (Date, UTCDateTime, JSONText)
+
+
+def _typed_rows(rows: list, table, dialect) -> list[tuple]:
+    """Rows read with their dates, instants and JSON as the stored text, with those values
+    made as the column types make them: a text met before gives the same date or instant
+    (a layer's rows share a few), JSON is parsed for each row (its dicts are the row's own)."""
+    if not rows:
+        return rows
+    columns = list(zip(*rows))
+    for j, c in enumerate(table.columns):
+        if not isinstance(c.type, _TEXT_TYPES):
+            continue
+        if isinstance(c.type, JSONText):
+            columns[j] = [None if v is None else json.loads(v) for v in columns[j]]
+            continue
+        make, memo = c.type.process_result_value, {}
+        columns[j] = [memo[v] if v in memo else memo.setdefault(v, make(v, dialect))
+                      for v in columns[j]]
+    return list(zip(*columns))
 
 
 class SQLWriter(Writer):
@@ -127,10 +201,23 @@ class SQLWriter(Writer):
             self._insert_many(schema.change_log, entries)
             self.logged = True
 
+    def _append_columns(self, columns: dict[str, list]) -> None:
+        """Append entries given column by column (lists of one length) to the change log,
+        tagged with this transaction."""
+        n = len(next(iter(columns.values())))
+        if n:
+            self._insert_columns(schema.change_log, {**columns, "tx_id": [self.tx_id] * n})
+            self.logged = True
+
     def _insert_many(self, table, rows: list[dict[str, Any]]) -> None:
         """Insert rows that all name the same columns (the back end may write them in bulk:
         :class:`mineledger.store.geopackage.GeoPackageWriter`)."""
         self.conn.execute(table.insert(), rows)
+
+    def _insert_columns(self, table, columns: dict[str, list]) -> None:
+        """Insert rows given column by column (lists of one length, in row order)."""
+        keys = list(columns)
+        self._insert_many(table, [dict(zip(keys, values)) for values in zip(*columns.values())])
 
     def commit_stamp(self):
         """The transaction's last statement: when it commits (``--as-of`` reads changes by
@@ -217,8 +304,9 @@ class SQLWriter(Writer):
         table = schema.layer_tables[Layer(layer)]
         keys = set().union(*rows)  # executemany needs every row to name the same columns
         for row in rows:
-            for key in keys:
-                row.setdefault(key, None)
+            if len(row) != len(keys):  # (a row with as many keys as all rows has them all)
+                for key in keys:
+                    row.setdefault(key, None)
             row.setdefault("created_at", self.now)
             row.setdefault("updated_at", self.now)
             row["import_id"] = import_id
@@ -352,28 +440,26 @@ class SQLWriter(Writer):
             self.conn.execute(schema.access_log.insert(), rows)
 
     def _log(self, layer, action, rows, before, import_id, reason):
-        after_geom = _wkb_many([row.get("geom") for row in rows])
-        before_geom = _wkb_many([before[row["uuid"]].get("geom") for row in rows]) if before \
-            else [None] * len(rows)
-        entries = [
-            {
-                "at": self.now,
-                "user_name": self.user,
-                "import_id": import_id,
-                "command": self.command,
-                "layer": str(layer),
-                "record_uuid": row["uuid"],
-                "action": action,
-                "date_of_information": row.get("date_of_information"),
-                "reason": reason,
-                "before": _loggable(before[row["uuid"]]) if before else None,
-                "after": _loggable(row),
-                "before_geom": old_geom,
-                "after_geom": new_geom,
-            }
-            for row, old_geom, new_geom in zip(rows, before_geom, after_geom)
-        ]
-        self._append(entries)
+        """One change-log entry per row, built column by column (no dict per entry)."""
+        n = len(rows)
+        iso: dict = {}
+        uuids = [row["uuid"] for row in rows]
+        olds = [before[u] for u in uuids] if before else None
+        self._append_columns({
+            "at": [self.now] * n,
+            "user_name": [self.user] * n,
+            "import_id": [import_id] * n,
+            "command": [self.command] * n,
+            "layer": [str(layer)] * n,
+            "record_uuid": uuids,
+            "action": [action] * n,
+            "date_of_information": [row.get("date_of_information") for row in rows],
+            "reason": [reason] * n,
+            "before": _loggable_many(olds, iso) if olds else [None] * n,
+            "after": _loggable_many(rows, iso),
+            "before_geom": _wkb_many([old.get("geom") for old in olds]) if olds else [None] * n,
+            "after_geom": _wkb_many([row.get("geom") for row in rows]),
+        })
 
     def add_import(self, row):
         self.conn.execute(schema.imports.insert(), [row])
@@ -522,9 +608,11 @@ class SQLStore(Store):
         """The rows of ``stmt`` (a select of ``table``) as a GeoDataFrame; geometries come raw
         and are decoded all at once (a row-by-row decode was half the time of reading 10⁵
         hazards)."""
-        stmt = stmt.with_only_columns(*[type_coerce(c, LargeBinary).label(c.name)
-                                        if c.name == "geom" else c for c in table.columns])
-        rows = conn.execute(stmt).all()
+        stmt = stmt.with_only_columns(*[
+            type_coerce(c, LargeBinary).label(c.name) if c.name == "geom" else
+            type_coerce(c, Text).label(c.name) if isinstance(c.type, _TEXT_TYPES) else c
+            for c in table.columns])
+        rows = _typed_rows(conn.execute(stmt).all(), table, self.engine.dialect)
         columns = [c.name for c in table.columns]
         df = _frame(rows, columns)
         geoms = _decode_geometries(df.pop("geom").tolist(), self.engine.dialect.name)

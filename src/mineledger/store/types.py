@@ -124,6 +124,48 @@ class Date(_TextDeclaredAs):
         return None if value is None else dt.date.fromisoformat(value)
 
 
+def json_encoder(ensure_ascii: bool):
+    """``json.dumps(value, ensure_ascii=ensure_ascii, sort_keys=True, default=str)`` as a
+    function whose encoder is made once: ``json.dumps`` with options builds a
+    ``JSONEncoder`` and its C encoder for every document, which was most of the time of
+    encoding small ones (a record of the change log). The text is the same: it is the C
+    encoder ``json.dumps`` itself uses (or ``JSONEncoder.encode`` where there is none).
+
+    >>> json_encoder(False)({"b": [1.5, None], "a": "ü", "c": {1}}) == json.dumps(
+    ...     {"b": [1.5, None], "a": "ü", "c": {1}}, ensure_ascii=False, sort_keys=True, default=str)
+    True
+    """
+    slow = json.JSONEncoder(ensure_ascii=ensure_ascii, sort_keys=True, default=str)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return slow.encode
+    string = json.encoder.encode_basestring_ascii if ensure_ascii else \
+        json.encoder.encode_basestring
+    markers: dict = {}  # circular references are refused, as json.dumps does
+    fast = make(markers, slow.default, string, None, slow.key_separator, slow.item_separator,
+                True, False, True)
+
+    def encode(value) -> str:
+        if isinstance(value, str):
+            return string(value)
+        try:
+            return "".join(fast(value, 0))
+        except BaseException:
+            markers.clear()  # what a failed document left; the next starts afresh
+            raise
+
+    return encode
+
+
+_JSON_TEXT = json_encoder(ensure_ascii=False)
+
+
+def json_text(value) -> str | None:
+    """A value as a JSON column stores it: ``json.dumps(value, ensure_ascii=False,
+    sort_keys=True, default=str)``; None stays None (SQL NULL)."""
+    return None if value is None else _JSON_TEXT(value)
+
+
 class JSONText(TypeDecorator):
     """A JSON document kept as text (readable in QGIS and GDAL as a string)."""
 
@@ -131,9 +173,7 @@ class JSONText(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return json_text(value)
 
     def process_result_value(self, value, dialect):
         return None if value is None else json.loads(value)

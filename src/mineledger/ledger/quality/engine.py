@@ -41,11 +41,20 @@ class Context:
     params: dict[str, Any] = field(default_factory=dict)
     import_ids: set[str] | None = None  # only records last written by these imports
     _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    _derived: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         if name not in self._cache:
             self._cache[name] = self.session.read_layer(name, self.country, self.import_ids)
         return self._cache[name]
+
+    def derived(self, name: str, what: str, make: Callable[[gpd.GeoDataFrame], Any]) -> Any:
+        """``make(layer)``, computed once per run for the layer ``name`` (arrays that several
+        rules read, such as every vertex of every ring)."""
+        key = (name, what)
+        if key not in self._derived:
+            self._derived[key] = make(self.layer(name))
+        return self._derived[key]
 
 
 @dataclass(frozen=True)

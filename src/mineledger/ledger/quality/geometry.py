@@ -18,7 +18,11 @@ POLYGONAL = ("hazards", "cleared_areas")
 
 
 def present(gdf):
-    return gdf[[g is not None and not g.is_empty for g in gdf.geometry.array]] if len(gdf) else gdf
+    """The rows of ``gdf`` that have a geometry, and not an empty one."""
+    if not len(gdf):
+        return gdf
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    return gdf[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
 
 
 def _rings(geom) -> list[np.ndarray]:
@@ -83,16 +87,76 @@ def _ring_vertices(geoms: np.ndarray):
     return xy, ring, part_owner[ring_part]
 
 
+def _source_vertices(gdf):
+    """:func:`_ring_vertices` of the geometries as the source gave them."""
+    return _ring_vertices(_source_geometries(gdf))
+
+
+def _distinct_per_ring(xy: np.ndarray, ring: np.ndarray, rings: int) -> np.ndarray:
+    """How many distinct vertices (to 1e-9°) each of ``rings`` rings has, all rings at once:
+    the vertices sorted by (ring, x, y), counting where one differs from the one before (the
+    count ``np.unique`` of (ring, x, y) rows gives, without sorting rows as byte strings)."""
+    if not len(ring):
+        return np.zeros(rings, dtype=np.int64)
+    x, y = np.round(xy[:, 0], 9), np.round(xy[:, 1], 9)
+    order = np.lexsort((y, x, ring))
+    r, x, y = ring[order], x[order], y[order]
+    new = np.ones(len(r), dtype=bool)
+    new[1:] = (r[1:] != r[:-1]) | (x[1:] != x[:-1]) | (y[1:] != y[:-1])
+    return np.bincount(r[new], minlength=rings)
+
+
+#: Metres a radian of latitude or of longitude spans at most on the WGS 84 ellipsoid (a
+#: meridian's radius of curvature is at most a/√(1−e²) = 6,399,594 m, a parallel's radius at
+#: most a = 6,378,137 m), rounded up.
+_MAX_M_PER_RADIAN = 6.4e6
+
+
+def _longest_edges(geoms: np.ndarray, below: float | None = None) -> np.ndarray:
+    """The longest geodesic edge (m) of the polygon rings of each geometry, all edges in one
+    call; 0 for a geometry without rings. A ring with an undefined edge length (a NaN
+    coordinate) counts as none, as the max of its lengths did ring by ring.
+
+    With ``below``, a geometry whose every edge is certainly shorter than 99 % of it counts
+    0 without being measured: an edge is no longer than the path from one end along a
+    meridian, then a parallel, to the other, so not longer than ``_MAX_M_PER_RADIAN`` times
+    the height plus the width (radians) of the box around the geometry's ring vertices."""
+    longest = np.zeros(len(geoms))
+    xy, ring, owner = _ring_vertices(geoms)
+    if len(ring) < 2:
+        return longest
+    same = ring[1:] == ring[:-1]  # consecutive vertices of one ring: an edge
+    if below is not None:
+        of = owner[ring]  # the geometry of each vertex (in order: geometries come one by one)
+        starts = np.flatnonzero(np.r_[True, of[1:] != of[:-1]])
+        reach = np.radians(np.maximum.reduceat(xy[:, 0], starts) -
+                           np.minimum.reduceat(xy[:, 0], starts) +
+                           np.maximum.reduceat(xy[:, 1], starts) -
+                           np.minimum.reduceat(xy[:, 1], starts)) * _MAX_M_PER_RADIAN
+        measured = np.zeros(len(geoms), dtype=bool)
+        measured[of[starts]] = ~(reach < 0.99 * below)  # NaN coordinates: measured
+        same &= measured[of[1:]]
+    start, end = xy[:-1][same], xy[1:][same]
+    edge_ring = ring[1:][same]
+    _, _, dist = GEOD.inv(start[:, 0], start[:, 1], end[:, 0], end[:, 1])
+    dist = np.asarray(dist, dtype=float)
+    undefined = np.zeros(len(owner), dtype=bool)
+    undefined[edge_ring[np.isnan(dist)]] = True
+    per_ring = np.zeros(len(owner))
+    np.maximum.at(per_ring, edge_ring, np.where(np.isnan(dist), 0.0, dist))
+    per_ring[undefined] = 0.0
+    np.maximum.at(longest, owner, per_ring)
+    return longest
+
+
 @rule("GEOM-FEW-VERTICES", "error", "a polygon ring with fewer than three distinct vertices", per_record=True)
 def few_vertices(ctx: Context) -> Iterable[Finding]:
     for layer in POLYGONAL:
         gdf = ctx.layer(layer)
         if not len(gdf):
             continue
-        xy, ring, owner = _ring_vertices(_source_geometries(gdf))
-        # distinct vertices of each ring, to 1e-9°: all rings at once
-        keyed = np.unique(np.column_stack([ring, np.round(xy, 9)]), axis=0)
-        distinct = np.bincount(keyed[:, 0].astype(np.int64), minlength=len(owner))
+        xy, ring, owner = ctx.derived(layer, "source vertices", _source_vertices)
+        distinct = _distinct_per_ring(xy, ring, len(owner))
         uuids = gdf["uuid"].tolist()
         reported = set()
         for r in np.flatnonzero(distinct < 3):  # rings in order: the first bad ring of each
@@ -110,7 +174,7 @@ def duplicate_vertices(ctx: Context) -> Iterable[Finding]:
         gdf = ctx.layer(layer)
         if not len(gdf):
             continue
-        xy, ring, owner = _ring_vertices(_source_geometries(gdf))
+        xy, ring, owner = ctx.derived(layer, "source vertices", _source_vertices)
         step = np.hypot(*np.diff(xy, axis=0).T)
         close = (step < tol) & (ring[1:] == ring[:-1])  # consecutive within one ring
         n = np.bincount(owner[ring[1:][close]], minlength=len(gdf))
@@ -125,15 +189,14 @@ def long_edges(ctx: Context) -> Iterable[Finding]:
     limit = ctx.params["long_edge_m"]
     for layer in POLYGONAL:
         gdf = present(ctx.layer(layer))
-        for r in gdf.itertuples():
-            longest = 0.0
-            for ring in _rings(r.geometry):
-                _, _, dist = GEOD.inv(ring[:-1, 0], ring[:-1, 1], ring[1:, 0], ring[1:, 1])
-                longest = max(longest, float(np.max(dist)) if len(dist) else 0.0)
-            if longest > limit:
-                yield Finding("GEOM-LONG-EDGE", layer, r.uuid,
-                              f"an edge of {longest:,.0f} m (more than {limit:,.0f} m)",
-                              "check for a mistyped vertex; a hazard perimeter rarely runs straight that far")
+        if not len(gdf):
+            continue
+        longest = _longest_edges(np.asarray(gdf.geometry.array, dtype=object), below=limit)
+        uuids = gdf["uuid"].tolist()
+        for i in np.flatnonzero(longest > limit):
+            yield Finding("GEOM-LONG-EDGE", layer, uuids[i],
+                          f"an edge of {float(longest[i]):,.0f} m (more than {limit:,.0f} m)",
+                          "check for a mistyped vertex; a hazard perimeter rarely runs straight that far")
 
 
 @rule("GEOM-AREA", "warning", "an implausibly small or large area (below 25 m² or above 100 km²)", per_record=True)
@@ -141,7 +204,11 @@ def implausible_area(ctx: Context) -> Iterable[Finding]:
     lo, hi = ctx.params["min_area_m2"], ctx.params["max_area_m2"]
     for layer in POLYGONAL:
         gdf = present(ctx.layer(layer))
-        for r in gdf.itertuples():
+        if not len(gdf):
+            continue
+        # a missing area counts as 0 (``area or 0.0``: None is, NaN is not)
+        area = np.array([0.0 if a is None else a for a in gdf["area_m2"].tolist()], dtype=float)
+        for r in gdf[(area < lo) | (area > hi)].itertuples():
             a = r.area_m2 or 0.0
             if a < lo or a > hi:
                 yield Finding("GEOM-AREA", layer, r.uuid,
