@@ -115,6 +115,11 @@ def test_ap_mine_accidents_per_department_in_a_decade(country):
                      "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("1,North,2,")
+    table = run_cli("--store", location, "summary", "--country", "XXA", "--type",
+                    "accident_ap_mine", "--from", "2000", "--to", "2010", "--by", "admin1",
+                    "--sort", "events")
+    # "not recorded" (a narrow cell wraps it), not 0 killed
+    assert table.returncode == 0 and "recorded" in table.stdout, table.stdout
 
 
 def test_two_groupings_at_once_add_up_to_the_total(country):

@@ -93,7 +93,11 @@ def summary(
         else:
             figures = compute_summary(snapshot, country, selection)
     if groupings:
-        _rows_out([r.to_dict() for r in rows], format, stamp, information_as_of,
+        rows = [r.to_dict() for r in rows]
+        if format == ListFormat.table:  # no source of casualties: not recorded, not zero
+            rows = [{**r, **{k: "not recorded" for k in CASUALTY_COLUMNS if k in r}}
+                    if r.get("source") == "none" else r for r in rows]
+        _rows_out(rows, format, stamp, information_as_of,
                   f"{country.upper()} by {', '.join(groupings)}", "no events or casualties",
                   selection.notes)
         return
@@ -101,6 +105,11 @@ def summary(
         out.print_json(json.dumps(in_unit(figures.to_dict(), unit), ensure_ascii=False))
         return
     _summary_table(figures, unit)
+
+
+#: The columns of casualties in the rows of ``summary --by``.
+CASUALTY_COLUMNS = ("killed", "injured", "outcome_unknown", "casualties", "civilian",
+                    "military", "minors", "female", "male")
 
 
 def _rows_out(rows: list[dict], format, stamp: str, information_as_of, title: str,

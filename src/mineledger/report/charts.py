@@ -114,9 +114,10 @@ def overview_map(admin, hazards, cleared, events, country) -> str:
         _outline(ax, _geoms(layer), "#555555" if lvl == levels[0] else "#aaaaaa",
                  linewidth=width)
     handles = []
-    if _fill(ax, _geoms(cleared), "#2ca02c", zorder=2):
+    # cleared land over the hazards it was cleared from, or it would not be seen
+    if _fill(ax, _geoms(cleared), "#2ca02c", zorder=3):
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#2ca02c", label="cleared area"))
-    if _fill(ax, _geoms(hazards), "#d62728", zorder=3):
+    if _fill(ax, _geoms(hazards), "#d62728", zorder=2):
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", label="hazardous area (record)"))
     pts = _usable(events)
     if len(pts):
