@@ -127,6 +127,11 @@ def test_summary_table_shows_chosen_unit(real_store, bih_summary):
     ha = run_cli("--store", real_store.location, "summary", "--country", "BIH", "--unit", "ha")
     assert "land of the records, distinct (km²)" in km2.stdout and f"{distinct / 1e6:,.2f}" in km2.stdout
     assert "land of the records, distinct (ha)" in ha.stdout and f"{distinct / 1e4:,.2f}" in ha.stdout
+    # the ledger's words (IMAS 07.11) beside its figures; "suspected" only for what still is
+    lines = km2.stdout.splitlines()
+    assert any("remaining (still suspected)" in ln and "805.80" in ln for ln in lines)
+    assert any("recorded (all land ever recorded)" in ln and "844.28" in ln for ln in lines)
+    assert km2.stdout.count("suspected") == km2.stdout.count("still suspected") == 1
 
 
 def test_summary_json_has_the_contract_keys(real_store):
