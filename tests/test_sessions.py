@@ -20,14 +20,20 @@ PROFILE = ("layer: hazards\ncountry: COL\nkey: [id]\ngeometry: {wkt: wkt, crs: E
            "  hazard_type: {value: SHA}\n")
 
 
-def test_two_actors_interleaved_on_one_store_each_act_with_their_own_role(store_at, tmp_path):
+def _one_hazard(tmp_path):
+    """A CSV of one hazardous area (COL) and its profile: (source path, profile path)."""
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "h.csv").write_text(HAZARDS, encoding="utf-8")
     (tmp_path / "h.yaml").write_text(PROFILE, encoding="utf-8")
+    return tmp_path / "data" / "h.csv", str(tmp_path / "h.yaml")
+
+
+def test_two_actors_interleaved_on_one_store_each_act_with_their_own_role(store_at, tmp_path):
+    source, profile = _one_hazard(tmp_path)
     store = connect(store_at("shared"))
     try:
         first = Session(store, "ada")  # a one-person store: its user is admin
-        import_source(first, tmp_path / "data" / "h.csv", str(tmp_path / "h.yaml"))
+        import_source(first, source, profile)
         put_user(first, "ada", "admin")
         put_user(first, "vera", "viewer")
         ada, vera = Session(store, "ada"), Session(store, "vera")
@@ -37,7 +43,7 @@ def test_two_actors_interleaved_on_one_store_each_act_with_their_own_role(store_
                 put_user(vera, "mallory", "admin")
             assert put_user(ada, "olga", "officer", country="COL")["role"] == "officer"
             with pytest.raises(PermissionDenied, match=r"vera \(viewer\) may not import"):
-                import_source(vera, tmp_path / "data" / "h.csv", str(tmp_path / "h.yaml"))
+                import_source(vera, source, profile)
             export_layer(vera, "hazards", "csv", tmp_path / "v.csv", overwrite=True)
             assert str(ada.actor) == "ada (admin)" and str(vera.actor) == "vera (viewer)"
         assert not any("actor" in name or "user" in name for name in vars(store))
@@ -134,13 +140,11 @@ def test_an_operator_pages_only_its_organisation_where_the_country_says_so(store
 
 
 def test_a_session_reading_once_reads_each_layer_once_and_hands_out_copies(store_at, tmp_path):
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "h.csv").write_text(HAZARDS, encoding="utf-8")
-    (tmp_path / "h.yaml").write_text(PROFILE, encoding="utf-8")
+    source, profile = _one_hazard(tmp_path)
     store = connect(store_at("once"))
     try:
         session = Session(store, "ada")
-        import_source(session, tmp_path / "data" / "h.csv", str(tmp_path / "h.yaml"))
+        import_source(session, source, profile)
         reads = []
         real = store.read_layer
         store.read_layer = lambda *a: reads.append(a) or real(*a)

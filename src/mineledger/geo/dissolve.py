@@ -69,7 +69,7 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         label = new
 
 
-def _union_one(geoms: np.ndarray):
+def union_cluster(geoms: np.ndarray):
     """``union_all`` of one cluster; an invalid polygon (a bow-tie an external edit left in
     the store) is repaired first, keeping the land its rings enclose."""
     if len(geoms) > 1:  # an overlay's result is valid, or it raises
@@ -107,7 +107,7 @@ def dissolve(geometries) -> shapely.MultiPolygon:
     if len(geoms) == 0:
         return shapely.MultiPolygon()
     if len(geoms) < CLUSTER_MIN:
-        return polygonal_part(_union_one(geoms)) or shapely.MultiPolygon()
+        return polygonal_part(union_cluster(geoms)) or shapely.MultiPolygon()
     # parts, so that the overlapping parts of one multipolygon meet in a cluster
     geoms = shapely.get_parts(geoms)
     label = clusters(geoms)
@@ -116,7 +116,7 @@ def dissolve(geometries) -> shapely.MultiPolygon:
     alone = np.asarray([g[0] for g in groups if len(g) == 1], dtype=int)
     fine = set(alone[shapely.is_valid(geoms[alone])].tolist()) if len(alone) else set()
     unions = geometry_array(geoms[g[0]] if len(g) == 1 and g[0] in fine
-                            else _union_one(geoms[g]) for g in groups)
+                            else union_cluster(geoms[g]) for g in groups)
     # the polygons of every cluster's union, flattened (a collection may hold multipolygons)
     pieces = shapely.get_parts(shapely.get_parts(unions))
     polygons = pieces[(shapely.get_type_id(pieces) == 3) & ~shapely.is_empty(pieces)]

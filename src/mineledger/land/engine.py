@@ -42,7 +42,7 @@ import shapely
 
 from mineledger.geo import geodesic_area, land_area, polygonal_part
 from mineledger.geo.arrays import geometry_array
-from mineledger.geo.dissolve import components
+from mineledger.geo.dissolve import clusters, components, union_cluster
 from mineledger.model.vocab import HazardStatus
 
 #: Hazard statuses whose land is still suspected.
@@ -80,14 +80,6 @@ def _valid(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def _union(geoms: np.ndarray):
-    """``union_all`` of valid polygonal geometries (a robustness failure: repaired first)."""
-    try:
-        return shapely.union_all(geoms)
-    except shapely.errors.GEOSException:  # pragma: no cover - GEOS robustness
-        return shapely.union_all(shapely.make_valid(geoms, method="structure"))
-
-
 def union_by(keys: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The union of the geometries of each key.
 
@@ -111,7 +103,7 @@ def union_by(keys: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarra
     ends = np.r_[starts[1:], len(keys)]
     out = geoms[starts].copy()
     for n in np.flatnonzero(ends - starts > 1):
-        out[n] = _union(geoms[starts[n]:ends[n]])
+        out[n] = union_cluster(geoms[starts[n]:ends[n]])
     return keys[starts], out
 
 
@@ -408,7 +400,7 @@ class AdminLevel:
         self.tree = shapely.STRtree(geoms)
         self.own = self._own(geoms)
         shapely.prepare(self.own)
-        self.outline = _union(geoms) if len(geoms) else _EMPTY
+        self.outline = union_cluster(geoms) if len(geoms) else _EMPTY
         shapely.prepare(self.outline)
 
     def _own(self, geoms: np.ndarray) -> np.ndarray:
@@ -484,11 +476,8 @@ def distinct_land(geoms, level: AdminLevel) -> pd.Series:
     level : AdminLevel
     """
     geoms = _valid(np.asarray(geoms, dtype=object))
-    present = np.flatnonzero(~shapely.is_missing(geoms))
-    a, b = shapely.STRtree(geoms[present]).query(geoms[present], predicate="intersects") \
-        if len(present) else (np.zeros(0, int), np.zeros(0, int))
-    label = components(len(present), a, b)
-    keys, land = union_by(label, geoms[present])
+    geoms = geoms[~shapely.is_missing(geoms)]
+    keys, land = union_by(clusters(geoms), geoms)
     cells = measure([("land", keys, land)], 1, [level])
     return cells[cells["level"] == level.level].groupby("code")["m2"].sum()
 

@@ -155,8 +155,7 @@ def _unusable(gdf) -> int:
                                             GeometryStatus.UNPARSEABLE]).sum())
 
 
-def _polygon_figures(session, layer, country, level, gdf, admin, selection,
-                     within: set[str] | None, land: LandClusters,
+def _polygon_figures(layer, gdf, admin, within: set[str] | None, land: LandClusters,
                      prepared: Callable[[], AdminLevel]) -> PolygonFigures:
     areas = pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0)
     by_admin = record_land(land, layer, gdf, admin, prepared)
@@ -295,10 +294,8 @@ def _land(session, country, level, admin, admin_all, selection, land=None):
         sets = clip(sets, selection.area_shape(admin_all))
         within = area_and_within(admin_all, selection.admin)
     total = table(measure(sets, 1), by=("level",))
-    return (_polygon_figures(session, "hazards", country, level, hazards, admin, selection,
-                             within, land, prepared),
-            _polygon_figures(session, "cleared_areas", country, level, cleared, admin,
-                             selection, within, land, prepared),
+    return (_polygon_figures("hazards", hazards, admin, within, land, prepared),
+            _polygon_figures("cleared_areas", cleared, admin, within, land, prepared),
             ledger_row(TOTAL, None, total.loc[0] if 0 in total.index else {}).totals())
 
 

@@ -73,7 +73,7 @@ class _Levels(dict):
         return self[level]
 
 
-def _area_tables(session, country, figures, admin, hazards, cleared, levels, tables, land,
+def _area_tables(figures, admin, hazards, cleared, levels, tables, land,
                  prepared: _Levels) -> dict:
     """Suspected hazardous and cleared area by every administrative level; returns the rows
     by level (for the chart)."""
@@ -342,7 +342,7 @@ def _write_pages(session: Session, country: str, out: Path) -> None:
     victims = session.read_layer("victims", country)
     tables = _Tables(out)
     levels = sorted(int(x) for x in admin["level"].unique()) if len(admin) else []
-    area_levels = _area_tables(session, country, figures, admin, hazards, cleared, levels,
+    area_levels = _area_tables(figures, admin, hazards, cleared, levels,
                                tables, land, prepared) if len(hazards) or len(cleared) else {}
     by_year = _victim_tables(figures, victims, tables)
     ev_year = _event_tables(figures, events, tables)
