@@ -58,3 +58,16 @@ def test_per_area_csv_rows_add_up(reports, bih_summary):
         assert total == pytest.approx(bih_summary["hazards"]["distinct_area_m2"], rel=rel)
         assert len(rows) == len({r["code"] for r in rows})
     assert len(rows) == 134 and rows[-1]["code"] == "unassigned"
+
+
+def test_a_map_frames_land_outside_every_area():
+    import matplotlib.pyplot as plt
+    import shapely
+
+    from mineledger.report import charts
+
+    fig, ax = plt.subplots()
+    area, outside = shapely.box(17.0, 44.0, 17.02, 44.02), shapely.box(17.05, 44.05, 17.051, 44.051)
+    charts._frame(ax, [area], [outside])
+    assert ax.get_xlim()[1] > 17.051 and ax.get_ylim()[1] > 44.051
+    plt.close(fig)

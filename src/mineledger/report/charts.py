@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 from matplotlib.patches import PathPatch  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
@@ -90,19 +91,18 @@ def _outline(ax, geoms, colour, *, linewidth, zorder=1) -> None:
 
 
 def _frame(ax, *layers) -> None:
-    """Fit the axes to the first of ``layers`` (arrays of geometries) that holds any geometry,
-    with a margin, at the latitude's aspect (a degree of longitude is cos φ of one of
-    latitude)."""
-    for geoms in layers:
-        geoms = geometry_array(geoms)
-        geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-        if len(geoms):
-            minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-            pad = 0.02 * max(maxx - minx, maxy - miny) or 0.01
-            ax.set_xlim(minx - pad, maxx + pad)
-            ax.set_ylim(miny - pad, maxy + pad)
-            ax.set_aspect(1 / max(np.cos(np.radians((miny + maxy) / 2)), 0.01))
-            return
+    """Fit the axes to everything in ``layers`` (arrays of geometries): the boundaries and
+    all the records drawn, land outside every area too; with a margin, at the latitude's
+    aspect (a degree of longitude is cos φ of one of latitude)."""
+    geoms = np.concatenate([geometry_array(g) for g in layers]) if layers else \
+        geometry_array([])
+    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    if len(geoms):
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        pad = 0.02 * max(maxx - minx, maxy - miny) or 0.01
+        ax.set_xlim(minx - pad, maxx + pad)
+        ax.set_ylim(miny - pad, maxy + pad)
+        ax.set_aspect(1 / max(np.cos(np.radians((miny + maxy) / 2)), 0.01))
 
 
 def overview_map(admin, hazards, cleared, events, country) -> str:
@@ -121,11 +121,16 @@ def overview_map(admin, hazards, cleared, events, country) -> str:
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#d62728", label="hazardous area (record)"))
     pts = _usable(events)
     if len(pts):
-        for etype, group in sorted(pts.groupby("event_type"), key=lambda kv: -len(kv[1])):
+        types = pts["event_type"].fillna("unknown") if "event_type" in pts else \
+            pd.Series("unknown", index=pts.index)
+        for etype, group in sorted(pts.groupby(types), key=lambda kv: -len(kv[1])):
             ax.scatter(group.geometry.x, group.geometry.y, s=3 if len(pts) > 5000 else 6,
                        color=_COLOURS.get(etype, "#333333"), alpha=0.6, zorder=4,
                        label=f"{etype.replace('_', ' ')} ({len(group):,})", linewidths=0)
-    _frame(ax, _geoms(admin), np.concatenate([_geoms(hazards), _geoms(cleared), _geoms(pts)]))
+    # the boundaries and the land; events only when there is neither (an event far outside
+    # the country, GEOM-OUTSIDE-COUNTRY, must not shrink the map to nothing)
+    land = [_geoms(admin), _geoms(hazards), _geoms(cleared)]
+    _frame(ax, *(land if any(len(g) for g in land) else [_geoms(pts)]))
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     shown = [name for name, present in (("hazardous areas", len(_usable(hazards))),
@@ -134,7 +139,9 @@ def overview_map(admin, hazards, cleared, events, country) -> str:
     what = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1] if shown else "records"
     ax.set_title(f"{country}: {what} over administrative boundaries")
     existing = ax.get_legend_handles_labels()[0]
-    ax.legend(handles=handles + existing, loc="lower left", fontsize=8, markerscale=3,
+    # beside the map, never over the records
+    ax.legend(handles=handles + existing, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8,
+              markerscale=3,
               framealpha=0.9)
     return _png(fig)
 
@@ -179,7 +186,7 @@ def area_chart(rows: list[dict[str, Any]], cleared_rows: list[dict[str, Any]], l
             label="cleared area (distinct)")
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel("km²")
-    ax.set_title(f"Area by administrative level {level} (records are undated, so by area, not year)")
+    ax.set_title(f"Area by administrative level {level}")
     ax.legend()
     return _png(fig)
 
@@ -207,7 +214,7 @@ def land_map(admin, sets, level, country) -> str:
     ax.set_title(f"{country}: land release over administrative level {level}")
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
-    ax.legend(handles=handles, loc="lower left", fontsize=8)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     return _png(fig)
 
 
