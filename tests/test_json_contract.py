@@ -2,7 +2,10 @@
 (the demo's), and the same values on PostGIS (both back ends print one key order). The
 goldens were written when the summary and the ledger became typed results, and written again
 when the ledger's columns took their IMAS 07.11 meaning (recorded, released, remaining, both)
-and the summary gained the ledger's total and its casualty source: delete a golden to write it
+and the summary gained the ledger's total and its casualty source, and once more when land
+came to be summed in whole mm² (exact in any order, so that the figures stored at commit, the
+figures computed, and both back ends agree bit for bit; no value moved by more than 0.004 m²
+of BiH's 806 km²): delete a golden to write it
 anew, and say why in the commit. The instants and the store's location, which differ from run
 to run, are masked."""
 

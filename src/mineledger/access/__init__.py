@@ -3,8 +3,8 @@ users and settings (:mod:`.users`). Domains import this package; it imports only
 and the model."""
 
 from mineledger.access.roles import ALLOWED, COUNTRY_BOUND, Action, Actor, Role, authorize
-from mineledger.access.session import Session, acting_name, open_store
+from mineledger.access.session import Session, acting_name, on_commit, open_store
 from mineledger.errors import PermissionDenied
 
 __all__ = ["ALLOWED", "COUNTRY_BOUND", "Action", "Actor", "PermissionDenied", "Role", "Session",
-           "acting_name", "authorize", "open_store"]
+           "acting_name", "authorize", "on_commit", "open_store"]

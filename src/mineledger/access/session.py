@@ -25,7 +25,8 @@ import datetime as dt
 import getpass
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable
 
 from mineledger.access.roles import Action, Actor, Role, authorize
 from mineledger.errors import PermissionDenied
@@ -63,6 +64,18 @@ def actor_in(users, name: str) -> Actor:
                                "with `mineledger users add` (act as another with --user)")
     r = row.iloc[0]
     return Actor(name, Role(r["role"]), r["country"] or None, r["organisation"] or None)
+
+
+#: Run with the writer at the end of every write transaction, before it commits.
+_ON_COMMIT: list[Callable[[Any], None]] = []
+
+
+def on_commit(hook: Callable[[Any], None]) -> None:
+    """Run ``hook(writer)`` at the end of every write transaction of a session, inside it (a
+    domain registers what must change with every commit: derived figures). Registering the
+    same function twice runs it once."""
+    if hook not in _ON_COMMIT:
+        _ON_COMMIT.append(hook)
 
 
 #: Actions for which a session looks its user's role up again.
@@ -203,8 +216,15 @@ class Session:
     def admin_of_points(self, layer: str, country: str, level: int):
         return self.store.admin_of_points(layer, country, level)
 
+    @contextmanager
     def writer(self, *, user: str, command: str):
-        return self.store.writer(user=user, command=command)
+        """A write transaction (:meth:`Store.writer`); before it commits, each function
+        given to :func:`on_commit` runs with the writer (the headline figures are brought up
+        to date there: :mod:`mineledger.land.figures`)."""
+        with self.store.writer(user=user, command=command) as writer:
+            yield writer
+            for hook in _ON_COMMIT:
+                hook(writer)
 
     def close(self) -> None:
         if self._owns_store:

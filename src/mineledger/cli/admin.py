@@ -165,3 +165,42 @@ def db_upgrade():
         location = session.location
     say(f"{location}: schema revision {before} → {after}" if before != after else
         f"{location}: schema already at revision {after}")
+
+
+figures_app = group("figures", "The headline figures kept at each commit: rebuild or check them (admin).")
+
+
+@figures_app.command("rebuild")
+def figures_rebuild():
+    """Recompute every country's stored headline figures from its records (they are kept at
+    each commit; rebuild if `figures check` finds them wrong)."""
+    from mineledger.land.figures import rebuild
+
+    with opened() as session:
+        countries = rebuild(session)
+    say(f"figures rebuilt for {len(countries)} "
+        f"{'country' if len(countries) == 1 else 'countries'}"
+        + (f": {', '.join(countries)}" if countries else ""))
+
+
+@figures_app.command("check")
+def figures_check():
+    """Compare the stored headline figures with a full recomputation; exit status 1 if any
+    differ (each difference is printed)."""
+    from mineledger.land.figures import check
+
+    with opened() as session:
+        found = check(session)
+    bad = False
+    for result in found:
+        if result.differences:
+            bad = True
+            say(f"{result.country}: {len(result.differences)} difference(s) from a full "
+                "recomputation (run `mineledger figures rebuild`):")
+            for line in result.differences[:50]:
+                say(f"  {line}")
+        else:
+            say(f"{result.country}: the stored figures equal a full recomputation "
+                f"({result.cells} cells)")
+    if bad:
+        raise typer.Exit(1)

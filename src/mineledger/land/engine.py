@@ -479,7 +479,7 @@ def distinct_land(geoms, level: AdminLevel) -> pd.Series:
     geoms = geoms[~shapely.is_missing(geoms)]
     keys, land = union_by(clusters(geoms), geoms)
     cells = measure([("land", keys, land)], 1, [level])
-    return cells[cells["level"] == level.level].groupby("code")["m2"].sum()
+    return m2_of(cells[cells["level"] == level.level].groupby("code")["mm2"].sum())
 
 
 def measure(sets: list[tuple[str, np.ndarray, np.ndarray]], width: int,
@@ -498,8 +498,9 @@ def measure(sets: list[tuple[str, np.ndarray, np.ndarray]], width: int,
     Returns
     -------
     pandas.DataFrame
-        Columns ``cluster``, ``group`` (position), ``set``, ``level``, ``code``, ``m2``; one
-        row per piece with land (rows of zero area dropped).
+        Columns ``cluster``, ``group`` (position), ``set``, ``level``, ``code``, ``m2`` and
+        ``mm2`` (the same in whole mm², which figures sum: :func:`whole_mm2`); one row per
+        piece with land (rows of zero area dropped).
     """
     names = np.concatenate([np.full(len(k), s, dtype=object) for s, k, _ in sets]) \
         if sets else np.zeros(0, dtype=object)
@@ -516,7 +517,34 @@ def measure(sets: list[tuple[str, np.ndarray, np.ndarray]], width: int,
                                     "set": names[pos], "level": level.level, "code": codes,
                                     "m2": m2}))
     cells = pd.concat(frames, ignore_index=True)
-    return cells[cells["m2"] > 0].reset_index(drop=True)
+    cells = cells[cells["m2"] > 0].reset_index(drop=True)
+    cells["mm2"] = whole_mm2(cells["m2"].to_numpy())
+    return cells
+
+
+#: Cells are summed as whole square millimetres (integers): a sum of integers is exact in
+#: any order, so a figure is the same bit for bit whether it is summed here, in SQL from the
+#: stored cells (:mod:`mineledger.land.figures`), or on either back end.
+MM2_PER_M2 = 1_000_000
+
+
+def whole_mm2(m2: np.ndarray) -> np.ndarray:
+    """Areas in m² as whole mm² (int64, rounded); 9.2 × 10¹² m² at most.
+
+    Raises
+    ------
+    ValueError
+        An area too large for 64 bits (none is on Earth).
+    """
+    mm2 = np.rint(np.asarray(m2, dtype=float) * MM2_PER_M2)
+    if len(mm2) and mm2.max() >= 2.0 ** 62:
+        raise ValueError("an area larger than 4.6e12 m2 cannot be counted in whole mm2")
+    return mm2.astype(np.int64)
+
+
+def m2_of(mm2) -> pd.Series | float:
+    """Whole mm² (sums of :func:`whole_mm2`) back as m²."""
+    return mm2 / MM2_PER_M2
 
 
 def clip(sets: list[tuple[str, np.ndarray, np.ndarray]], shape) -> list[tuple[str, np.ndarray,
@@ -542,7 +570,8 @@ def table(cells: pd.DataFrame, by: Sequence[str] = ("level", "code", "group")) -
     identities: ``released = cancelled + reduced + cleared``, ``recorded = remaining +
     released − both`` (inclusion–exclusion: remaining and released are measured each on its
     own land, and both is their intersection)."""
-    wide = cells.groupby([*by, "set"])["m2"].sum().unstack("set", fill_value=0.0)
+    wide = m2_of(cells.groupby([*by, "set"])["mm2"].sum().unstack("set", fill_value=0)
+                 .astype(float))
     for name in LEDGER_SETS[:-1] + ("hazard_records", "outcome_records"):
         if name not in wide:
             wide[name] = 0.0

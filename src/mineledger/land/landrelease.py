@@ -38,6 +38,7 @@ import shapely
 
 from mineledger.access import Action, Session
 from mineledger.errors import QueryError
+from mineledger.land import figures
 from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED
 from mineledger.land.engine import AdminLevel, Groups, LandClusters, clip, measure, table
 from mineledger.ledger.asof import require_country
@@ -286,7 +287,7 @@ def _selected_land(session: Session, country: str, selection: Selection, admin_a
 
 def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
            selection: Selection | None = None, *, sort: str | None = None,
-           top: int | None = None) -> list[LedgerRow]:
+           top: int | None = None, stored: bool = True) -> list[LedgerRow]:
     """The land release ledger of a country, one row per group and a ``total`` row.
 
     Parameters
@@ -307,6 +308,10 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
     sort, top : optional
         A column of :data:`COLUMNS` to sort the rows by (descending), and how many to keep;
         the total row stays last and counts all the land.
+    stored : bool
+        By one administrative level or by year, of all the records and the store as it is
+        now, read the figures kept at each commit (:mod:`mineledger.land.figures`); false
+        computes them from the records (the same rows, to the last digit).
 
     Returns
     -------
@@ -330,6 +335,9 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
     session.require(Action.AGGREGATE, country=country)
     require_country(session, country)
     selection = selection or Selection()
+    kept = _from_stored(session, country, by) if stored and selection.empty else None
+    if kept is not None:
+        return rank(kept, sort, top, COLUMNS)
     admin_all = session.read_layer("admin_areas", country)
     hazards, outcomes = _selected_land(session, country, selection, admin_all)
     level = next((_admin_level(b) for b in by if _admin_level(b) is not None), None)
@@ -351,6 +359,27 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
     else:
         rows = _rows_by_area_and_group(land, others[0], AdminLevel(level, admin), shape)
     return rank(rows, sort, top, COLUMNS)
+
+
+def _from_stored(session: Session, country: str, by: list[str]) -> list[LedgerRow] | None:
+    """The ledger by one administrative level or by year, of all the records, from the
+    figures kept at each commit (:mod:`mineledger.land.figures`); None where they cannot
+    give it (another grouping, a view of the past)."""
+    level = _admin_level(by[0]) if len(by) == 1 else None
+    if len(by) != 1 or (level is None and by[0] != "year"):
+        return None
+    stored = figures.current(session, country)
+    if stored is None:
+        return None
+    cells, counts = stored
+    land = figures.StoredLand(cells, counts["admin"]["names"], counts["admin"]["level"])
+    if level is None:
+        return land.ledger_by_year()
+    names = counts["admin"]["names_by_level"].get(str(level))
+    if not names:
+        raise QueryError(f"--by admin{level}: no administrative areas of level {level} "
+                         f"are loaded for {country}")
+    return land.ledger_by_admin(level, names)
 
 
 def _group_keys(gdf: gpd.GeoDataFrame, by: str) -> list[tuple[str, ...]]:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from mineledger.access import Action, Session
+from mineledger.land import figures
 from mineledger.land.admin_areas import (AreaRow, CountRow, area_by_admin, count_by_admin,
                                          finest_level, land_rows)
-from mineledger.land.engine import AdminLevel, LandClusters, clip, measure, table
+from mineledger.land.engine import AdminLevel, LandClusters, clip, m2_of, measure, table
 from mineledger.land.landrelease import TOTAL, LandRelease, ledger_row, usable
 from mineledger.ledger.asof import computed_as_of, instant_text, require_country
 from mineledger.ledger.selection import Selection, area_and_within
@@ -200,7 +201,7 @@ def _record_land(land: LandClusters, which: str, level: AdminLevel) -> list[Area
     areas of ``level``: rows of the areas with land, sorted by code, then ``unassigned``."""
     sets = [s for s in land.record_sets() if s[0] == which]
     cells = measure(sets, 1, [level])
-    return land_rows(cells[cells["level"] == level.level].groupby("code")["m2"].sum(),
+    return land_rows(m2_of(cells[cells["level"] == level.level].groupby("code")["mm2"].sum()),
                      level.names)
 
 
@@ -312,8 +313,63 @@ def _victims(session, country, admin, admin_all, events, selection, located) -> 
     return _casualties_of_events(events, admin, located("events"))
 
 
+def point_figures(events, victims, admin, located=None) -> tuple[VictimFigures, EventFigures]:
+    """Casualties and events of all a country's records (no selection): from its victim
+    records if it has any, else from its events' counts; ``admin`` the areas of the finest
+    level; ``located(layer)`` the store's areas of uncoded points, if it finds them."""
+    located = located or (lambda layer: None)
+    victim_figures = _victim_figures(victims, admin, located("victims")) if len(victims) else \
+        _casualties_of_events(events, admin, located("events"))
+    return victim_figures, _event_figures(events, admin, located("events"))
+
+
+def _from_stored(session: Session, country: str) -> Summary | None:
+    """The summary of all the country's records from its stored figures
+    (:mod:`mineledger.land.figures`); None where they cannot give it (a view of the past,
+    records carrying an area code, no administrative areas)."""
+    stored = figures.current(session, country)
+    if stored is None:
+        return None
+    cells, counts = stored
+    admin = counts["admin"]
+    if admin["level"] is None or counts["hazards"]["coded"] or counts["cleared"]["coded"]:
+        return None
+    land = figures.StoredLand(cells, admin["names"], admin["level"])
+
+    def polygons(key, which):
+        c = {k: v for k, v in counts[key].items() if k != "coded"}
+        rows, distinct = land.record_rows(which)
+        return PolygonFigures(**c, distinct_area_m2=distinct, by_admin=rows)
+
+    v, e = counts["victims"], counts["events"]
+    quarantine = session.read_table("quarantine", country)
+    return Summary(
+        country=country, hazards=polygons("hazards", "hazard_records"),
+        cleared=polygons("cleared", "outcome_records"), land_release=land.ledger_total(),
+        victims=VictimFigures(**{**v, "by_admin": figures.count_rows(v["by_admin"])}),
+        events=EventFigures(**{**e, "by_admin": figures.count_rows(e["by_admin"]),
+                               "linked": EventLinks(**e["linked"])}),
+        quarantine=QuarantineFigures(count=int((quarantine["status"] == "open").sum()),
+                                     resolved=int((quarantine["status"] == "resolved").sum())),
+        admin=AdminFigures(level=admin["level"], areas=admin["areas"], levels=admin["levels"]),
+        meta=_meta(session, Selection()))
+
+
+def _meta(session: Session, selection: Selection) -> SummaryMeta:
+    return SummaryMeta(
+        computed_at=dt.datetime.now(dt.timezone.utc),
+        # the figures are those of the store at this instant: `--as-of` it to reproduce them
+        as_of=computed_as_of(session),
+        information_as_of=session.information_as_of,
+        store=session.location,
+        units={"area": "m2 (geodesic, WGS 84)"},
+        selection=selection.describe(),
+        notes=list(selection.notes),
+    )
+
+
 def summary(session: Session, country: str, selection: Selection | None = None, *,
-            land: LandClusters | None = None) -> Summary:
+            land: LandClusters | None = None, stored: bool = True) -> Summary:
     """The headline figures of one country, of all its records or of a selection.
 
     Parameters
@@ -330,6 +386,10 @@ def summary(session: Session, country: str, selection: Selection | None = None, 
     land : LandClusters, optional
         The land of all the country's hazards and outcomes with a geometry, already prepared
         (the report shares it with its tables and maps); only without a selection.
+    stored : bool
+        Read the figures kept at each commit (:mod:`mineledger.land.figures`) where they
+        can give the summary (all the records, the store as it is now); false computes them
+        from the records (the same figures, to the last digit).
 
     Returns
     -------
@@ -353,6 +413,10 @@ def summary(session: Session, country: str, selection: Selection | None = None, 
     if land is not None and not selection.empty:
         raise ValueError("summary: land prepared beforehand is of all the records; "
                          "a selection computes its own")
+    if stored and selection.empty and land is None:
+        kept = _from_stored(session, country)
+        if kept is not None:
+            return kept
     admin_all = session.read_layer("admin_areas", country)
     level = finest_level(admin_all)
     admin = admin_all[admin_all["level"] == level] if level is not None else admin_all
@@ -373,14 +437,5 @@ def summary(session: Session, country: str, selection: Selection | None = None, 
                                      resolved=int((quarantine["status"] == "resolved").sum())),
         admin=AdminFigures(level=level, areas=int(len(admin)), levels={
             str(int(k)): int(v) for k, v in admin_all["level"].value_counts().sort_index().items()}),
-        meta=SummaryMeta(
-            computed_at=dt.datetime.now(dt.timezone.utc),
-            # the figures are those of the store at this instant: `--as-of` it to reproduce them
-            as_of=computed_as_of(session),
-            information_as_of=session.information_as_of,
-            store=session.location,
-            units={"area": "m2 (geodesic, WGS 84)"},
-            selection=selection.describe(),
-            notes=list(selection.notes),
-        ),
+        meta=_meta(session, selection),
     )

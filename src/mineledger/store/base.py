@@ -335,7 +335,65 @@ class PersonalDataWriter(ABC):
         """Record who read, exported, corrected or erased these victims' data, and why."""
 
 
-class Writer(RecordWriter, AdminWriter, PersonalDataWriter):
+class FigureWriter(ABC):
+    """Keeping the headline figures (:mod:`mineledger.land.figures`): derived tables, written
+    in the transaction whose changes they take in, never logged."""
+
+    @abstractmethod
+    def figure_mark(self) -> int:
+        """The last change-log entry (``fid``) the stored figures take in; 0 if none."""
+
+    @abstractmethod
+    def changed_since(self, mark: int) -> tuple[int, pd.DataFrame]:
+        """The records of the layers with figures changed after change-log entry ``mark``:
+        (the last entry's ``fid``, a frame of ``layer``, ``uuid``, ``country``), one row per
+        record and country it was in (before or after the change)."""
+
+    @abstractmethod
+    def read_records(self, layer: str, *, uuids: Iterable[str] | None = None,
+                     country: str | None = None,
+                     columns: Sequence[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+        """The stored records of ``layer`` (as :meth:`Store.read_layer`), of ``uuids`` or of
+        ``country``, as this transaction sees them; with ``columns``, those columns only (no
+        geometry: a DataFrame)."""
+
+    @abstractmethod
+    def figure_counts(self, country: str) -> dict[str, Any] | None:
+        """The country's stored other figures (JSON), None if there are none."""
+
+    @abstractmethod
+    def uuids_meeting(self, layer: str, country: str,
+                      boxes: list[tuple[float, float, float, float]]) -> set[str]:
+        """The uuids of ``country``'s records of ``layer`` whose geometry meets one of the
+        boxes (min x, min y, max x, max y; degrees)."""
+
+    @abstractmethod
+    def figure_members(self, *, uuids: Iterable[str] | None = None, country: str | None = None,
+                       clusters: Iterable[str] | None = None) -> pd.DataFrame:
+        """Rows of ``figure_members`` (``country``, ``layer``, ``uuid``, ``cluster``) of
+        ``uuids``, or of ``country`` and ``clusters`` (all its clusters if None)."""
+
+    @abstractmethod
+    def replace_figures(self, country: str, clusters: Iterable[str] | None,
+                        members: pd.DataFrame, cells: pd.DataFrame) -> None:
+        """Drop the members and cells of ``country``'s ``clusters`` (all of them if None),
+        then write ``members`` (``layer``, ``uuid``, ``cluster``) and ``cells`` (``cluster``,
+        ``grouping``, ``grp``, ``set_name``, ``level``, ``code``, ``mm2``: whole mm²) for it."""
+
+    @abstractmethod
+    def put_figure_counts(self, country: str, counts: dict[str, Any] | None) -> None:
+        """Store (or, with None, drop) the country's other figures (JSON)."""
+
+    @abstractmethod
+    def stored_figures(self, country: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+        """:meth:`Store.read_figures`, as this transaction sees the store."""
+
+    @abstractmethod
+    def set_figure_mark(self, mark: int) -> None:
+        """Record that the figures take in every change-log entry up to ``mark``."""
+
+
+class Writer(RecordWriter, AdminWriter, PersonalDataWriter, FigureWriter):
     """One write transaction on a store. Obtain it with :meth:`Store.writer`."""
 
 
@@ -454,6 +512,12 @@ class Store(ABC):
         """Rows in every table of the store (for progress)."""
 
     # -- spatial work a back end may push down to its database; ``None``: do it in Python --
+
+    def read_figures(self, country: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+        """The stored headline figures of ``country`` — (cells, counts), as
+        :class:`FigureWriter` wrote them — if they take in every change of the store; None if
+        they are behind, not built, or this store is a view of the past (compute them)."""
+        return None
 
     def admin_of_points(self, layer: str, country: str, level: int) -> dict[str, str] | None:
         """``{uuid: code}``: the administrative area of ``level`` that holds each located

@@ -173,6 +173,56 @@ quality_findings = Table(
     sqlite_autoincrement=True,
 )
 
+#: Headline figures kept up to date at each commit (:mod:`mineledger.land.figures`): derived
+#: from the records, never edited, rebuilt whole by ``mineledger figures rebuild`` (revision
+#: 0004). ``figure_members``: the cluster of land (records whose geometries meet) each hazard
+#: and outcome record is in; ``figure_cells``: the land of each cluster by set, grouping,
+#: administrative area and level, m²; ``figure_counts``: the other figures of a country as
+#: JSON; ``figure_state``: the last change-log entry the figures take in.
+figure_members = Table(
+    "figure_members", metadata,
+    _fid(),
+    Column("country", Text, nullable=False),
+    Column("layer", Text, nullable=False),
+    Column("uuid", Text, nullable=False),
+    Column("cluster", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("ix_figure_members_uuid", figure_members.c.uuid)
+Index("ix_figure_members_cluster", figure_members.c.country, figure_members.c.cluster)
+
+figure_cells = Table(
+    "figure_cells", metadata,
+    _fid(),
+    Column("country", Text, nullable=False),
+    Column("cluster", Text, nullable=False),
+    Column("grouping", Text, nullable=False),  # "" (all the land) | year | records
+    Column("grp", Text, nullable=False),
+    Column("set_name", Text, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("mm2", BigInteger(), nullable=False),  # whole mm²
+    sqlite_autoincrement=True,
+)
+Index("ix_figure_cells_cluster", figure_cells.c.country, figure_cells.c.cluster)
+
+figure_counts = Table(
+    "figure_counts", metadata,
+    _fid(),
+    Column("country", Text, nullable=False, unique=True),
+    Column("counts", JSONText(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+figure_state = Table(
+    "figure_state", metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", BigInteger(), nullable=False),
+)
+
+#: The tables of the headline figures, in the order they are cleared and written.
+FIGURE_TABLES = (figure_members, figure_cells, figure_counts, figure_state)
+
 #: Written to ``mineledger_meta`` for readers of stores made before Alembic; the schema's
 #: revision is Alembic's (:mod:`mineledger.store.revisions`).
 SCHEMA_VERSION = "8"

@@ -184,6 +184,48 @@ def _typed_rows(rows: list, table, dialect) -> list[tuple]:
     return list(zip(*columns))
 
 
+def _features(conn: Connection, table, stmt) -> gpd.GeoDataFrame:
+    """The rows of ``stmt`` (a select of ``table``) as a GeoDataFrame; geometries come raw
+    and are decoded all at once (a row-by-row decode was half the time of reading 10⁵
+    hazards)."""
+    stmt = stmt.with_only_columns(*[
+        type_coerce(c, LargeBinary).label(c.name) if c.name == "geom" else
+        type_coerce(c, Text).label(c.name) if isinstance(c.type, _TEXT_TYPES) else c
+        for c in table.columns])
+    rows = _typed_rows(conn.execute(stmt).all(), table, conn.dialect)
+    columns = [c.name for c in table.columns]
+    df = _frame(rows, columns)
+    geoms = _decode_geometries(df.pop("geom").tolist(), conn.dialect.name)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index, crs="EPSG:4326"))
+
+
+#: The layers whose records the headline figures take in.
+FIGURE_LAYERS = ("hazards", "cleared_areas", "events", "victims", "admin_areas")
+_MARK = "change_log"
+
+
+def read_figures(conn: Connection, country: str) -> tuple[pd.DataFrame, dict] | None:
+    """The stored figures of ``country`` if they take in the whole change log (see
+    :meth:`Store.read_figures`)."""
+    last = conn.execute(select(func.max(schema.change_log.c.fid))).scalar() or 0
+    mark = conn.execute(select(schema.figure_state.c.value).where(
+        schema.figure_state.c.key == _MARK)).scalar()
+    if mark is None or mark < last:
+        return None
+    counts = conn.execute(select(schema.figure_counts.c.counts).where(
+        schema.figure_counts.c.country == country)).scalar()
+    if counts is None:
+        return None
+    t = schema.figure_cells
+    rows = conn.execute(select(t.c.grouping, t.c.grp, t.c.set_name, t.c.level, t.c.code,
+                               func.sum(t.c.mm2).label("mm2"))
+                        .where(t.c.country == country)
+                        .group_by(t.c.grouping, t.c.grp, t.c.set_name, t.c.level, t.c.code)).all()
+    cells = pd.DataFrame(rows, columns=["grouping", "grp", "set_name", "level", "code", "mm2"])
+    cells["mm2"] = cells["mm2"].map(int).astype("int64")  # PostgreSQL sums bigint as numeric
+    return cells, counts
+
+
 class SQLWriter(Writer):
     def __init__(self, conn: Connection, user: str, command: str):
         self.conn = conn
@@ -293,6 +335,120 @@ class SQLWriter(Writer):
             "reason": reason, "before": {"status": old["status"], "status_reason": old["status_reason"]},
             "after": {"status": status, "status_reason": reason}}])
         return {**dict(old), "status": status, "status_reason": reason}
+
+    # -- the headline figures (FigureWriter) --------------------------------------------
+
+    #: Conditions selecting rows whose geometry meets a box (the store's own; see
+    #: :meth:`SQLStore._bbox_conditions`), set by the store that opens the writer.
+    box_conditions = None
+
+    def figure_mark(self):
+        return self.conn.execute(select(schema.figure_state.c.value).where(
+            schema.figure_state.c.key == _MARK)).scalar() or 0
+
+    def set_figure_mark(self, mark):
+        t = schema.figure_state
+        self.conn.execute(t.delete().where(t.c.key == _MARK))
+        self.conn.execute(t.insert(), [{"key": _MARK, "value": int(mark)}])
+
+    def changed_since(self, mark):
+        c = schema.change_log
+        last = self.conn.execute(select(func.max(c.c.fid))).scalar() or 0
+        if last <= mark:
+            return int(last), pd.DataFrame(columns=["layer", "uuid", "country"])
+        found = []
+        for layer in FIGURE_LAYERS:
+            t = schema.layer_tables[Layer(layer)]
+            changed = select(c.c.record_uuid).where(c.c.fid > mark, c.c.layer == layer)
+            found += [(layer, u, k) for u, k in self.conn.execute(
+                select(t.c.uuid, t.c.country).where(t.c.uuid.in_(changed)))]
+            # the country a record was in before (deleted, or moved to another country)
+            for uuid_, before in self.conn.execute(
+                    select(c.c.record_uuid, c.c.before).where(
+                        c.c.fid > mark, c.c.layer == layer, c.c.action != "insert")):
+                if isinstance(before, dict) and before.get("country"):
+                    found.append((layer, uuid_, before["country"]))
+        frame = pd.DataFrame(found, columns=["layer", "uuid", "country"]).drop_duplicates()
+        return int(last), frame.reset_index(drop=True)
+
+    def stored_figures(self, country):
+        return read_figures(self.conn, country)
+
+    def figure_counts(self, country):
+        t = schema.figure_counts
+        return self.conn.execute(select(t.c.counts).where(t.c.country == country)).scalar()
+
+    def read_records(self, layer, *, uuids=None, country=None, columns=None):
+        table = schema.layer_tables[Layer(layer)]
+        if columns is not None:
+            stmt = select(*[table.c[c] for c in columns if c in table.c]).where(
+                table.c.country == country).order_by(table.c.fid)
+            frame = pd.DataFrame(self.conn.execute(stmt).all(),
+                                 columns=[c for c in columns if c in table.c])
+            return frame
+        if uuids is None:
+            stmt = select(table).where(table.c.country == country).order_by(table.c.fid)
+            return _features(self.conn, table, stmt)
+        uuids = list(dict.fromkeys(uuids))
+        parts = [_features(self.conn, table, select(table).where(
+            table.c.uuid.in_(uuids[i:i + _CHUNK])).order_by(table.c.fid))
+            for i in range(0, len(uuids), _CHUNK)]
+        if not parts:
+            return _features(self.conn, table, select(table).where(~true()))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+
+    def uuids_meeting(self, layer, country, boxes):
+        table = schema.layer_tables[Layer(layer)]
+        found: set[str] = set()
+        for box in boxes:
+            found.update(self.conn.execute(select(table.c.uuid).where(
+                table.c.country == country, *self.box_conditions(table, box))).scalars())
+        return found
+
+    def figure_members(self, *, uuids=None, country=None, clusters=None):
+        t = schema.figure_members
+        cols = [t.c.country, t.c.layer, t.c.uuid, t.c.cluster]
+        rows = []
+        if uuids is not None:
+            uuids = list(dict.fromkeys(uuids))
+            for i in range(0, len(uuids), _CHUNK):
+                rows += self.conn.execute(select(*cols).where(
+                    t.c.uuid.in_(uuids[i:i + _CHUNK]))).all()
+        elif clusters is None:
+            rows = self.conn.execute(select(*cols).where(t.c.country == country)).all()
+        else:
+            clusters = list(dict.fromkeys(clusters))
+            for i in range(0, len(clusters), _CHUNK):
+                rows += self.conn.execute(select(*cols).where(
+                    t.c.country == country, t.c.cluster.in_(clusters[i:i + _CHUNK]))).all()
+        return pd.DataFrame(rows, columns=["country", "layer", "uuid", "cluster"])
+
+    def replace_figures(self, country, clusters, members, cells):
+        for t in (schema.figure_members, schema.figure_cells):
+            if clusters is None:
+                self.conn.execute(t.delete().where(t.c.country == country))
+            else:
+                clusters = list(dict.fromkeys(clusters))
+                for i in range(0, len(clusters), _CHUNK):
+                    self.conn.execute(t.delete().where(
+                        t.c.country == country, t.c.cluster.in_(clusters[i:i + _CHUNK])))
+        if len(members):
+            self._insert_columns(schema.figure_members, {
+                "country": [country] * len(members), "layer": members["layer"].tolist(),
+                "uuid": members["uuid"].tolist(), "cluster": members["cluster"].tolist()})
+        if len(cells):
+            self._insert_columns(schema.figure_cells, {
+                "country": [country] * len(cells),
+                **{k: cells[k].tolist() for k in ("cluster", "grouping", "grp", "set_name")},
+                "level": [int(v) for v in cells["level"]],
+                "code": cells["code"].tolist(), "mm2": [int(v) for v in cells["mm2"]]})
+
+    def put_figure_counts(self, country, counts):
+        t = schema.figure_counts
+        self.conn.execute(t.delete().where(t.c.country == country))
+        if counts is not None:
+            self.conn.execute(t.insert(), [{"country": country, "counts": counts}])
 
     def add_lineage(self, rows):
         if rows:
@@ -590,6 +746,7 @@ class SQLStore(Store):
                 with conn.begin():
                     self._take_write_lock(conn)
                     writer = self.writer_class(conn, user, command)
+                    writer.box_conditions = self._bbox_conditions
                     yield writer
                     writer.commit_stamp()
         except DBAPIError as exc:  # the transaction was rolled back
@@ -605,18 +762,7 @@ class SQLStore(Store):
                              f"{', '.join(l.value for l in Layer)}") from None
 
     def _features(self, conn, table, stmt) -> gpd.GeoDataFrame:
-        """The rows of ``stmt`` (a select of ``table``) as a GeoDataFrame; geometries come raw
-        and are decoded all at once (a row-by-row decode was half the time of reading 10⁵
-        hazards)."""
-        stmt = stmt.with_only_columns(*[
-            type_coerce(c, LargeBinary).label(c.name) if c.name == "geom" else
-            type_coerce(c, Text).label(c.name) if isinstance(c.type, _TEXT_TYPES) else c
-            for c in table.columns])
-        rows = _typed_rows(conn.execute(stmt).all(), table, self.engine.dialect)
-        columns = [c.name for c in table.columns]
-        df = _frame(rows, columns)
-        geoms = _decode_geometries(df.pop("geom").tolist(), self.engine.dialect.name)
-        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index, crs="EPSG:4326"))
+        return _features(conn, table, stmt)
 
     def read_layer(self, layer, country=None, import_ids=None):
         table = self._layer_table(layer)
@@ -651,6 +797,10 @@ class SQLStore(Store):
             features = self._features(conn, table, select(table).where(*conditions)
                                       .order_by(table.c.fid).limit(limit).offset(offset))
         return PagedResult(features, int(matched), limit, offset)
+
+    def read_figures(self, country):
+        with self.engine.connect() as conn:
+            return read_figures(conn, country)
 
     def read_table(self, name, country=None):
         if name not in schema.ATTRIBUTE_TABLES:
