@@ -292,3 +292,114 @@ def _apply(w, template, kind, n, i, j, size):
         w.amend("hazards", found[0], {"status": "closed"}, import_id=None, reason="test")
     elif kind == "delete" and found:
         w.delete("hazards", found, import_id=None, reason="test")
+
+
+# -- from the attack ------------------------------------------------------------------------
+
+def test_an_outcome_follows_the_hazard_it_names_even_where_they_do_not_meet(store_at, tmp_path):
+    """An outcome is cut to the hazard it names: one lying off its hazard counts no land, and
+    keeps counting none (or some) as that hazard is moved, loses its geometry or is deleted —
+    though the two are in different clusters."""
+    d = tmp_path / "src"
+    d.mkdir()
+    off = shapely.affinity.translate(strip(0, 0.2), xoff=0.01)
+    with open_store(store_at("n")) as s:
+        import_source(s, _admin(d), "geoboundaries")
+        h, o = _land(d, [hazard("H1", strip(0, 0.4))], [outcome("R1", "H1", "cleared", off)])
+        import_source(s, h, "completion-hazards")
+        import_source(s, o, "completion-outcomes")
+        assert_current(s)
+        assert summary(s, "XKX").land_release.cleared_m2 == 0.0
+        for geom in (off, strip(0, 0.4)):  # the hazard moved onto its outcome, and back
+            h, _ = _land(d, [hazard("H1", geom)], [])
+            import_source(s, h, "completion-hazards")
+            assert_current(s)
+        with s.writer(user="t", command="test") as w:  # the hazard loses its geometry
+            (row,) = w.where("hazards", "local_id", ["H1"])
+            w.amend("hazards", row, {"geom": None}, import_id=None, reason="test")
+        assert_current(s)
+        assert summary(s, "XKX").land_release.cleared_m2 > 0  # no hazard shape: as it lies
+        with s.writer(user="t", command="test") as w:
+            w.delete("hazards", w.where("hazards", "local_id", ["H1"]), import_id=None,
+                     reason="test")
+        assert_current(s)
+
+
+def test_rebuild_drops_the_figures_of_a_country_with_no_records_left(store_at, tmp_path):
+    d = tmp_path / "src"
+    d.mkdir()
+    with open_store(store_at("g")) as s:
+        h, _ = _land(d, [hazard("H1", strip(0, 0.4))], [])
+        report = import_source(s, h, "completion-hazards")
+        with s.store.writer(user="t", command="past the hook") as w:  # as an old revert would
+            w.delete("hazards", w.where("hazards", "local_id", ["H1"]), import_id=None,
+                     reason="test")
+        assert [r.differences for r in figures.check(s)] == [
+            ["figures are stored for XKX, which has no records"]]
+        assert figures.rebuild(s) == []
+        assert figures.check(s) == []
+        import_source(s, write(d, "h2.csv", HAZARD_COLS, [hazard("H2", strip(0.5, 0.6))]),
+                      "completion-hazards")
+        assert_current(s)
+        assert report.files
+
+
+def test_figures_are_not_behind_after_changes_to_users_and_settings(store_at, tmp_path):
+    from mineledger.access.users import put_user, set_setting
+
+    d = tmp_path / "src"
+    d.mkdir()
+    location = store_at("s")
+    with open_store(location) as s:
+        h, _ = _land(d, [hazard("H1", strip(0, 0.4))], [])
+        import_source(s, h, "completion-hazards")
+        put_user(s, s.user_name, "admin")
+        set_setting(s, "timezone", "Europe/Sarajevo")
+        assert s.store.read_figures("XKX") is not None
+    assert run_cli("--store", str(location), "figures", "check").returncode == 0
+
+
+def test_a_reader_never_writes_figures_nor_waits_for_a_writer(store_at, tmp_path):
+    """On figures behind the change log, a public user's summary computes them and writes
+    nothing; and anyone's summary computes rather than wait behind another writer."""
+    from mineledger.access.users import put_user
+
+    d = tmp_path / "src"
+    d.mkdir()
+    location = store_at("r")
+    with open_store(location, user="ada") as s:
+        h, _ = _land(d, [hazard("H1", strip(0, 0.4)), hazard("H2", strip(0.6, 0.8))], [])
+        import_source(s, h, "completion-hazards")
+        put_user(s, "ada", "admin")
+        put_user(s, "pat", "public")
+        expected = summary(s, "XKX").to_dict()
+        with s.store.writer(user="ada", command="past the hook") as w:
+            w.delete("hazards", w.where("hazards", "local_id", ["H2"]), import_id=None,
+                     reason="test")
+        expected_after = recomputed(s, "XKX").to_dict()
+        assert expected_after != expected
+    with open_store(location, user="pat") as public:
+        same(summary(public, "XKX").to_dict(), expected_after)
+        assert public.store.read_figures("XKX") is None  # nothing was written
+    with open_store(location, user="ada") as s, open_store(location, user="ada") as other:
+        with other.store.writer(user="ada", command="holds the lock"):
+            same(summary(s, "XKX").to_dict(), expected_after)  # computed, not waited for
+        assert s.store.read_figures("XKX") is None
+        same(summary(s, "XKX").to_dict(), expected_after)  # the lock is free: caught up
+        assert s.store.read_figures("XKX") is not None
+
+
+def test_figures_check_reads_a_read_only_store(store_at, tmp_path, backend):
+    if backend != "gpkg":
+        pytest.skip("MINELEDGER_READ_ONLY is the embedded store's")
+    d = tmp_path / "src"
+    d.mkdir()
+    location = store_at("o")
+    with open_store(location) as s:
+        h, _ = _land(d, [hazard("H1", strip(0, 0.4))], [])
+        import_source(s, h, "completion-hazards")
+    import os
+    result = run_cli("--store", str(location), "figures", "check",
+                     env={**os.environ, "MINELEDGER_READ_ONLY": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "XKX: the stored figures equal a full recomputation" in result.stdout

@@ -267,6 +267,11 @@ class LandClusters:
                 if present.any() else (np.zeros(0, int), np.zeros(0, int)))
         where = np.flatnonzero(present)
         a, b = where[a], where[b]
+        # pairs in the order of the records, not of the index's tree: the unions below then
+        # take their pieces in the same order whatever else the tree holds, so a cluster's
+        # land is the same to the last bit computed alone or with the whole country
+        order = np.lexsort((b, a))
+        a, b = a[order], b[order]
         self.label = components(len(everything), a, b)
         self.hazard_label, self.outcome_label = self.label[:nh], self.label[nh:]
         self.is_open = np.asarray(hazards["status"].isin(list(open_statuses)), dtype=bool) \

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from mineledger.access import Action, Session, on_commit
-from mineledger.errors import StoreError
+from mineledger.errors import PermissionDenied, StoreError
 from mineledger.land.admin_areas import CountRow, finest_level, land_rows
 from mineledger.land.engine import AdminLevel, LandClusters, m2_of, measure, table
 from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED
@@ -39,7 +39,7 @@ from mineledger.land.landrelease import (SETS, TOTAL, UNKNOWN, LandRelease, Ledg
                                          _row_of, _total, ledger_row, usable)
 from mineledger.land.summary import point_figures
 from mineledger.model.vocab import GeometryStatus
-from mineledger.store.base import Writer
+from mineledger.store.base import FigureReader, Writer
 
 #: Groupings of the cells: all the land (at the whole country and every administrative
 #: level), the ledger by year (whole country), the records' distinct land (finest level).
@@ -48,6 +48,8 @@ ALL, YEAR, RECORDS = "", "year", "records"
 #: (one pass over the country beats as many index queries).
 WHOLE_ABOVE = 2_000
 _LAND = ("hazards", "cleared_areas")
+#: The form of the stored counts and cells; figures of another form are recomputed.
+COUNTS_VERSION = 1
 _FIGURE_LAYERS = ("hazards", "cleared_areas", "events", "victims", "admin_areas")
 _COUNTED = ["uuid", "geometry_status", "area_m2", "admin_code"]
 _CELL_COLUMNS = ["cluster", "grouping", "grp", "set_name", "level", "code", "mm2"]
@@ -140,7 +142,7 @@ def _record_counts(gdf) -> dict[str, Any]:
             "coded": bool("admin_code" in gdf and gdf["admin_code"].notna().any())}
 
 
-def compute_counts(writer: Writer, country: str, admin_all) -> dict[str, Any]:
+def compute_counts(writer: FigureReader, country: str, admin_all) -> dict[str, Any]:
     """The figures of a country other than land, as JSON: its records of hazards and
     outcomes, events and casualties (:func:`mineledger.land.summary.point_figures`), its
     administrative areas."""
@@ -149,7 +151,8 @@ def compute_counts(writer: Writer, country: str, admin_all) -> dict[str, Any]:
     events = writer.read_records("events", country=country)
     victims = writer.read_records("victims", country=country)
     victim_figures, event_figures = point_figures(events, victims, admin)
-    return {"hazards": _record_counts(writer.read_records("hazards", country=country,
+    return {"version": COUNTS_VERSION,
+            "hazards": _record_counts(writer.read_records("hazards", country=country,
                                                           columns=_COUNTED)),
             "cleared": _record_counts(writer.read_records("cleared_areas", country=country,
                                                           columns=_COUNTED)),
@@ -177,6 +180,15 @@ def _clusters(writer: Writer, country: str, changed: pd.DataFrame, admin_all) ->
     uuids = set(changed["uuid"])
     old = writer.figure_members(uuids=uuids)
     affected = set(old.loc[old["country"] == country, "cluster"])
+    # an outcome is cut to the hazard it names, which need not meet it: the clusters of the
+    # outcomes naming a changed hazard change with it
+    named = [r["uuid"] for r in writer.where("cleared_areas", "hazard_uuid",
+                                             changed.loc[changed["layer"] == "hazards", "uuid"])]
+    if named:
+        met = writer.figure_members(uuids=named)
+        affected |= set(met.loc[met["country"] == country, "cluster"])
+        changed = pd.concat([changed, pd.DataFrame({"layer": "cleared_areas", "uuid": named,
+                                                    "country": country})], ignore_index=True)
     now = {layer: usable(writer.read_records(layer, uuids=changed.loc[
         changed["layer"] == layer, "uuid"])) for layer in _LAND}
     now = {k: v[v["country"] == country] for k, v in now.items()}
@@ -198,8 +210,10 @@ def _clusters(writer: Writer, country: str, changed: pd.DataFrame, admin_all) ->
     if parents:
         hazards = pd.concat([hazards, writer.read_records("hazards", uuids=parents)],
                             ignore_index=True)
-    hazards = hazards[hazards["country"] == country]
-    outcomes = outcomes[outcomes["country"] == country]
+    # in the order of the store (fid), as the whole country is read: the same cluster then
+    # gives the same land to the last bit
+    hazards = hazards[hazards["country"] == country].sort_values("fid", kind="stable")
+    outcomes = outcomes[outcomes["country"] == country].sort_values("fid", kind="stable")
     new_members, cells = compute_land(gpd.GeoDataFrame(hazards, geometry="geometry",
                                                        crs="EPSG:4326"), outcomes, admin_all)
     if parents:
@@ -223,16 +237,21 @@ def update(writer: Writer) -> None:
     writer.set_figure_mark(last)
 
 
+def _drop(writer: Writer, country: str) -> None:
+    writer.replace_figures(country, None, pd.DataFrame(columns=["layer", "uuid", "cluster"]),
+                           pd.DataFrame(columns=_CELL_COLUMNS))
+    writer.put_figure_counts(country, None)
+
+
 def _country(writer: Writer, country: str, rows: pd.DataFrame) -> None:
     admin_all = writer.read_records("admin_areas", country=country)
-    has_counts = writer.figure_counts(country) is not None
+    kept = writer.figure_counts(country)
+    has_counts = kept is not None and kept.get("version") == COUNTS_VERSION
     land = rows[rows["layer"].isin(_LAND)]
     anything = any(len(writer.read_records(layer, country=country, columns=["uuid"]))
                    for layer in _FIGURE_LAYERS)
     if not anything:  # nothing of the country is left
-        writer.replace_figures(country, None, pd.DataFrame(columns=["layer", "uuid", "cluster"]),
-                               pd.DataFrame(columns=_CELL_COLUMNS))
-        writer.put_figure_counts(country, None)
+        _drop(writer, country)
         return
     if not has_counts or (rows["layer"] == "admin_areas").any() or len(land) > WHOLE_ABOVE:
         _whole(writer, country, admin_all)
@@ -253,6 +272,8 @@ def rebuild(session: Session, *, user: str | None = None) -> list[str]:
     session.require(Action.MANAGE)
     countries = session.countries()
     with session.store.writer(user=user or session.user_name, command="figures rebuild") as w:
+        for gone in sorted(set(w.figure_countries()) - set(countries)):  # no records left
+            _drop(w, gone)
         for country in countries:
             admin_all = w.read_records("admin_areas", country=country)
             _whole(w, country, admin_all)
@@ -293,8 +314,8 @@ _KEY = ["grouping", "grp", "set_name", "level", "code"]
 
 def check(session: Session) -> list[FiguresCheck]:
     """Compare every country's stored figures with a full recomputation from its records
-    (cells to the mm², exactly; counts to 1e-9 relative); nothing is written. Only an admin
-    may.
+    (cells to the mm², exactly; counts to 1e-9 relative), in one read transaction; nothing is
+    written (a read-only store is checked too). Only an admin may.
 
     Raises
     ------
@@ -304,7 +325,10 @@ def check(session: Session) -> list[FiguresCheck]:
     session.require(Action.MANAGE)
     out = []
     countries = session.countries()
-    with session.store.writer(user=session.user_name, command="figures check") as w:
+    with session.store.figure_reader() as w:
+        for gone in sorted(set(w.figure_countries()) - set(countries)):
+            out.append(FiguresCheck(gone, 0, [f"figures are stored for {gone}, which has no "
+                                              "records"]))
         for country in countries:
             admin_all = w.read_records("admin_areas", country=country)
             _, cells = compute_land(w.read_records("hazards", country=country),
@@ -333,14 +357,25 @@ def current(session: Session, country: str) -> tuple[pd.DataFrame, dict[str, Any
             session.store.read_only:
         return None
     stored = session.store.read_figures(country)
-    if stored is not None:
+    if stored is not None and stored[1].get("version") == COUNTS_VERSION:
         return stored
-    try:
-        with session.store.writer(user="mineledger", command="figures update") as writer:
+    try:  # only someone who may change the records brings their figures up to date
+        session.require(Action.IMPORT, country=country)
+    except PermissionDenied:
+        return None
+    try:  # never wait behind another writer: compute instead
+        with session.store.writer(user=session.user_name, command="figures update",
+                                  wait=False) as writer:
             update(writer)
+            kept = writer.figure_counts(country)
+            if kept is not None and kept.get("version") != COUNTS_VERSION:
+                admin_all = writer.read_records("admin_areas", country=country)
+                _whole(writer, country, admin_all)
+                writer.put_figure_counts(country, compute_counts(writer, country, admin_all))
     except StoreError:
         return None
-    return session.store.read_figures(country)
+    stored = session.store.read_figures(country)
+    return stored if stored is not None and stored[1].get("version") == COUNTS_VERSION else None
 
 
 on_commit(update)

@@ -12,6 +12,7 @@ import shapely
 
 from mineledger.access import Action, PermissionDenied, Role, Session, authorize
 from mineledger.access.users import operator_sees_only_own
+from mineledger.land import figures  # noqa: F401  (a revert keeps the headline figures)
 from mineledger.errors import QueryError
 from mineledger.model.codes import checked_country
 from mineledger.model.records import LAYERS

@@ -335,9 +335,9 @@ class PersonalDataWriter(ABC):
         """Record who read, exported, corrected or erased these victims' data, and why."""
 
 
-class FigureWriter(ABC):
-    """Keeping the headline figures (:mod:`mineledger.land.figures`): derived tables, written
-    in the transaction whose changes they take in, never logged."""
+class FigureReader(ABC):
+    """Reading what the headline figures (:mod:`mineledger.land.figures`) are computed from
+    and what they stored, in one transaction (one instant of the store)."""
 
     @abstractmethod
     def figure_mark(self) -> int:
@@ -374,6 +374,19 @@ class FigureWriter(ABC):
         ``uuids``, or of ``country`` and ``clusters`` (all its clusters if None)."""
 
     @abstractmethod
+    def figure_countries(self) -> list[str]:
+        """The countries with stored figures (counts, members or cells)."""
+
+    @abstractmethod
+    def stored_figures(self, country: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+        """:meth:`Store.read_figures`, as this transaction sees the store."""
+
+
+class FigureWriter(FigureReader):
+    """Keeping the headline figures (:mod:`mineledger.land.figures`): derived tables, written
+    in the transaction whose changes they take in, never logged."""
+
+    @abstractmethod
     def replace_figures(self, country: str, clusters: Iterable[str] | None,
                         members: pd.DataFrame, cells: pd.DataFrame) -> None:
         """Drop the members and cells of ``country``'s ``clusters`` (all of them if None),
@@ -383,10 +396,6 @@ class FigureWriter(ABC):
     @abstractmethod
     def put_figure_counts(self, country: str, counts: dict[str, Any] | None) -> None:
         """Store (or, with None, drop) the country's other figures (JSON)."""
-
-    @abstractmethod
-    def stored_figures(self, country: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-        """:meth:`Store.read_figures`, as this transaction sees the store."""
 
     @abstractmethod
     def set_figure_mark(self, mark: int) -> None:
@@ -409,14 +418,28 @@ class Store(ABC):
     read_only: bool = False
 
     @abstractmethod
-    def writer(self, *, user: str, command: str) -> AbstractContextManager[Writer]:
+    def writer(self, *, user: str, command: str,
+               wait: bool = True) -> AbstractContextManager[Writer]:
         """A write transaction: commits when the block ends, rolls back on any exception.
+        With ``wait`` false, a store another process is writing is refused at once
+        (``MINELEDGER_LOCK_TIMEOUT`` is not waited).
 
         Raises
         ------
         StoreError
             If another process holds the write lock for longer than the store's timeout.
         """
+
+    def figure_reader(self) -> AbstractContextManager["FigureReader"]:
+        """A read transaction that sees the store at one instant, for the headline figures
+        (:class:`FigureReader`); a view of the past has none.
+
+        Raises
+        ------
+        StoreError
+            This store keeps no figures (a view of the past).
+        """
+        raise StoreError("a view of the store as of a past instant keeps no figures")
 
     @abstractmethod
     def read_layer(self, layer: str, country: str | None = None,

@@ -345,7 +345,7 @@ class GeoPackageStore(SQLStore):
         if not conn.info.get("write"):
             conn.exec_driver_sql("BEGIN")
             return
-        timeout = lock_timeout_s()
+        timeout = 0 if conn.info.get("no_wait") else lock_timeout_s()
         conn.exec_driver_sql(f"PRAGMA busy_timeout = {min(_QUIET_WAIT_MS, int(timeout * 1000))}")
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -187,7 +187,7 @@ class PostGISStore(SQLStore):
         got = conn.execute(select(func.pg_try_advisory_xact_lock(WRITE_LOCK_KEY))).scalar_one()
         if got:
             return
-        timeout = lock_timeout_s()
+        timeout = 0 if conn.info.get("no_wait") else lock_timeout_s()
         if timeout == 0:
             raise StoreError(f"{self.location}: another process is writing to the store and "
                              "MINELEDGER_LOCK_TIMEOUT is 0; nothing was written")

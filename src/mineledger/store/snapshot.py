@@ -122,7 +122,7 @@ class Snapshot(Store):
         self.information_as_of = information_as_of
         self._layers: dict[str, gpd.GeoDataFrame] = {}
 
-    def writer(self, *, user, command):
+    def writer(self, *, user, command, wait=True):
         raise StoreError("a view of the store as of a past instant cannot be written")
 
     def settings(self):

@@ -21,7 +21,7 @@ from mineledger.errors import QueryError, StoreError
 from mineledger.geo.arrays import geometry_array
 from mineledger.model.vocab import Layer
 from mineledger.store import gpkg_geometry, revisions, schema
-from mineledger.store.base import ERASED, PagedResult, Store, Writer, page_request
+from mineledger.store.base import ERASED, FigureReader, PagedResult, Store, Writer, page_request
 from mineledger.store.types import Date, JSONText, UTCDateTime
 
 _CHUNK = 500
@@ -207,11 +207,13 @@ _MARK = "change_log"
 def read_figures(conn: Connection, country: str) -> tuple[pd.DataFrame, dict] | None:
     """The stored figures of ``country`` if they take in the whole change log (see
     :meth:`Store.read_figures`)."""
-    last = conn.execute(select(func.max(schema.change_log.c.fid))).scalar() or 0
+    c = schema.change_log
+    last = conn.execute(select(c.c.fid).where(c.c.layer.in_(FIGURE_LAYERS))
+                        .order_by(c.c.fid.desc()).limit(1)).scalar() or 0
     mark = conn.execute(select(schema.figure_state.c.value).where(
         schema.figure_state.c.key == _MARK)).scalar()
     if mark is None or mark < last:
-        return None
+        return None  # a change to the records the figures have not taken in
     counts = conn.execute(select(schema.figure_counts.c.counts).where(
         schema.figure_counts.c.country == country)).scalar()
     if counts is None:
@@ -226,7 +228,107 @@ def read_figures(conn: Connection, country: str) -> tuple[pd.DataFrame, dict] | 
     return cells, counts
 
 
-class SQLWriter(Writer):
+class _FigureReads:
+    """The reads of :class:`~mineledger.store.base.FigureReader` on a connection (``conn``)."""
+
+    conn: Connection
+
+    #: Conditions selecting rows whose geometry meets a box (the store's own; see
+    #: :meth:`SQLStore._bbox_conditions`), set by the store that opens the writer.
+    box_conditions = None
+
+    def figure_mark(self):
+        return self.conn.execute(select(schema.figure_state.c.value).where(
+            schema.figure_state.c.key == _MARK)).scalar() or 0
+
+    def changed_since(self, mark):
+        c = schema.change_log
+        last = self.conn.execute(select(func.max(c.c.fid))).scalar() or 0
+        if last <= mark:
+            return int(last), pd.DataFrame(columns=["layer", "uuid", "country"])
+        found = []
+        for layer in FIGURE_LAYERS:
+            t = schema.layer_tables[Layer(layer)]
+            changed = select(c.c.record_uuid).where(c.c.fid > mark, c.c.layer == layer)
+            found += [(layer, u, k) for u, k in self.conn.execute(
+                select(t.c.uuid, t.c.country).where(t.c.uuid.in_(changed)))]
+            # the country a record was in before (deleted, or moved to another country)
+            for uuid_, before in self.conn.execute(
+                    select(c.c.record_uuid, c.c.before).where(
+                        c.c.fid > mark, c.c.layer == layer, c.c.action != "insert")):
+                if isinstance(before, dict) and before.get("country"):
+                    found.append((layer, uuid_, before["country"]))
+        frame = pd.DataFrame(found, columns=["layer", "uuid", "country"]).drop_duplicates()
+        return int(last), frame.reset_index(drop=True)
+
+    def stored_figures(self, country):
+        return read_figures(self.conn, country)
+
+    def figure_counts(self, country):
+        t = schema.figure_counts
+        return self.conn.execute(select(t.c.counts).where(t.c.country == country)).scalar()
+
+    def read_records(self, layer, *, uuids=None, country=None, columns=None):
+        table = schema.layer_tables[Layer(layer)]
+        if columns is not None:
+            stmt = select(*[table.c[c] for c in columns if c in table.c]).where(
+                table.c.country == country).order_by(table.c.fid)
+            frame = pd.DataFrame(self.conn.execute(stmt).all(),
+                                 columns=[c for c in columns if c in table.c])
+            return frame
+        if uuids is None:
+            stmt = select(table).where(table.c.country == country).order_by(table.c.fid)
+            return _features(self.conn, table, stmt)
+        uuids = list(dict.fromkeys(uuids))
+        parts = [_features(self.conn, table, select(table).where(
+            table.c.uuid.in_(uuids[i:i + _CHUNK])).order_by(table.c.fid))
+            for i in range(0, len(uuids), _CHUNK)]
+        if not parts:
+            return _features(self.conn, table, select(table).where(~true()))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+
+    def uuids_meeting(self, layer, country, boxes):
+        table = schema.layer_tables[Layer(layer)]
+        found: set[str] = set()
+        for box in boxes:
+            found.update(self.conn.execute(select(table.c.uuid).where(
+                table.c.country == country, *self.box_conditions(table, box))).scalars())
+        return found
+
+    def figure_members(self, *, uuids=None, country=None, clusters=None):
+        t = schema.figure_members
+        cols = [t.c.country, t.c.layer, t.c.uuid, t.c.cluster]
+        rows = []
+        if uuids is not None:
+            uuids = list(dict.fromkeys(uuids))
+            for i in range(0, len(uuids), _CHUNK):
+                rows += self.conn.execute(select(*cols).where(
+                    t.c.uuid.in_(uuids[i:i + _CHUNK]))).all()
+        elif clusters is None:
+            rows = self.conn.execute(select(*cols).where(t.c.country == country)).all()
+        else:
+            clusters = list(dict.fromkeys(clusters))
+            for i in range(0, len(clusters), _CHUNK):
+                rows += self.conn.execute(select(*cols).where(
+                    t.c.country == country, t.c.cluster.in_(clusters[i:i + _CHUNK]))).all()
+        return pd.DataFrame(rows, columns=["country", "layer", "uuid", "cluster"])
+
+
+    def figure_countries(self):
+        found: set[str] = set()
+        for t in (schema.figure_counts, schema.figure_members, schema.figure_cells):
+            found.update(self.conn.execute(select(t.c.country).distinct()).scalars())
+        return sorted(found)
+
+
+class SQLFigureReader(_FigureReads, FigureReader):
+    def __init__(self, conn: Connection, box_conditions):
+        self.conn = conn
+        self.box_conditions = box_conditions
+
+
+class SQLWriter(_FigureReads, Writer):
     def __init__(self, conn: Connection, user: str, command: str):
         self.conn = conn
         self.user = user
@@ -336,93 +438,12 @@ class SQLWriter(Writer):
             "after": {"status": status, "status_reason": reason}}])
         return {**dict(old), "status": status, "status_reason": reason}
 
-    # -- the headline figures (FigureWriter) --------------------------------------------
-
-    #: Conditions selecting rows whose geometry meets a box (the store's own; see
-    #: :meth:`SQLStore._bbox_conditions`), set by the store that opens the writer.
-    box_conditions = None
-
-    def figure_mark(self):
-        return self.conn.execute(select(schema.figure_state.c.value).where(
-            schema.figure_state.c.key == _MARK)).scalar() or 0
+    # -- the headline figures (FigureWriter) ---------------------------------------------
 
     def set_figure_mark(self, mark):
         t = schema.figure_state
         self.conn.execute(t.delete().where(t.c.key == _MARK))
         self.conn.execute(t.insert(), [{"key": _MARK, "value": int(mark)}])
-
-    def changed_since(self, mark):
-        c = schema.change_log
-        last = self.conn.execute(select(func.max(c.c.fid))).scalar() or 0
-        if last <= mark:
-            return int(last), pd.DataFrame(columns=["layer", "uuid", "country"])
-        found = []
-        for layer in FIGURE_LAYERS:
-            t = schema.layer_tables[Layer(layer)]
-            changed = select(c.c.record_uuid).where(c.c.fid > mark, c.c.layer == layer)
-            found += [(layer, u, k) for u, k in self.conn.execute(
-                select(t.c.uuid, t.c.country).where(t.c.uuid.in_(changed)))]
-            # the country a record was in before (deleted, or moved to another country)
-            for uuid_, before in self.conn.execute(
-                    select(c.c.record_uuid, c.c.before).where(
-                        c.c.fid > mark, c.c.layer == layer, c.c.action != "insert")):
-                if isinstance(before, dict) and before.get("country"):
-                    found.append((layer, uuid_, before["country"]))
-        frame = pd.DataFrame(found, columns=["layer", "uuid", "country"]).drop_duplicates()
-        return int(last), frame.reset_index(drop=True)
-
-    def stored_figures(self, country):
-        return read_figures(self.conn, country)
-
-    def figure_counts(self, country):
-        t = schema.figure_counts
-        return self.conn.execute(select(t.c.counts).where(t.c.country == country)).scalar()
-
-    def read_records(self, layer, *, uuids=None, country=None, columns=None):
-        table = schema.layer_tables[Layer(layer)]
-        if columns is not None:
-            stmt = select(*[table.c[c] for c in columns if c in table.c]).where(
-                table.c.country == country).order_by(table.c.fid)
-            frame = pd.DataFrame(self.conn.execute(stmt).all(),
-                                 columns=[c for c in columns if c in table.c])
-            return frame
-        if uuids is None:
-            stmt = select(table).where(table.c.country == country).order_by(table.c.fid)
-            return _features(self.conn, table, stmt)
-        uuids = list(dict.fromkeys(uuids))
-        parts = [_features(self.conn, table, select(table).where(
-            table.c.uuid.in_(uuids[i:i + _CHUNK])).order_by(table.c.fid))
-            for i in range(0, len(uuids), _CHUNK)]
-        if not parts:
-            return _features(self.conn, table, select(table).where(~true()))
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
-
-    def uuids_meeting(self, layer, country, boxes):
-        table = schema.layer_tables[Layer(layer)]
-        found: set[str] = set()
-        for box in boxes:
-            found.update(self.conn.execute(select(table.c.uuid).where(
-                table.c.country == country, *self.box_conditions(table, box))).scalars())
-        return found
-
-    def figure_members(self, *, uuids=None, country=None, clusters=None):
-        t = schema.figure_members
-        cols = [t.c.country, t.c.layer, t.c.uuid, t.c.cluster]
-        rows = []
-        if uuids is not None:
-            uuids = list(dict.fromkeys(uuids))
-            for i in range(0, len(uuids), _CHUNK):
-                rows += self.conn.execute(select(*cols).where(
-                    t.c.uuid.in_(uuids[i:i + _CHUNK]))).all()
-        elif clusters is None:
-            rows = self.conn.execute(select(*cols).where(t.c.country == country)).all()
-        else:
-            clusters = list(dict.fromkeys(clusters))
-            for i in range(0, len(clusters), _CHUNK):
-                rows += self.conn.execute(select(*cols).where(
-                    t.c.country == country, t.c.cluster.in_(clusters[i:i + _CHUNK]))).all()
-        return pd.DataFrame(rows, columns=["country", "layer", "uuid", "cluster"])
 
     def replace_figures(self, country, clusters, members, cells):
         for t in (schema.figure_members, schema.figure_cells):
@@ -718,7 +739,12 @@ class SQLStore(Store):
     def _write_connection(self):
         with self.engine.connect() as conn:
             conn.info["write"] = True
-            yield conn
+            try:
+                yield conn
+            finally:  # ``info`` stays with the pooled DBAPI connection: a later read on it
+                # must not take the write lock (nor refuse to wait for it)
+                conn.info.pop("write", None)
+                conn.info.pop("no_wait", None)
 
     def upgrade_schema(self) -> tuple[str | None, str]:
         """Bring the store's schema to this mineledger's revision, in one transaction;
@@ -740,9 +766,10 @@ class SQLStore(Store):
     writer_class = SQLWriter
 
     @contextmanager
-    def writer(self, *, user, command):
+    def writer(self, *, user, command, wait=True):
         try:
             with self._write_connection() as conn:
+                conn.info["no_wait"] = not wait
                 with conn.begin():
                     self._take_write_lock(conn)
                     writer = self.writer_class(conn, user, command)
@@ -799,8 +826,16 @@ class SQLStore(Store):
         return PagedResult(features, int(matched), limit, offset)
 
     def read_figures(self, country):
+        with self.figure_reader() as reader:
+            return reader.stored_figures(country)
+
+    @contextmanager
+    def figure_reader(self):
         with self.engine.connect() as conn:
-            return read_figures(conn, country)
+            if conn.dialect.name == "postgresql":  # one snapshot for every statement
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():  # SQLite: BEGIN, a read transaction (one instant in WAL mode)
+                yield SQLFigureReader(conn, self._bbox_conditions)
 
     def read_table(self, name, country=None):
         if name not in schema.ATTRIBUTE_TABLES:
