@@ -344,6 +344,10 @@ def check(session: Session) -> list[FiguresCheck]:
             diffs = [f"cell {'/'.join(map(str, k))}: stored {int(r.stored) / 1e6!r} m², "
                      f"recomputed {int(r.fresh) / 1e6!r} m²" for k, r in both.iterrows()
                      if int(r.stored) != int(r.fresh)]
+            summed = w.summed_cells(country).groupby(_KEY)["mm2"].sum()
+            diffs += [f"total {'/'.join(map(str, k))}: kept {int(v)} mm², its cells sum to "
+                      f"{int(summed.get(k, 0))} mm²" for k, v in kept.items()
+                      if int(v) != int(summed.get(k, 0))]
             diffs += _differences(stored[1], compute_counts(w, country, admin_all), "counts")
             out.append(FiguresCheck(country, len(both), diffs))
     return out

@@ -374,6 +374,11 @@ class FigureReader(ABC):
         ``uuids``, or of ``country`` and ``clusters`` (all its clusters if None)."""
 
     @abstractmethod
+    def summed_cells(self, country: str) -> pd.DataFrame:
+        """The country's ``figure_cells`` summed per key (``grouping``, ``grp``, ``set_name``,
+        ``level``, ``code``: ``mm2``, ``cells``), which ``figure_totals`` must equal."""
+
+    @abstractmethod
     def figure_countries(self) -> list[str]:
         """The countries with stored figures (counts, members or cells)."""
 

@@ -177,7 +177,7 @@ quality_findings = Table(
 #: from the records, never edited, rebuilt whole by ``mineledger figures rebuild`` (revision
 #: 0004). ``figure_members``: the cluster of land (records whose geometries meet) each hazard
 #: and outcome record is in; ``figure_cells``: the land of each cluster by set, grouping,
-#: administrative area and level, m²; ``figure_counts``: the other figures of a country as
+#: administrative area and level, whole mm²; ``figure_totals`` their sums; ``figure_counts``: the other figures of a country as
 #: JSON; ``figure_state``: the last change-log entry the figures take in.
 figure_members = Table(
     "figure_members", metadata,
@@ -206,6 +206,23 @@ figure_cells = Table(
 )
 Index("ix_figure_cells_cluster", figure_cells.c.country, figure_cells.c.cluster)
 
+#: The sums of ``figure_cells`` per country and key (``mm2``, and how many ``cells``), kept
+#: with them: what a summary reads.
+figure_totals = Table(
+    "figure_totals", metadata,
+    _fid(),
+    Column("country", Text, nullable=False),
+    Column("grouping", Text, nullable=False),
+    Column("grp", Text, nullable=False),
+    Column("set_name", Text, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("mm2", BigInteger(), nullable=False),
+    Column("cells", BigInteger(), nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("ix_figure_totals_country", figure_totals.c.country)
+
 figure_counts = Table(
     "figure_counts", metadata,
     _fid(),
@@ -221,7 +238,7 @@ figure_state = Table(
 )
 
 #: The tables of the headline figures, in the order they are cleared and written.
-FIGURE_TABLES = (figure_members, figure_cells, figure_counts, figure_state)
+FIGURE_TABLES = (figure_members, figure_cells, figure_totals, figure_counts, figure_state)
 
 #: Written to ``mineledger_meta`` for readers of stores made before Alembic; the schema's
 #: revision is Alembic's (:mod:`mineledger.store.revisions`).

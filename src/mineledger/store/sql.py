@@ -218,14 +218,31 @@ def read_figures(conn: Connection, country: str) -> tuple[pd.DataFrame, dict] | 
         schema.figure_counts.c.country == country)).scalar()
     if counts is None:
         return None
-    t = schema.figure_cells
-    rows = conn.execute(select(t.c.grouping, t.c.grp, t.c.set_name, t.c.level, t.c.code,
-                               func.sum(t.c.mm2).label("mm2"))
-                        .where(t.c.country == country)
-                        .group_by(t.c.grouping, t.c.grp, t.c.set_name, t.c.level, t.c.code)).all()
-    cells = pd.DataFrame(rows, columns=["grouping", "grp", "set_name", "level", "code", "mm2"])
-    cells["mm2"] = cells["mm2"].map(int).astype("int64")  # PostgreSQL sums bigint as numeric
+    t = schema.figure_totals
+    rows = conn.execute(select(*[t.c[k] for k in _TOTAL_KEY], t.c.mm2)
+                        .where(t.c.country == country)).all()
+    cells = pd.DataFrame(rows, columns=[*_TOTAL_KEY, "mm2"])
+    cells["mm2"] = cells["mm2"].astype("int64")
     return cells, counts
+
+
+_TOTAL_KEY = ["grouping", "grp", "set_name", "level", "code"]
+
+
+def summed_cells(conn: Connection, country: str, clusters: list | None = None) -> pd.DataFrame:
+    """``figure_cells`` of a country (of some clusters) summed per key: ``mm2`` and ``cells``."""
+    t = schema.figure_cells
+    stmt = select(*[t.c[k] for k in _TOTAL_KEY], func.sum(t.c.mm2), func.count()) \
+        .where(t.c.country == country).group_by(*[t.c[k] for k in _TOTAL_KEY])
+    if clusters is None:
+        rows = conn.execute(stmt).all()
+    else:
+        rows = [r for i in range(0, len(clusters), _CHUNK) for r in conn.execute(
+            stmt.where(t.c.cluster.in_(clusters[i:i + _CHUNK]))).all()]
+    frame = pd.DataFrame(rows, columns=[*_TOTAL_KEY, "mm2", "cells"])
+    # PostgreSQL sums bigint as numeric
+    frame[["mm2", "cells"]] = frame[["mm2", "cells"]].map(int).astype("int64")
+    return frame.groupby(_TOTAL_KEY, as_index=False)[["mm2", "cells"]].sum()
 
 
 class _FigureReads:
@@ -315,9 +332,13 @@ class _FigureReads:
         return pd.DataFrame(rows, columns=["country", "layer", "uuid", "cluster"])
 
 
+    def summed_cells(self, country):
+        return summed_cells(self.conn, country)
+
     def figure_countries(self):
         found: set[str] = set()
-        for t in (schema.figure_counts, schema.figure_members, schema.figure_cells):
+        for t in (schema.figure_counts, schema.figure_members, schema.figure_cells,
+                  schema.figure_totals):
             found.update(self.conn.execute(select(t.c.country).distinct()).scalars())
         return sorted(found)
 
@@ -446,6 +467,8 @@ class SQLWriter(_FigureReads, Writer):
         self.conn.execute(t.insert(), [{"key": _MARK, "value": int(mark)}])
 
     def replace_figures(self, country, clusters, members, cells):
+        clusters = None if clusters is None else list(dict.fromkeys(clusters))
+        self._retotal(country, clusters, cells)
         for t in (schema.figure_members, schema.figure_cells):
             if clusters is None:
                 self.conn.execute(t.delete().where(t.c.country == country))
@@ -464,6 +487,35 @@ class SQLWriter(_FigureReads, Writer):
                 **{k: cells[k].tolist() for k in ("cluster", "grouping", "grp", "set_name")},
                 "level": [int(v) for v in cells["level"]],
                 "code": cells["code"].tolist(), "mm2": [int(v) for v in cells["mm2"]]})
+
+    def _retotal(self, country, clusters, cells) -> None:
+        """``figure_totals`` of the country after its ``clusters`` (all if None) are replaced
+        by ``cells``: the old totals, less the clusters' cells, plus the new (integers, so
+        exactly); keys no cell is left in are dropped."""
+        added = pd.DataFrame(cells, columns=[*_TOTAL_KEY, "mm2"]).assign(cells=1)
+        added["mm2"] = added["mm2"].astype("int64")
+        parts = [added.groupby(_TOTAL_KEY, as_index=False)[["mm2", "cells"]].sum()]
+        t = schema.figure_totals
+        if clusters is not None:
+            kept = pd.DataFrame(self.conn.execute(select(
+                *[t.c[k] for k in _TOTAL_KEY], t.c.mm2, t.c.cells).where(
+                t.c.country == country)).all(), columns=[*_TOTAL_KEY, "mm2", "cells"])
+            removed = summed_cells(self.conn, country, clusters) if clusters else \
+                kept.iloc[0:0]
+            parts += [kept, removed.assign(mm2=-removed["mm2"], cells=-removed["cells"])]
+        frames = [p for p in parts if len(p)]
+        totals = pd.concat(frames, ignore_index=True) if frames else parts[0]
+        totals = totals.astype({"mm2": "int64", "cells": "int64", "level": "int64"}) \
+            .groupby(_TOTAL_KEY, as_index=False)[["mm2", "cells"]].sum()
+        totals = totals[totals["cells"] > 0]
+        self.conn.execute(t.delete().where(t.c.country == country))
+        if len(totals):
+            self._insert_columns(t, {"country": [country] * len(totals),
+                                     **{k: totals[k].tolist() for k in _TOTAL_KEY[:3]},
+                                     "level": [int(v) for v in totals["level"]],
+                                     "code": totals["code"].tolist(),
+                                     "mm2": [int(v) for v in totals["mm2"]],
+                                     "cells": [int(v) for v in totals["cells"]]})
 
     def put_figure_counts(self, country, counts):
         t = schema.figure_counts

@@ -2,6 +2,7 @@
 
 ``figure_members`` (the cluster of land each hazard and outcome record is in),
 ``figure_cells`` (each cluster's land by set, grouping, administrative area and level, whole mm²),
+``figure_totals`` (their sums per country),
 ``figure_counts`` (a country's other figures, JSON) and ``figure_state`` (the last change-log
 entry the figures take in). They are created empty: the first write or the first summary
 after the upgrade finds the figures behind the change log and builds them (or run
@@ -45,6 +46,17 @@ def upgrade() -> None:
                     sa.Column("mm2", sa.BigInteger, nullable=False),
                     sqlite_autoincrement=True)
     op.create_index("ix_figure_cells_cluster", "figure_cells", ["country", "cluster"])
+    op.create_table("figure_totals", _fid(),
+                    sa.Column("country", sa.Text, nullable=False),
+                    sa.Column("grouping", sa.Text, nullable=False),
+                    sa.Column("grp", sa.Text, nullable=False),
+                    sa.Column("set_name", sa.Text, nullable=False),
+                    sa.Column("level", sa.Integer, nullable=False),
+                    sa.Column("code", sa.Text, nullable=False),
+                    sa.Column("mm2", sa.BigInteger, nullable=False),
+                    sa.Column("cells", sa.BigInteger, nullable=False),
+                    sqlite_autoincrement=True)
+    op.create_index("ix_figure_totals_country", "figure_totals", ["country"])
     op.create_table("figure_counts", _fid(),
                     sa.Column("country", sa.Text, nullable=False, unique=True),
                     sa.Column("counts", sa.Text, nullable=False),
@@ -55,5 +67,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("figure_state", "figure_counts", "figure_cells", "figure_members"):
+    for name in ("figure_state", "figure_counts", "figure_totals", "figure_cells",
+                 "figure_members"):
         op.drop_table(name)
