@@ -220,7 +220,7 @@ def test_migrate_refuses_a_target_with_records_unless_forced(full, store_at, tmp
     assert result.returncode == 2 and "pass --force" in result.stderr
     result = run_cli("--store", full.location, "migrate", "--to", target, "--force")
     assert result.returncode == 0, result.stderr
-    assert "rows in 22 tables copied and verified" in result.stdout
+    assert "rows in 23 tables copied and verified" in result.stdout
     with open_store(target) as t:
         assert sorted(t.read_layer("hazards")["local_id"]) == [f"h-{i}" for i in range(5)]
 

@@ -142,28 +142,37 @@ def _record_counts(gdf) -> dict[str, Any]:
             "coded": bool("admin_code" in gdf and gdf["admin_code"].notna().any())}
 
 
-def compute_counts(writer: FigureReader, country: str, admin_all) -> dict[str, Any]:
+def compute_counts(writer: FigureReader, country: str, admin_all,
+                   previous: dict[str, Any] | None = None,
+                   changed: set[str] | None = None) -> dict[str, Any]:
     """The figures of a country other than land, as JSON: its records of hazards and
     outcomes, events and casualties (:func:`mineledger.land.summary.point_figures`), its
-    administrative areas."""
+    administrative areas. With ``previous`` counts and the layers ``changed`` since, only
+    the parts those layers make are counted again (the events and victims are read only when
+    they or the areas changed)."""
     level = finest_level(admin_all)
     admin = admin_all[admin_all["level"] == level] if level is not None else admin_all
-    events = writer.read_records("events", country=country)
-    victims = writer.read_records("victims", country=country)
-    victim_figures, event_figures = point_figures(events, victims, admin)
-    return {"version": COUNTS_VERSION,
-            "hazards": _record_counts(writer.read_records("hazards", country=country,
-                                                          columns=_COUNTED)),
-            "cleared": _record_counts(writer.read_records("cleared_areas", country=country,
-                                                          columns=_COUNTED)),
-            "victims": victim_figures.to_dict(), "events": event_figures.to_dict(),
-            "admin": {"level": level, "areas": int(len(admin)),
-                      "levels": {str(int(k)): int(v) for k, v in
-                                 admin_all["level"].value_counts().sort_index().items()},
-                      "names": {str(c): n for c, n in zip(admin["code"], admin["name"])},
-                      "names_by_level": {str(int(lv)): {str(c): n for c, n in zip(
-                          group["code"], group["name"])} for lv, group in
-                          admin_all.groupby("level")} if len(admin_all) else {}}}
+    again = set(_FIGURE_LAYERS) if previous is None or changed is None else set(changed)
+    if "admin_areas" in again:
+        again |= {"events", "victims"}
+    out = dict(previous or {}, version=COUNTS_VERSION)
+    for key, layer in (("hazards", "hazards"), ("cleared", "cleared_areas")):
+        if layer in again:
+            out[key] = _record_counts(writer.read_records(layer, country=country,
+                                                          columns=_COUNTED))
+    if again & {"events", "victims"}:
+        events = writer.read_records("events", country=country)
+        victims = writer.read_records("victims", country=country)
+        victim_figures, event_figures = point_figures(events, victims, admin)
+        out["victims"], out["events"] = victim_figures.to_dict(), event_figures.to_dict()
+    out["admin"] = {"level": level, "areas": int(len(admin)),
+                    "levels": {str(int(k)): int(v) for k, v in
+                               admin_all["level"].value_counts().sort_index().items()},
+                    "names": {str(c): n for c, n in zip(admin["code"], admin["name"])},
+                    "names_by_level": {str(int(lv)): {str(c): n for c, n in zip(
+                        group["code"], group["name"])} for lv, group in
+                        admin_all.groupby("level")} if len(admin_all) else {}}
+    return out
 
 
 # -- keeping them up to date --------------------------------------------------------------
@@ -248,16 +257,15 @@ def _country(writer: Writer, country: str, rows: pd.DataFrame) -> None:
     kept = writer.figure_counts(country)
     has_counts = kept is not None and kept.get("version") == COUNTS_VERSION
     land = rows[rows["layer"].isin(_LAND)]
-    anything = any(len(writer.read_records(layer, country=country, columns=["uuid"]))
-                   for layer in _FIGURE_LAYERS)
-    if not anything:  # nothing of the country is left
+    if not writer.holds_records(country, _FIGURE_LAYERS):  # nothing of the country is left
         _drop(writer, country)
         return
     if not has_counts or (rows["layer"] == "admin_areas").any() or len(land) > WHOLE_ABOVE:
         _whole(writer, country, admin_all)
     elif len(land):
         _clusters(writer, country, land, admin_all)
-    writer.put_figure_counts(country, compute_counts(writer, country, admin_all))
+    writer.put_figure_counts(country, compute_counts(
+        writer, country, admin_all, kept if has_counts else None, set(rows["layer"])))
 
 
 def rebuild(session: Session, *, user: str | None = None) -> list[str]:

@@ -374,6 +374,10 @@ class FigureReader(ABC):
         ``uuids``, or of ``country`` and ``clusters`` (all its clusters if None)."""
 
     @abstractmethod
+    def holds_records(self, country: str, layers: Iterable[str]) -> bool:
+        """Whether any of ``layers`` holds a record of ``country``."""
+
+    @abstractmethod
     def summed_cells(self, country: str) -> pd.DataFrame:
         """The country's ``figure_cells`` summed per key (``grouping``, ``grp``, ``set_name``,
         ``level``, ``code``: ``mm2``, ``cells``), which ``figure_totals`` must equal."""

@@ -335,6 +335,14 @@ class _FigureReads:
     def summed_cells(self, country):
         return summed_cells(self.conn, country)
 
+    def holds_records(self, country, layers):
+        for layer in layers:
+            t = schema.layer_tables[Layer(layer)]
+            if self.conn.execute(select(t.c.fid).where(t.c.country == country)
+                                 .limit(1)).first() is not None:
+                return True
+        return False
+
     def figure_countries(self):
         found: set[str] = set()
         for t in (schema.figure_counts, schema.figure_members, schema.figure_cells,
