@@ -65,7 +65,8 @@ def geodesic_area(geometries, *, projected: bool = False) -> np.ndarray | float:
     bounds = shapely.bounds(geoms)
     small = polygonal & ((bounds[:, 2] - bounds[:, 0]) <= SMALL_DEG) & \
         ((bounds[:, 3] - bounds[:, 1]) <= SMALL_DEG)
-    if small.sum() >= (1 if projected else VECTOR_MIN):
+    always = projected  # (the name is taken below by the projected geometries)
+    if small.sum() >= (1 if always else VECTOR_MIN):
         # many small polygons: one Lambert azimuthal equal-area projection per 10° cell,
         # all coordinates at once (equal-area: planar area = ellipsoidal area; at these
         # sizes a projected edge and the geodesic barely differ)
@@ -87,8 +88,8 @@ def geodesic_area(geometries, *, projected: bool = False) -> np.ndarray | float:
     if multi.any():
         which = np.flatnonzero(multi)
         parts, owner = shapely.get_parts(geoms[which], return_index=True)
-        if projected or len(parts) >= VECTOR_MIN:
-            np.add.at(out, which[owner], geodesic_area(parts, projected=projected))
+        if always or len(parts) >= VECTOR_MIN:
+            np.add.at(out, which[owner], geodesic_area(parts, projected=always))
             polygonal &= ~multi
     for i in np.flatnonzero(polygonal):
         oriented = shapely.orient_polygons(geoms[i], exterior_cw=False)
