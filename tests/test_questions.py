@@ -159,8 +159,10 @@ def test_the_most_contaminated_areas(store_at, tmp_path):
         rows = ledger(store, "XKX", "hazard", sort="remaining_m2", top=2)
         assert [r.area_name for r in rows] == ["H3", "H2", None]
         assert rows[0].remaining_m2 > rows[1].remaining_m2
+        # the total is the strips' union measured whole, the rows each strip: 30 m strips
+        # measured in the local equal-area projection add up to 1.3e-8 (1e-9 with Karney's)
         assert rows[-1].area_code == "total" and rows[-1].remaining_m2 == pytest.approx(
-            sum(r.remaining_m2 for r in ledger(store, "XKX", "hazard")[:-1]), rel=1e-9)
+            sum(r.remaining_m2 for r in ledger(store, "XKX", "hazard")[:-1]), rel=1e-7)
 
 
 def test_a_link_run_is_reverted_then_the_import_it_touched(store_at, tmp_path):
