@@ -91,6 +91,13 @@ def _land(d, rows_h, rows_o):
 FAR = shapely.affinity.translate(strip(0, 0.3), xoff=0.02)
 
 
+def _areas_and_one_hazard(s, d):
+    """The two areas of the square and one open hazard, H1, on its western 40 %."""
+    import_source(s, _admin(d), "geoboundaries")
+    h, _ = _land(d, [hazard("H1", strip(0, 0.4))], [])
+    import_source(s, h, "completion-hazards")
+
+
 def test_figures_follow_imports_moves_deletions_and_reverts(store_at, tmp_path):
     d = tmp_path / "src"
     d.mkdir()
@@ -155,9 +162,7 @@ def test_figures_behind_the_change_log_are_brought_up_to_date(store_at, tmp_path
     d = tmp_path / "src"
     d.mkdir()
     with open_store(store_at("b")) as s:
-        import_source(s, _admin(d), "geoboundaries")
-        h, _ = _land(d, [hazard("H1", strip(0, 0.4))], [])
-        import_source(s, h, "completion-hazards")
+        _areas_and_one_hazard(s, d)
         # written past the session (as an older mineledger would): no figures are kept
         with s.store.writer(user="t", command="older") as w:
             rows = w.where("hazards", "local_id", ["H1"])
@@ -171,9 +176,7 @@ def test_a_view_of_the_past_recomputes(store_at, tmp_path):
     d = tmp_path / "src"
     d.mkdir()
     with open_store(store_at("p")) as s:
-        import_source(s, _admin(d), "geoboundaries")
-        h, _ = _land(d, [hazard("H1", strip(0, 0.4))], [])
-        import_source(s, h, "completion-hazards")
+        _areas_and_one_hazard(s, d)
         then = summary(s, "XKX")
         moment = s.last_commit() + dt.timedelta(milliseconds=1)
         h, _ = _land(d, [hazard("H1", strip(0, 0.8))], [])
@@ -190,9 +193,7 @@ def test_figures_check_finds_a_tampered_cell_and_rebuild_mends_it(store_at, tmp_
     d.mkdir()
     location = store_at("k")
     with open_store(location) as s:
-        import_source(s, _admin(d), "geoboundaries")
-        h, _ = _land(d, [hazard("H1", strip(0, 0.4))], [])
-        import_source(s, h, "completion-hazards")
+        _areas_and_one_hazard(s, d)
     good = run_cli("--store", str(location), "figures", "check")
     assert good.returncode == 0, good.stderr
     assert "XKX: the stored figures equal a full recomputation" in good.stdout
