@@ -5,7 +5,7 @@ revision; an older store is refused until ``mineledger db upgrade`` (:func:`upgr
 the revisions in ``store/migrations/versions`` on it, in one transaction.
 
 >>> head()
-'0003'
+'0004'
 """
 
 from __future__ import annotations
