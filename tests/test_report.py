@@ -71,3 +71,32 @@ def test_a_map_frames_land_outside_every_area():
     charts._frame(ax, [area], [outside])
     assert ax.get_xlim()[1] > 17.051 and ax.get_ylim()[1] > 44.051
     plt.close(fig)
+
+
+def test_the_report_from_the_kept_figures_equals_the_report_computed(real_store, tmp_path,
+                                                                     monkeypatch):
+    """The report takes its headline figures and land release tables from the figures kept
+    at each commit; computed from the records instead, every table is the same to the last
+    digit, and so is the page but for the instant it was computed at."""
+    from mineledger.land import summary as summary_module
+    from mineledger.report import country as report_module
+
+    def computed_instead(*args, **kwargs):
+        raise AssertionError("computed, where the kept figures give it")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(report_module, "rows_by_admin", computed_instead)
+        patch.setattr(summary_module, "_land", computed_instead)
+        kept = write_report(real_store, "BIH", tmp_path / "kept").parent
+    computed = write_report(real_store, "BIH", tmp_path / "computed", stored=False).parent
+    names = sorted(p.name for p in kept.iterdir())
+    assert names == sorted(p.name for p in computed.iterdir())
+    assert "landrelease_admin3.csv" in names and "area_by_admin3.csv" in names
+    for name in names:
+        if name.endswith(".csv"):
+            assert (kept / name).read_bytes() == (computed / name).read_bytes(), name
+
+    def page(folder):
+        return re.sub(r"Computed \S+ \(UTC\)", "", (folder / "index.html").read_text())
+
+    assert page(kept) == page(computed)

@@ -335,7 +335,7 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
     session.require(Action.AGGREGATE, country=country)
     require_country(session, country)
     selection = selection or Selection()
-    kept = _from_stored(session, country, by) if stored and selection.empty else None
+    kept = stored_rows(session, country, by) if stored and selection.empty else None
     if kept is not None:
         return rank(kept, sort, top, COLUMNS)
     admin_all = session.read_layer("admin_areas", country)
@@ -361,10 +361,18 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
     return rank(rows, sort, top, COLUMNS)
 
 
-def _from_stored(session: Session, country: str, by: list[str]) -> list[LedgerRow] | None:
-    """The ledger by one administrative level or by year, of all the records, from the
-    figures kept at each commit (:mod:`mineledger.land.figures`); None where they cannot
-    give it (another grouping, a view of the past)."""
+def stored_rows(session: Session, country: str, by: list[str]) -> list[LedgerRow] | None:
+    """The ledger by one administrative level or by year (``by``: ``["admin2"]``,
+    ``["year"]``), of all the records, from the figures kept at each commit
+    (:mod:`mineledger.land.figures`): the rows :func:`ledger` computes, to the last digit;
+    None where they cannot give them (another grouping, a view of the past, figures this
+    user may not bring up to date).
+
+    Raises
+    ------
+    QueryError
+        No administrative areas of that level are loaded for the country.
+    """
     level = _admin_level(by[0]) if len(by) == 1 else None
     if len(by) != 1 or (level is None and by[0] != "year"):
         return None

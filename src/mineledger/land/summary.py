@@ -348,6 +348,9 @@ def _from_stored(session: Session, country: str) -> Summary | None:
         cleared=polygons("cleared", "outcome_records"), land_release=land.ledger_total(),
         victims=VictimFigures(**{**v, "by_admin": figures.count_rows(v["by_admin"])}),
         events=EventFigures(**{**e, "by_admin": figures.count_rows(e["by_admin"]),
+                               # in the order of the types, as computed (JSON sorted them)
+                               "by_type": {t.value: e["by_type"][t.value] for t in EventType
+                                           if t.value in e["by_type"]},
                                "linked": EventLinks(**e["linked"])}),
         quarantine=QuarantineFigures(count=int((quarantine["status"] == "open").sum()),
                                      resolved=int((quarantine["status"] == "resolved").sum())),
@@ -413,7 +416,7 @@ def summary(session: Session, country: str, selection: Selection | None = None, 
     if land is not None and not selection.empty:
         raise ValueError("summary: land prepared beforehand is of all the records; "
                          "a selection computes its own")
-    if stored and selection.empty and land is None:
+    if stored and selection.empty:  # (prepared land is of all the records too)
         kept = _from_stored(session, country)
         if kept is not None:
             return kept

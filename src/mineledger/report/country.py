@@ -25,7 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from mineledger.access import Action, Session
 from mineledger.errors import SourceError
 from mineledger.land.engine import AdminLevel, LandClusters
-from mineledger.land.landrelease import COLUMNS, rows_by_admin, usable
+from mineledger.land.landrelease import COLUMNS, rows_by_admin, stored_rows, usable
 from mineledger.land.summary import record_land, summary
 from mineledger.model.codes import checked_country
 from mineledger.report import charts
@@ -137,12 +137,16 @@ def _event_tables(figures, events, tables):
     return ev_year
 
 
-def _land_release(country, admin, levels, tables, pictures, land, prepared: _Levels) -> None:
-    """The land release ledger by the charted level and by the finest level, and its map."""
+def _land_release(session, country, admin, levels, tables, pictures, land, prepared: _Levels,
+                  stored: bool) -> None:
+    """The land release ledger by the charted level and by the finest level (from the
+    figures kept at each commit where they can give it), and its map."""
     sets = land.sets(recorded=True)
     release_levels = sorted({*_chart_level(admin, levels), *levels[-1:]})
     for lvl in release_levels:
-        rows = [r.to_dict() for r in rows_by_admin(sets, prepared[lvl])]
+        kept = stored_rows(session, country, [f"admin{lvl}"]) if stored else None
+        rows = [r.to_dict() for r in (kept if kept is not None
+                                      else rows_by_admin(sets, prepared[lvl]))]
         for r in rows:
             for c in COLUMNS:
                 r[c.replace("_m2", "_km2")] = round(r[c] / 1e6, 4)
@@ -261,7 +265,7 @@ def _count(value) -> str:
 
 
 def write_report(session: Session, country: str, out_dir: str | Path, *,
-                 overwrite: bool = False) -> Path:
+                 overwrite: bool = False, stored: bool = True) -> Path:
     """Write ``index.html`` and CSV tables for one country into the folder ``out_dir``.
 
     The report is written in a folder beside ``out_dir`` and moved into place when whole, so
@@ -278,6 +282,10 @@ def write_report(session: Session, country: str, out_dir: str | Path, *,
         folder (the page and CSV files only) is replaced with ``overwrite``.
     overwrite : bool
         Replace the folder of an earlier report.
+    stored : bool
+        Take the headline figures and the land release tables from the figures kept at
+        each commit (:mod:`mineledger.land.figures`) where they can give them; false
+        computes everything from the records (the same report, to the last digit).
 
     Returns
     -------
@@ -310,7 +318,7 @@ def write_report(session: Session, country: str, out_dir: str | Path, *,
         raise SourceError(f"--out {out}: cannot write the report: {exc.strerror or exc}; "
                           "nothing was written") from None
     try:
-        _write_pages(session, country, staging)
+        _write_pages(session, country, staging, stored)
         _put_in_place(staging, out)
     except OSError as exc:
         raise SourceError(f"--out {out}: cannot write the report: {exc.strerror or exc}; "
@@ -327,7 +335,7 @@ def _umask() -> int:
     return mask
 
 
-def _write_pages(session: Session, country: str, out: Path) -> None:
+def _write_pages(session: Session, country: str, out: Path, stored: bool) -> None:
     """The report's page and tables, written into the folder ``out``."""
     session = session.reading_once()  # the summary reads the layers the tables read
     admin = session.read_layer("admin_areas", country)
@@ -337,7 +345,7 @@ def _write_pages(session: Session, country: str, out: Path) -> None:
     land = LandClusters(usable(hazards), usable(cleared))
     land.sets(recorded=True)  # kept: the summary's sets are among them
     prepared = _Levels(admin)
-    figures = summary(session, country, land=land)
+    figures = summary(session, country, land=land, stored=stored)
     events = session.read_layer("events", country)
     victims = session.read_layer("victims", country)
     tables = _Tables(out)
@@ -355,7 +363,7 @@ def _write_pages(session: Session, country: str, out: Path) -> None:
         haz_rows, clr_rows = area_levels[lvl]
         pictures.append({"title": "By area", "png": charts.area_chart(haz_rows, clr_rows, lvl)})
     if len(hazards) or len(cleared):
-        _land_release(country, admin, levels, tables, pictures, land, prepared)
+        _land_release(session, country, admin, levels, tables, pictures, land, prepared, stored)
     flags, quality = _quality(session, country, (("hazards", hazards), ("cleared areas", cleared),
                                                  ("events", events), ("victims", victims)))
     html = environment().get_template("report.html.j2").render(
