@@ -173,6 +173,39 @@ def test_figures_behind_the_change_log_are_brought_up_to_date(store_at, tmp_path
         assert_current(s)
 
 
+def test_figures_of_an_earlier_form_are_rebuilt_whole_and_never_read(store_at, tmp_path):
+    """Figures of form 1 kept the records' land at the finest level only: read as they are,
+    the land of the records by another level would be nil. A reader who may not write gets
+    the figures computed and writes nothing; the next summary of someone who may change the
+    records finds the form old, rebuilds the figures whole, and reads the new form."""
+    from mineledger.access.users import put_user
+
+    d = tmp_path / "src"
+    d.mkdir()
+    location = store_at("v")
+    with open_store(location, user="ada") as s:
+        _areas_and_one_hazard(s, d)
+        put_user(s, "ada", "admin")
+        put_user(s, "pat", "public")
+        expected = recomputed(s, "XKX").to_dict()
+        with s.store.writer(user="ada", command="figures of form 1") as w:
+            for t in ("figure_cells", "figure_totals"):  # (form 1 had only some of them)
+                w.conn.execute(text(f"DELETE FROM {t} WHERE grouping = 'records'"))
+            w.put_figure_counts("XKX", dict(w.figure_counts("XKX"), version=1))
+    with open_store(location, user="pat") as public:
+        assert figures.stored_land(public, "XKX") is None
+        same(summary(public, "XKX").to_dict(), expected)
+        assert public.store.read_figures("XKX")[1]["version"] == 1  # nothing was written
+    with open_store(location, user="ada") as s:
+        kept = figures.stored_land(s, "XKX")
+        assert kept.counts["version"] == figures.COUNTS_VERSION
+        rows, total = kept.record_rows("hazard_records", 1)
+        assert [r.code for r in rows] == ["W", "unassigned"]
+        assert total == pytest.approx(float(geodesic_area(strip(0, 0.4))), rel=1e-9)
+        same(summary(s, "XKX").to_dict(), expected)
+        assert_current(s)
+
+
 def test_a_view_of_the_past_recomputes(store_at, tmp_path):
     d = tmp_path / "src"
     d.mkdir()

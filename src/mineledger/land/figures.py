@@ -42,14 +42,15 @@ from mineledger.model.vocab import GeometryStatus
 from mineledger.store.base import FigureReader, Writer
 
 #: Groupings of the cells: all the land (at the whole country and every administrative
-#: level), the ledger by year (whole country), the records' distinct land (finest level).
+#: level), the ledger by year (whole country), the records' distinct land (every level).
 ALL, YEAR, RECORDS = "", "year", "records"
 #: Above this many changed land records of one country, its figures are recomputed whole
 #: (one pass over the country beats as many index queries).
 WHOLE_ABOVE = 2_000
 _LAND = ("hazards", "cleared_areas")
-#: The form of the stored counts and cells; figures of another form are recomputed.
-COUNTS_VERSION = 1
+#: The form of the stored counts and cells; figures of another form are recomputed
+#: (2: the records' distinct land at every administrative level, not the finest only).
+COUNTS_VERSION = 2
 _FIGURE_LAYERS = ("hazards", "cleared_areas", "events", "victims", "admin_areas")
 _COUNTED = ["uuid", "geometry_status", "area_m2", "admin_code"]
 _CELL_COLUMNS = ["cluster", "grouping", "grp", "set_name", "level", "code", "mm2"]
@@ -100,8 +101,7 @@ def compute_land(hazards: gpd.GeoDataFrame, outcomes: gpd.GeoDataFrame,
     names, hg, og = _groups(land, "year")
     frames.append(_cells(measure(land.sets(hg, og), max(len(names), 1)), labels, YEAR, names))
     frames.append(_group_markers(land, hg, og, ids, names))
-    finest = levels[-1:] if levels else []
-    frames.append(_cells(measure(land.record_sets(), 1, finest), labels, RECORDS, [ALL]))
+    frames.append(_cells(measure(land.record_sets(), 1, levels), labels, RECORDS, [ALL]))
     return members, pd.concat(frames, ignore_index=True)[_CELL_COLUMNS]
 
 
@@ -393,14 +393,40 @@ def current(session: Session, country: str) -> tuple[pd.DataFrame, dict[str, Any
 on_commit(update)
 
 
+def stored_land(session: Session, country: str) -> "StoredLand | None":
+    """The figures kept for ``country`` (:func:`current`, read once), or None where they
+    cannot stand for the store as it is now."""
+    stored = current(session, country)
+    return None if stored is None else StoredLand(*stored)
+
+
 @dataclass(frozen=True)
 class StoredLand:
-    """The land figures of a country from its cells: the ledger's total row, and the
-    distinct land of its hazard and outcome records by area of the finest level."""
+    """The figures of a country as kept: the land's cells summed per key (``cells``) and the
+    other figures (``counts``). Gives the ledger by area and by year, its total row, and the
+    distinct land of the hazard and outcome records by area, as computed from the records."""
 
     cells: pd.DataFrame
-    names: dict[str, str | None]
-    level: int | None
+    counts: dict[str, Any]
+
+    @property
+    def level(self) -> int | None:
+        """The finest administrative level loaded (None: no areas)."""
+        return self.counts["admin"]["level"]
+
+    @property
+    def names(self) -> dict[str, str | None]:
+        """Names of the areas of the finest level, by code."""
+        return self.counts["admin"]["names"]
+
+    def names_of(self, level: int) -> dict[str, str | None] | None:
+        """Names of the areas of ``level`` by code; None if none of that level is loaded."""
+        return self.counts["admin"]["names_by_level"].get(str(level))
+
+    def coded(self) -> bool:
+        """Whether hazard or outcome records carry an area code (which counts before their
+        location, so the land by area is computed, not kept)."""
+        return bool(self.counts["hazards"]["coded"] or self.counts["cleared"]["coded"])
 
     def ledger_total(self) -> LandRelease:
         c = self.cells[(self.cells["grouping"] == ALL) & (self.cells["level"] == 0)]
@@ -430,10 +456,14 @@ class StoredLand:
         total = table(whole.rename(columns={"set_name": "set"}), by=("level",))
         return rows + [_row_of(total, 0, TOTAL, None, by=YEAR)]
 
-    def record_rows(self, which: str):
+    def record_rows(self, which: str, level: int | None = None):
+        """The distinct land of the records (``hazard_records`` or ``outcome_records``) by
+        the areas of ``level`` (default: the finest), and its sum in m²: the rows of
+        :func:`mineledger.land.summary.record_land`."""
+        level = self.level if level is None else level
         c = self.cells[(self.cells["grouping"] == RECORDS) & (self.cells["set_name"] == which)
-                       & (self.cells["level"] == self.level)]
-        rows = land_rows(m2_of(c.groupby("code")["mm2"].sum()), self.names)
+                       & (self.cells["level"] == level)]
+        rows = land_rows(m2_of(c.groupby("code")["mm2"].sum()), self.names_of(level) or {})
         return rows, math.fsum(r.area_m2 for r in rows)
 
 

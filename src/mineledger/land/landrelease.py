@@ -335,7 +335,8 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
     session.require(Action.AGGREGATE, country=country)
     require_country(session, country)
     selection = selection or Selection()
-    kept = stored_rows(session, country, by) if stored and selection.empty else None
+    kept = stored_rows(figures.stored_land(session, country), country, by) \
+        if stored and selection.empty else None
     if kept is not None:
         return rank(kept, sort, top, COLUMNS)
     admin_all = session.read_layer("admin_areas", country)
@@ -361,12 +362,12 @@ def ledger(session: Session, country: str, by: str | Sequence[str] = "admin2",
     return rank(rows, sort, top, COLUMNS)
 
 
-def stored_rows(session: Session, country: str, by: list[str]) -> list[LedgerRow] | None:
+def stored_rows(land: figures.StoredLand | None, country: str,
+                by: list[str]) -> list[LedgerRow] | None:
     """The ledger by one administrative level or by year (``by``: ``["admin2"]``,
-    ``["year"]``), of all the records, from the figures kept at each commit
-    (:mod:`mineledger.land.figures`): the rows :func:`ledger` computes, to the last digit;
-    None where they cannot give them (another grouping, a view of the past, figures this
-    user may not bring up to date).
+    ``["year"]``), of all the records, from the figures kept for ``country``
+    (:func:`mineledger.land.figures.stored_land`): the rows :func:`ledger` computes, to the
+    last digit; None where they cannot give them (none kept, another grouping).
 
     Raises
     ------
@@ -374,16 +375,11 @@ def stored_rows(session: Session, country: str, by: list[str]) -> list[LedgerRow
         No administrative areas of that level are loaded for the country.
     """
     level = _admin_level(by[0]) if len(by) == 1 else None
-    if len(by) != 1 or (level is None and by[0] != "year"):
+    if land is None or len(by) != 1 or (level is None and by[0] != "year"):
         return None
-    stored = figures.current(session, country)
-    if stored is None:
-        return None
-    cells, counts = stored
-    land = figures.StoredLand(cells, counts["admin"]["names"], counts["admin"]["level"])
     if level is None:
         return land.ledger_by_year()
-    names = counts["admin"]["names_by_level"].get(str(level))
+    names = land.names_of(level)
     if not names:
         raise QueryError(f"--by admin{level}: no administrative areas of level {level} "
                          f"are loaded for {country}")

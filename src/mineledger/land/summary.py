@@ -323,18 +323,14 @@ def point_figures(events, victims, admin, located=None) -> tuple[VictimFigures, 
     return victim_figures, _event_figures(events, admin, located("events"))
 
 
-def _from_stored(session: Session, country: str) -> Summary | None:
-    """The summary of all the country's records from its stored figures
-    (:mod:`mineledger.land.figures`); None where they cannot give it (a view of the past,
-    records carrying an area code, no administrative areas)."""
-    stored = figures.current(session, country)
-    if stored is None:
+def from_figures(session: Session, country: str,
+                 land: figures.StoredLand | None) -> Summary | None:
+    """The summary of all the country's records from the figures kept for it
+    (:func:`mineledger.land.figures.stored_land`); None where they cannot give it (none
+    kept, a view of the past, records carrying an area code, no administrative areas)."""
+    if land is None or land.level is None or land.coded():
         return None
-    cells, counts = stored
-    admin = counts["admin"]
-    if admin["level"] is None or counts["hazards"]["coded"] or counts["cleared"]["coded"]:
-        return None
-    land = figures.StoredLand(cells, admin["names"], admin["level"])
+    counts, admin = land.counts, land.counts["admin"]
 
     def polygons(key, which):
         c = {k: v for k, v in counts[key].items() if k != "coded"}
@@ -417,7 +413,7 @@ def summary(session: Session, country: str, selection: Selection | None = None, 
         raise ValueError("summary: land prepared beforehand is of all the records; "
                          "a selection computes its own")
     if stored and selection.empty:  # (prepared land is of all the records too)
-        kept = _from_stored(session, country)
+        kept = from_figures(session, country, figures.stored_land(session, country))
         if kept is not None:
             return kept
     admin_all = session.read_layer("admin_areas", country)

@@ -26,7 +26,8 @@ from mineledger.access import Action, Session
 from mineledger.errors import SourceError
 from mineledger.land.engine import AdminLevel, LandClusters
 from mineledger.land.landrelease import COLUMNS, rows_by_admin, stored_rows, usable
-from mineledger.land.summary import record_land, summary
+from mineledger.land import figures as kept_figures
+from mineledger.land.summary import from_figures, record_land, summary
 from mineledger.model.codes import checked_country
 from mineledger.report import charts
 
@@ -74,12 +75,15 @@ class _Levels(dict):
 
 
 def _area_tables(figures, admin, hazards, cleared, levels, tables, land,
-                 prepared: _Levels) -> dict:
-    """Suspected hazardous and cleared area by every administrative level; returns the rows
-    by level (for the chart)."""
+                 prepared: _Levels, kept) -> dict:
+    """Suspected hazardous and cleared area by every administrative level (from the figures
+    kept at each commit where they give it); returns the rows by level (for the chart)."""
     area_levels = {}
 
     def land_rows(layer, records, lvl, areas):
+        if kept is not None and not kept.coded():
+            which = "hazard_records" if layer == "hazards" else "outcome_records"
+            return kept.record_rows(which, lvl)[0]
         return record_land(land, layer, records, areas, lambda: prepared[lvl])
 
     for lvl in levels:
@@ -137,15 +141,15 @@ def _event_tables(figures, events, tables):
     return ev_year
 
 
-def _land_release(session, country, admin, levels, tables, pictures, land, prepared: _Levels,
-                  stored: bool) -> None:
+def _land_release(country, admin, levels, tables, pictures, land, prepared: _Levels,
+                  kept) -> None:
     """The land release ledger by the charted level and by the finest level (from the
     figures kept at each commit where they can give it), and its map."""
     sets = land.sets(recorded=True)
     release_levels = sorted({*_chart_level(admin, levels), *levels[-1:]})
     for lvl in release_levels:
-        kept = stored_rows(session, country, [f"admin{lvl}"]) if stored else None
-        rows = [r.to_dict() for r in (kept if kept is not None
+        rows = stored_rows(kept, country, [f"admin{lvl}"])
+        rows = [r.to_dict() for r in (rows if rows is not None
                                       else rows_by_admin(sets, prepared[lvl]))]
         for r in rows:
             for c in COLUMNS:
@@ -345,13 +349,16 @@ def _write_pages(session: Session, country: str, out: Path, stored: bool) -> Non
     land = LandClusters(usable(hazards), usable(cleared))
     land.sets(recorded=True)  # kept: the summary's sets are among them
     prepared = _Levels(admin)
-    figures = summary(session, country, land=land, stored=stored)
+    # the figures kept at each commit, read once: every table they give is of one instant
+    kept = kept_figures.stored_land(session, country) if stored else None
+    figures = from_figures(session, country, kept) or summary(session, country, land=land,
+                                                              stored=False)
     events = session.read_layer("events", country)
     victims = session.read_layer("victims", country)
     tables = _Tables(out)
     levels = sorted(int(x) for x in admin["level"].unique()) if len(admin) else []
-    area_levels = _area_tables(figures, admin, hazards, cleared, levels,
-                               tables, land, prepared) if len(hazards) or len(cleared) else {}
+    area_levels = _area_tables(figures, admin, hazards, cleared, levels, tables, land,
+                               prepared, kept) if len(hazards) or len(cleared) else {}
     by_year = _victim_tables(figures, victims, tables)
     ev_year = _event_tables(figures, events, tables)
     pictures = [{"title": "Map", "png": charts.overview_map(admin, hazards, cleared, events,
@@ -363,7 +370,7 @@ def _write_pages(session: Session, country: str, out: Path, stored: bool) -> Non
         haz_rows, clr_rows = area_levels[lvl]
         pictures.append({"title": "By area", "png": charts.area_chart(haz_rows, clr_rows, lvl)})
     if len(hazards) or len(cleared):
-        _land_release(session, country, admin, levels, tables, pictures, land, prepared, stored)
+        _land_release(country, admin, levels, tables, pictures, land, prepared, kept)
     flags, quality = _quality(session, country, (("hazards", hazards), ("cleared areas", cleared),
                                                  ("events", events), ("victims", victims)))
     html = environment().get_template("report.html.j2").render(
