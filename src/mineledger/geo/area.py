@@ -123,9 +123,11 @@ def land_area(geometries) -> np.ndarray | float:
     """:func:`geodesic_area` of land that overlays cut out of other land, in m²: every edge
     is first divided into pieces of at most 0.001° (about 100 m), so an edge measures alike
     whether or not an overlay split it. Then the areas of land cut from one land add up as
-    the land does — ``|A ∪ B| = |A| + |B| − |A ∩ B|`` to about 1e-9 of ``A ∪ B`` — where
-    measuring long edges whole would move them by up to a few 1e-6 (each split point bends
-    a long edge by the difference between a straight line in degrees and the measure's own).
+    the land does — ``|A ∪ B| = |A| + |B| − |A ∩ B|`` to about 1e-9 of ``A ∪ B`` for land of
+    kilometres, 1e-8 for strips tens of metres wide (each polygon is measured in its own
+    local equal-area projection) — where measuring long edges whole would move them by up to
+    a few 1e-6 (each split point bends a long edge by the difference between a straight line
+    in degrees and the measure's own).
 
     Parameters and result as :func:`geodesic_area`.
 
