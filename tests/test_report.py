@@ -10,10 +10,23 @@ import pytest
 from mineledger import write_report
 
 
+def _computed_instead(*args, **kwargs):
+    raise AssertionError("computed, where the kept figures give it")
+
+
 @pytest.fixture(scope="module")
 def reports(real_store, tmp_path_factory):
+    """The reports of both countries, their figures and land tables read from the figures
+    kept at each commit (computing them fails here)."""
+    from mineledger.land import summary as summary_module
+    from mineledger.report import country as report_module
+
     out = tmp_path_factory.mktemp("report")
-    return {c: write_report(real_store, c, out / c) for c in ("BIH", "COL")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(report_module, "rows_by_admin", _computed_instead)
+        patch.setattr(report_module, "record_land", _computed_instead)
+        patch.setattr(summary_module, "_land", _computed_instead)
+        return {c: write_report(real_store, c, out / c) for c in ("BIH", "COL")}
 
 
 @pytest.mark.parametrize("country", ["BIH", "COL"])
@@ -73,22 +86,12 @@ def test_a_map_frames_land_outside_every_area():
     plt.close(fig)
 
 
-def test_the_report_from_the_kept_figures_equals_the_report_computed(real_store, tmp_path,
-                                                                     monkeypatch):
-    """The report takes its headline figures and land release tables from the figures kept
-    at each commit; computed from the records instead, every table is the same to the last
-    digit, and so is the page but for the instant it was computed at."""
-    from mineledger.land import summary as summary_module
-    from mineledger.report import country as report_module
-
-    def computed_instead(*args, **kwargs):
-        raise AssertionError("computed, where the kept figures give it")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(report_module, "rows_by_admin", computed_instead)
-        patch.setattr(report_module, "record_land", computed_instead)
-        patch.setattr(summary_module, "_land", computed_instead)
-        kept = write_report(real_store, "BIH", tmp_path / "kept").parent
+def test_the_report_from_the_kept_figures_equals_the_report_computed(reports, real_store,
+                                                                     tmp_path):
+    """The report takes its headline figures and land tables from the figures kept at each
+    commit (the fixture); computed from the records instead, every table is the same to the
+    last digit, and so is the page but for the instant it was computed at."""
+    kept = reports["BIH"].parent
     computed = write_report(real_store, "BIH", tmp_path / "computed", stored=False).parent
     names = sorted(p.name for p in kept.iterdir())
     assert names == sorted(p.name for p in computed.iterdir())
