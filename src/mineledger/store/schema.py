@@ -177,8 +177,9 @@ quality_findings = Table(
 #: from the records, never edited, rebuilt whole by ``mineledger figures rebuild`` (revision
 #: 0004). ``figure_members``: the cluster of land (records whose geometries meet) each hazard
 #: and outcome record is in; ``figure_cells``: the land of each cluster by set, grouping,
-#: administrative area and level, whole mm²; ``figure_totals`` their sums; ``figure_counts``: the other figures of a country as
-#: JSON; ``figure_state``: the last change-log entry the figures take in.
+#: administrative area and level, whole mm²; ``figure_totals`` their sums; ``figure_counts``:
+#: the other figures of a country as JSON; ``figure_state``: the last change-log entry the
+#: figures take in.
 figure_members = Table(
     "figure_members", metadata,
     _fid(),
@@ -191,16 +192,21 @@ figure_members = Table(
 Index("ix_figure_members_uuid", figure_members.c.uuid)
 Index("ix_figure_members_cluster", figure_members.c.country, figure_members.c.cluster)
 
+
+def _figure_key() -> list[Column]:
+    """The key of a figure cell beside its country (and cluster): grouping ("" all the land,
+    ``year``, ``records``), group, set, administrative level (0: the country) and area code."""
+    return [Column("grouping", Text, nullable=False), Column("grp", Text, nullable=False),
+            Column("set_name", Text, nullable=False), Column("level", Integer, nullable=False),
+            Column("code", Text, nullable=False)]
+
+
 figure_cells = Table(
     "figure_cells", metadata,
     _fid(),
     Column("country", Text, nullable=False),
     Column("cluster", Text, nullable=False),
-    Column("grouping", Text, nullable=False),  # "" (all the land) | year | records
-    Column("grp", Text, nullable=False),
-    Column("set_name", Text, nullable=False),
-    Column("level", Integer, nullable=False),
-    Column("code", Text, nullable=False),
+    *_figure_key(),
     Column("mm2", BigInteger(), nullable=False),  # whole mm²
     sqlite_autoincrement=True,
 )
@@ -212,11 +218,7 @@ figure_totals = Table(
     "figure_totals", metadata,
     _fid(),
     Column("country", Text, nullable=False),
-    Column("grouping", Text, nullable=False),
-    Column("grp", Text, nullable=False),
-    Column("set_name", Text, nullable=False),
-    Column("level", Integer, nullable=False),
-    Column("code", Text, nullable=False),
+    *_figure_key(),
     Column("mm2", BigInteger(), nullable=False),
     Column("cells", BigInteger(), nullable=False),
     sqlite_autoincrement=True,
