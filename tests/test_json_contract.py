@@ -5,8 +5,9 @@ when the ledger's columns took their IMAS 07.11 meaning (recorded, released, rem
 and the summary gained the ledger's total and its casualty source, and once more when land
 came to be summed in whole mm² (exact in any order, so that the figures stored at commit, the
 figures computed, and both back ends agree bit for bit; no value moved by more than 0.004 m²
-of BiH's 806 km²): delete a golden to write it
-anew, and say why in the commit. The instants and the store's location, which differ from run
+of BiH's 806 km²), and once to put the events' types back in their order after the figures
+kept at commit had printed them sorted: delete a golden to write it anew, and say why in the
+commit. The instants and the store's location, which differ from run
 to run, are masked."""
 
 from __future__ import annotations

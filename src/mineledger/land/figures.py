@@ -37,7 +37,7 @@ from mineledger.land.engine import AdminLevel, LandClusters, m2_of, measure, tab
 from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED
 from mineledger.land.landrelease import (SETS, TOTAL, UNKNOWN, LandRelease, LedgerRow, _groups,
                                          _row_of, _total, ledger_row, usable)
-from mineledger.land.summary import point_figures
+from mineledger.land.summary import point_figures, record_counts
 from mineledger.model.vocab import GeometryStatus
 from mineledger.store.base import FigureReader, Writer
 
@@ -131,14 +131,9 @@ def _cells(cells: pd.DataFrame, labels: pd.Series, grouping: str, names: list[st
 # -- counts -------------------------------------------------------------------------------
 
 def _record_counts(gdf) -> dict[str, Any]:
-    status = gdf["geometry_status"]
-    return {"count": int(len(gdf)),
-            "without_geometry": int(status.isin([GeometryStatus.MISSING,
-                                                 GeometryStatus.EMPTY]).sum()),
-            "invalid_repaired": int((status == GeometryStatus.REPAIRED).sum()),
-            "invalid_unrepairable": int(status.isin([GeometryStatus.UNREPAIRABLE,
-                                                     GeometryStatus.UNPARSEABLE]).sum()),
-            "area_m2": float(pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0).sum()),
+    """:func:`mineledger.land.summary.record_counts`, and whether any record carries an area
+    code (``coded``: its land by area is then computed, not kept)."""
+    return {**record_counts(gdf),
             "coded": bool("admin_code" in gdf and gdf["admin_code"].notna().any())}
 
 

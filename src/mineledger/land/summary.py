@@ -156,21 +156,24 @@ def _unusable(gdf) -> int:
                                             GeometryStatus.UNPARSEABLE]).sum())
 
 
+def record_counts(gdf) -> dict[str, int | float]:
+    """What :class:`PolygonFigures` counts of a layer's records (``geometry_status`` and
+    ``area_m2`` read): ``count``, ``without_geometry``, ``invalid_repaired``,
+    ``invalid_unrepairable``, and ``area_m2``, the sum of the records' own areas (m²)."""
+    return {"count": int(len(gdf)), "without_geometry": _without_geometry(gdf),
+            "invalid_repaired": int((gdf["geometry_status"] == GeometryStatus.REPAIRED).sum()),
+            "invalid_unrepairable": _unusable(gdf),
+            "area_m2": float(pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0).sum())}
+
+
 def _polygon_figures(layer, gdf, admin, within: set[str] | None, land: LandClusters,
                      prepared: Callable[[], AdminLevel]) -> PolygonFigures:
-    areas = pd.to_numeric(gdf["area_m2"], errors="coerce").fillna(0.0)
     by_admin = record_land(land, layer, gdf, admin, prepared)
     if within is not None:  # the land inside the area: its rows (and those of areas within)
         by_admin = [r for r in by_admin if r.code in within]
-    return PolygonFigures(
-        count=int(len(gdf)),
-        without_geometry=_without_geometry(gdf),
-        invalid_repaired=int((gdf["geometry_status"] == GeometryStatus.REPAIRED).sum()),
-        invalid_unrepairable=_unusable(gdf),
-        area_m2=float(areas.sum()),
-        distinct_area_m2=float(math.fsum(r.area_m2 for r in by_admin)),
-        by_admin=by_admin,
-    )
+    return PolygonFigures(**record_counts(gdf),
+                          distinct_area_m2=float(math.fsum(r.area_m2 for r in by_admin)),
+                          by_admin=by_admin)
 
 
 def record_land(land: LandClusters, layer: str, records, admin,
