@@ -158,7 +158,7 @@ def test_functions_are_short_or_say_why(rel, tree):
 
 def test_the_layout_has_the_fields_domains():
     for folder in ("model", "geo", "io", "store", "access", "ledger", "land", "victims", "cli",
-                   "report"):
+                   "report", "stockpile"):
         assert (SRC / folder / "__init__.py").is_file(), folder
     for misleading in ("services", "safety.py", "areas.py"):
         assert not list(SRC.rglob(misleading)), f"{misleading} names something else in the field"

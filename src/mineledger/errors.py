@@ -25,6 +25,13 @@ class ProfileError(MineledgerError):
     http_status = 422
 
 
+class RuleSetError(MineledgerError):
+    """A quantity-distance rule set file is missing, not YAML, or not of the form (the
+    message names the field and what was expected)."""
+
+    http_status = 422
+
+
 class SourceError(MineledgerError):
     """A source file cannot be read (missing, unreadable, wrong format or encoding)."""
 

@@ -1,6 +1,6 @@
 """The ``mineledger`` command: a thin layer over the Python API, one module per command
 group (:mod:`.importing`, :mod:`.figures`, :mod:`.quality`, :mod:`.history`,
-:mod:`.records`, :mod:`.victims`, :mod:`.admin`).
+:mod:`.records`, :mod:`.victims`, :mod:`.admin`, :mod:`.storage_safety`).
 
 Every command opens one session and makes one service call; errors that a user can cause
 (:class:`~mineledger.errors.MineledgerError`) are printed as one clear line on stderr with exit
@@ -13,7 +13,7 @@ import logging
 import sys
 
 # the command groups register themselves on the app, in the order `--help` lists them
-from mineledger.cli import importing, figures, records, quality, history, admin, victims  # noqa: F401,E501
+from mineledger.cli import importing, figures, records, quality, history, admin, victims, storage_safety  # noqa: F401,E501
 from mineledger.cli.common import app, err, state
 from mineledger.errors import MineledgerError
 from mineledger.store.locations import hide_passwords

@@ -1,0 +1,161 @@
+"""``mineledger safety``: the quantity-distance calculator (IATG 02.20) and the storage mixing
+of compatibility groups (AASTP-1), which need no store."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from mineledger.cli.common import group, out, say
+
+safety_app = group("safety", "Explosive storage safety: quantity-distances (IATG 02.20) and the "
+                             "mixing of compatibility groups (AASTP-1). Needs no store.")
+
+
+class CalcFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+RuleSetOption = Annotated[Optional[Path], typer.Option(
+    "--rule-set", metavar="FILE", help="A rule set (YAML; default IATG 02.20, 3rd edition 2021).")]
+Vehicles = Annotated[Optional[int], typer.Option(
+    "--vehicles", metavar="N", min=0, help="A public road's traffic, vehicles a day (its use level).")]
+Division = Annotated[str, typer.Option("--division", metavar="HD",
+                                       help="Hazard division: 1.1, 1.2.1, 1.2.2, 1.3.1, 1.3.2, 1.4, 1.5.")]
+
+
+def _holdings(values: list[str], division: str | None) -> dict[str, float]:
+    """``--neq 10000`` (of ``--division``) or ``--neq 1.1=8000 …`` as ``{division: kg}``."""
+    from mineledger.errors import QueryError
+
+    held: dict[str, float] = {}
+    for v in values:
+        hd, _, kg = v.rpartition("=")
+        hd = hd.strip() or division
+        try:
+            q = float(kg.replace(",", "").replace("_", ""))
+        except ValueError:
+            raise QueryError(f"--neq {v}: expected kilograms (10000) or a division and "
+                             "kilograms (1.1=8000)") from None
+        if hd is None:
+            raise QueryError(f"--neq {v}: name its division (--division 1.1, or --neq 1.1={kg})")
+        held[hd] = held.get(hd, 0.0) + q
+    return held
+
+
+@safety_app.command("distance")
+def safety_distance(
+    neq: Annotated[List[str], typer.Option(
+        "--neq", metavar="KG|HD=KG", help="Net explosive quantity in kg, of --division, or of a "
+        "division (1.1=8000); repeat for a building holding several (IATG 02.20 Table 6).")],
+    division: Annotated[Optional[str], typer.Option(
+        "--division", metavar="HD", help="The division of a bare --neq.")] = None,
+    exposed: Annotated[Optional[str], typer.Option(
+        "--exposed", metavar="KIND", help="One kind of exposed site (inhabited_building, "
+        "vulnerable_building, school, hospital, public_road, railway, process_building, "
+        "magazine …); default every kind the rule set gives.")] = None,
+    code: Annotated[Optional[str], typer.Option(
+        "--code", metavar="D", help="One formula of the division's table (D12 …), without an "
+        "exposed site's factor or minimum.")] = None,
+    vehicles: Vehicles = None,
+    rule_set: RuleSetOption = None,
+    format: Annotated[CalcFormat, typer.Option(help="table or json.")] = CalcFormat.table,
+):
+    """The separation distance (m, rounded up) a building needs for what it holds, by kind of
+    exposed site."""
+    from mineledger.errors import QueryError
+    from mineledger.stockpile.storage_safety import (EXPOSED_KINDS, code_distance, load_rule_set,
+                                             mixed_distance)
+
+    rules = load_rule_set(rule_set)
+    held = _holdings(neq, division)
+    if division is not None and all("=" in v for v in neq):
+        raise QueryError(f"--division {division}: every --neq names its own division; give "
+                         "one or the other")
+    if code is not None:
+        if len(held) != 1:
+            raise QueryError("--code: one division's NEQ (a formula is of one division)")
+        if exposed is not None or vehicles is not None:
+            raise QueryError("--code gives a formula alone: --exposed and --vehicles do not "
+                             "apply to it")
+        (hd, q), = held.items()
+        found = [code_distance(q, hd, code, rule_set=rules)]
+    else:
+        # every kind each division held gives a distance to (HD 1.4 alone: its fixed one)
+        divisions = [rules.division(hd)[1] for hd in ([h for h in held if h != "1.4"] or ["1.4"])]
+        kinds = [exposed] if exposed else [
+            k for k in EXPOSED_KINDS
+            if all(d.fixed_m is not None or k in d.exposed for d in divisions)]
+        if not kinds:
+            raise QueryError("the rule set gives no distance for what is held")
+        found = [mixed_distance(held, k, vehicles_per_day=vehicles, rule_set=rules) for k in kinds]
+    if format == CalcFormat.json:
+        out.print_json(json.dumps([d.to_dict() for d in found], ensure_ascii=False))
+        return
+    table = Table(title=f"Separation distances ({rules.name}, {rules.edition})")
+    for col in ("exposed site", "division", "NEQ kg", "formula", "formula m", "at least m",
+                "distance m"):
+        table.add_column(col, justify="right" if col.endswith(("kg", " m")) else "left")
+    for d in found:
+        table.add_row(Text(d.exposed or "—"), Text(d.division), f"{d.neq_kg:,.0f}", Text(d.formula),
+                      f"{d.raw_m:,.1f}", f"{d.minimum_m:,.0f}", f"{d.distance_m:,}")
+    out.print(table)
+    for note in dict.fromkeys(n for d in found for n in d.notes):
+        say(f"note: {note}")
+
+
+@safety_app.command("neq")
+def safety_neq(
+    distance: Annotated[float, typer.Option("--distance", metavar="M",
+                                            help="The distance available, metres.")],
+    division: Division,
+    exposed: Annotated[str, typer.Option("--exposed", metavar="KIND",
+                                         help="The kind of exposed site at that distance.")],
+    vehicles: Vehicles = None,
+    rule_set: RuleSetOption = None,
+    format: Annotated[CalcFormat, typer.Option(help="table or json.")] = CalcFormat.table,
+):
+    """The greatest NEQ (kg, rounded down) a distance allows from one kind of exposed site."""
+    from mineledger.stockpile.storage_safety import allowed_neq, load_rule_set
+
+    a = allowed_neq(distance, division, exposed, vehicles_per_day=vehicles,
+                    rule_set=load_rule_set(rule_set))
+    if format == CalcFormat.json:
+        out.print_json(json.dumps(a.to_dict(), ensure_ascii=False))
+        return
+    say(f"{a.distance_m:g} m from {a.exposed}: at most {a.neq_kg:,} kg of HD {a.division} "
+        f"({a.rule_set}, {a.table}, {a.code})")
+    for note in a.notes:
+        say(f"note: {note}")
+
+
+@safety_app.command("mixing")
+def safety_mixing(
+    groups: Annotated[List[str], typer.Argument(metavar="GROUP...",
+                                                help="Compatibility groups (A–S).")],
+    format: Annotated[CalcFormat, typer.Option(help="table or json.")] = CalcFormat.table,
+):
+    """Whether compatibility groups may share a building (AASTP-1 Table 6); exit status 1 if
+    not."""
+    from mineledger.stockpile.storage_safety import mixing
+
+    m = mixing(groups)
+    if format == CalcFormat.json:
+        out.print_json(json.dumps(m.to_dict(), ensure_ascii=False))
+    else:
+        say(f"{' + '.join(m.groups)}: {'permitted' if m.permitted else 'not permitted'} "
+            f"({m.source})")
+        for a, b, v in m.pairs:
+            if a != b or v != "X":
+                say(f"  {a} with {b}: {'X' if v == 'X' else 'not permitted' if v == '.' else 'note ' + v}")
+        for note in m.notes:
+            say(f"  {note}")
+    if not m.permitted:
+        raise typer.Exit(1)
