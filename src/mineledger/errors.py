@@ -56,6 +56,13 @@ class QueryError(MineledgerError):
     http_status = 400
 
 
+class BalanceError(MineledgerError):
+    """A movement would make a stockpile balance negative, at its date or later (the message
+    names the lot, building, date, balance and shortfall); nothing was recorded."""
+
+    http_status = 409
+
+
 class PermissionDenied(MineledgerError):
     """The acting user's role does not allow the action (the message names both)."""
 
