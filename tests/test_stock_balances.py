@@ -174,3 +174,40 @@ def test_any_sequence_keeps_balances_whole_and_refused_ones_add_nothing(drawn):
         # and at the end of every day, never below zero
         for day in sorted(set(ledger["date"])):
             assert (balances(ledger, day)["items"] >= 0).all()
+
+
+# -- stocktakes and what a building holds ---------------------------------------------------
+
+def test_a_stocktake_that_differs_is_a_finding_until_found_or_lost_settles_it():
+    from mineledger.stockpile.movements import stocktake_findings
+
+    ledger = record([], [m("1", "L1", "opening_balance", D(2024, 1, 1), 100, to_b="M1"),
+                         m("2", "L1", "consumed", D(2024, 3, 1), 10, from_b="M1")])
+    counts = [{"stocktake_id": "ST1", "lot": "L1", "building": "M1", "date": D(2024, 6, 30),
+               "counted": 87},
+              {"stocktake_id": "ST1", "lot": "L1", "building": "M1", "holding": "retained",
+               "date": D(2024, 6, 30), "counted": 0}]
+    found = stocktake_findings(ledger, counts)
+    assert found[["lot", "building", "counted", "expected", "difference"]].values.tolist() == \
+        [["L1", "M1", 87, 90, -3]]
+    settled = record(ledger, [m("3", "L1", "lost", D(2024, 6, 30), 3, from_b="M1")])
+    assert stocktake_findings(settled, counts).empty
+
+
+def test_what_each_building_holds_feeds_the_storage_check():
+    import pandas as pd
+
+    from mineledger.stockpile.holdings import groups_by_building, neq_by_building
+
+    ledger = record([], [m("1", "L1", "received_production", D(2024, 1, 1), 2_000, to_b="M1"),
+                         m("2", "L2", "received_production", D(2024, 1, 1), 1_000, to_b="M1"),
+                         m("3", "L2", "transfer", D(2024, 2, 1), 600, "M1", "M2"),
+                         m("4", "L1", "retained", D(2024, 2, 1), 100, from_b="M1")])
+    lots = pd.DataFrame({"lot": ["L1", "L2"], "munition_type": ["AP", "AT"]})
+    types = pd.DataFrame({"munition_type": ["AP", "AT"], "hazard_division": ["1.1", "1.2.1"],
+                          "compatibility_group": ["D", "E"], "neq_per_item_kg": [0.1, 5.0]})
+    assert neq_by_building(balances(ledger), lots, types) == \
+        {"M1": {"1.1": 200.0, "1.2.1": 2_000.0}, "M2": {"1.2.1": 3_000.0}}
+    assert groups_by_building(balances(ledger), lots, types) == {"M1": ["D", "E"], "M2": ["E"]}
+    with pytest.raises(QueryError, match="lot L2: not among the lots"):
+        neq_by_building(balances(ledger), lots.iloc[:1], types)

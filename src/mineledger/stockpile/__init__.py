@@ -1,12 +1,15 @@
 """Stockpiles and their safe storage (issue 17). So far, the rules that need no store: the
 balance of a lot derived from its movements and never negative, backdated entries included
-(:mod:`.movements`); the quantity-distances of IATG 02.20 with the storage mixing of
+and stocktakes that differ from it (:mod:`.movements`); the NEQ each building holds by
+division, derived from its lots (:mod:`.holdings`); the quantity-distances of IATG 02.20 with the storage mixing of
 compatibility groups (:mod:`.storage_safety`); and the check of explosive buildings against
 their exposed sites (:mod:`.safety_check`: violations, licences back-calculated, held NEQ over
 a licence, incompatible groups). The store's tables, imports and commands for lots,
 movements, buildings and exposed sites come next."""
 
-from mineledger.stockpile.movements import MovementKind, Shortfall, balances, record, shortfalls
+from mineledger.stockpile.holdings import groups_by_building, neq_by_building
+from mineledger.stockpile.movements import (MovementKind, Shortfall, balances, record,
+                                            shortfalls, stocktake_findings)
 from mineledger.stockpile.safety_check import SafetyCheck, check_sites
 from mineledger.stockpile.storage_safety import (Allowance, Distance, Mixing, RuleSet,
                                                  allowed_neq, code_distance, load_rule_set,
@@ -14,5 +17,5 @@ from mineledger.stockpile.storage_safety import (Allowance, Distance, Mixing, Ru
 
 __all__ = ["Allowance", "Distance", "Mixing", "MovementKind", "RuleSet", "SafetyCheck",
            "Shortfall", "allowed_neq", "balances", "check_sites", "code_distance",
-           "load_rule_set", "mixed_distance", "mixing", "record", "required_distance",
-           "shortfalls"]
+           "groups_by_building", "load_rule_set", "mixed_distance", "mixing", "neq_by_building",
+           "record", "required_distance", "shortfalls", "stocktake_findings"]

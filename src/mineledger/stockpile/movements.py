@@ -235,3 +235,35 @@ def record(existing, new, *, today: dt.date | None = None) -> pd.DataFrame:
                            + (f" ({len(short) - 1} more balance(s) would go below zero)"
                               if len(short) > 1 else ""))
     return both
+
+
+#: The columns of a stocktake's counts.
+COUNT_COLUMNS = ["stocktake_id", "lot", "building", "holding", "date", "counted"]
+
+
+def stocktake_findings(movements, counts) -> pd.DataFrame:
+    """The counts of stocktakes that differ from the balance the movements give at the end
+    of the count's day (issue 17, rule 3): columns ``stocktake_id``, ``lot``, ``building``,
+    ``holding``, ``date``, ``counted``, ``expected``, ``difference`` (counted − expected,
+    items). A difference is settled by a ``found`` or ``lost`` movement of that day, which an
+    officer records with the stocktake as its reference; the finding is then gone.
+
+    Parameters
+    ----------
+    movements : DataFrame or rows of :data:`COLUMNS`
+    counts : DataFrame or rows of :data:`COUNT_COLUMNS` (``holding`` defaults to
+        ``stockpile``)
+    """
+    counts = pd.DataFrame(counts, columns=COUNT_COLUMNS) if not isinstance(counts, pd.DataFrame) \
+        else counts.reindex(columns=COUNT_COLUMNS)
+    counts["holding"] = counts["holding"].fillna(STOCKPILE)
+    e = entries(movements)
+    rows = []
+    for c in counts.itertuples(index=False):
+        mine = e[(e["lot"] == c.lot) & (e["building"] == c.building) &
+                 (e["holding"] == c.holding) & (e["date"] <= c.date)]
+        expected = int(mine["items"].sum())
+        if int(c.counted) != expected:
+            rows.append((c.stocktake_id, c.lot, c.building, c.holding, c.date, int(c.counted),
+                         expected, int(c.counted) - expected))
+    return pd.DataFrame(rows, columns=[*COUNT_COLUMNS, "expected", "difference"])
