@@ -1,11 +1,15 @@
-"""Stockpiles and their safe storage (issue 17). So far, the rules that need no store: the
-balance of a lot derived from its movements and never negative, backdated entries included
-and stocktakes that differ from it (:mod:`.movements`); the NEQ each building holds by
-division, derived from its lots (:mod:`.holdings`); the quantity-distances of IATG 02.20 with the storage mixing of
-compatibility groups (:mod:`.storage_safety`); and the check of explosive buildings against
-their exposed sites (:mod:`.safety_check`: violations, licences back-calculated, held NEQ over
-a licence, incompatible groups). The store's tables, imports and commands for lots,
-movements, buildings and exposed sites come next."""
+"""Stockpiles and their safe storage (issue 17). So far, the rules that need no store:
+
+- :mod:`.movements`: the balance of a lot derived from its movements, never negative at the
+  end of any day (backdated entries included), and stocktakes that differ from it;
+- :mod:`.holdings`: the NEQ each building holds by division, derived from its lots;
+- :mod:`.storage_safety`: the quantity-distances of IATG 02.20 and the storage mixing of
+  compatibility groups (AASTP-1);
+- :mod:`.safety_check`: explosive buildings against their exposed sites (violations,
+  licences back-calculated, held NEQ over a licence, incompatible groups).
+
+The store's tables, imports and commands for lots, movements, buildings and exposed sites
+come next."""
 
 from mineledger.stockpile.holdings import groups_by_building, neq_by_building
 from mineledger.stockpile.movements import (MovementKind, Shortfall, balances, record,
