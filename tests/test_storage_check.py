@@ -122,14 +122,14 @@ def test_pairs_the_rule_set_cannot_judge_are_listed():
 
 def test_only_sites_within_reach_are_measured(monkeypatch):
     measured = []
-    real = distance.edge_distances
+    real = distance.pair_distances
 
-    def counting(origin, targets):
-        measured.extend(list(targets))
-        return real(origin, targets)
+    def counting(a, b):
+        measured.extend(list(b))
+        return real(a, b)
 
     from mineledger.stockpile import safety_check
-    monkeypatch.setattr(safety_check, "edge_distances", counting)
+    monkeypatch.setattr(safety_check, "pair_distances", counting)
     far = [("F%d" % i, "inhabited_building", 20_000.0 + 100 * i) for i in range(50)]
     found = check_sites(buildings(), sites([("H", "inhabited_building", 450.0)] + far))
     assert len(measured) == 1 and list(found.violations["site_id"]) == ["H"]

@@ -3,6 +3,7 @@ of compatibility groups (AASTP-1), which need no store."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from enum import Enum
 from pathlib import Path
@@ -39,15 +40,28 @@ def _holdings(values: list[str], division: str | None) -> dict[str, float]:
     for v in values:
         hd, _, kg = v.rpartition("=")
         hd = hd.strip() or division
-        try:
-            q = float(kg.replace(",", "").replace("_", ""))
+        try:  # no thousands separators: "2.500,75" must not become 2.5 kg
+            q = float(kg.strip()) if "," not in kg and "_" not in kg else None
         except ValueError:
-            raise QueryError(f"--neq {v}: expected kilograms (10000) or a division and "
-                             "kilograms (1.1=8000)") from None
+            q = None
+        if q is None:
+            raise QueryError(f"--neq {v}: expected kilograms written plainly (10000 or "
+                             "2500.75, no separators), or a division and kilograms (1.1=8000)")
         if hd is None:
             raise QueryError(f"--neq {v}: name its division (--division 1.1, or --neq 1.1={kg})")
-        held[hd] = held.get(hd, 0.0) + q
+        if hd in held:
+            raise QueryError(f"--neq: HD {hd} given twice; give each division's NEQ once")
+        held[hd] = q
     return held
+
+
+def _check_vehicles(vehicles: int | None, exposed: str | None) -> None:
+    """``--vehicles`` is a road's traffic: refused with another kind of exposed site."""
+    from mineledger.errors import QueryError
+
+    if vehicles is not None and exposed is not None and exposed != "public_road":
+        raise QueryError(f"--vehicles: the traffic of a public road; --exposed {exposed} is "
+                         "not one")
 
 
 @safety_app.command("distance")
@@ -71,11 +85,12 @@ def safety_distance(
     """The separation distance (m, rounded up) a building needs for what it holds, by kind of
     exposed site."""
     from mineledger.errors import QueryError
-    from mineledger.stockpile.storage_safety import (EXPOSED_KINDS, code_distance, load_rule_set,
-                                             mixed_distance)
+    from mineledger.stockpile.storage_safety import (EXPOSED_KINDS, code_distance,
+                                                     load_rule_set, mixed_distance)
 
     rules = load_rule_set(rule_set)
     held = _holdings(neq, division)
+    _check_vehicles(vehicles, exposed)
     if division is not None and all("=" in v for v in neq):
         raise QueryError(f"--division {division}: every --neq names its own division; give "
                          "one or the other")
@@ -88,14 +103,23 @@ def safety_distance(
         (hd, q), = held.items()
         found = [code_distance(q, hd, code, rule_set=rules)]
     else:
-        # every kind each division held gives a distance to (HD 1.4 alone: its fixed one)
-        divisions = [rules.division(hd)[1] for hd in ([h for h in held if h != "1.4"] or ["1.4"])]
-        kinds = [exposed] if exposed else [
-            k for k in EXPOSED_KINDS
-            if all(d.fixed_m is not None or k in d.exposed for d in divisions)]
-        if not kinds:
-            raise QueryError("the rule set gives no distance for what is held")
-        found = [mixed_distance(held, k, vehicles_per_day=vehicles, rule_set=rules) for k in kinds]
+        if exposed:
+            found = [mixed_distance(held, exposed, vehicles_per_day=vehicles, rule_set=rules)]
+        else:  # every kind the rule set gives a distance to for what is held; the rest named
+            found, missing = [], []
+            for k in EXPOSED_KINDS:
+                try:
+                    found.append(mixed_distance(held, k, vehicles_per_day=vehicles,
+                                                rule_set=rules))
+                except QueryError as exc:
+                    if "gives no distance" not in str(exc):
+                        raise
+                    missing.append(k)
+            if not found:
+                raise QueryError("the rule set gives no distance for what is held")
+            if missing:
+                found[0] = dataclasses.replace(found[0], notes=(
+                    *found[0].notes, f"no distance in {rules.name} for: {', '.join(missing)}"))
     if format == CalcFormat.json:
         out.print_json(json.dumps([d.to_dict() for d in found], ensure_ascii=False))
         return
@@ -125,6 +149,7 @@ def safety_neq(
     """The greatest NEQ (kg, rounded down) a distance allows from one kind of exposed site."""
     from mineledger.stockpile.storage_safety import allowed_neq, load_rule_set
 
+    _check_vehicles(vehicles, exposed)
     a = allowed_neq(distance, division, exposed, vehicles_per_day=vehicles,
                     rule_set=load_rule_set(rule_set))
     if format == CalcFormat.json:

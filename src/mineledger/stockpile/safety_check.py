@@ -5,7 +5,7 @@ groups in one building. Pure: it takes the buildings and exposed sites as tables
 feeds it what each building holds at an instant (next).
 
 Distances are measured edge to edge in metres on the ellipsoid
-(:func:`mineledger.geo.distance.edge_distances`), only for the pairs a spatial index finds
+(:func:`mineledger.geo.distance.pair_distances`), only for the pairs a spatial index finds
 within reach (:func:`mineledger.geo.distance.within_reach`), never all pairs. Required
 distances come from the rule set (:mod:`mineledger.stockpile.storage_safety`; IATG 02.20 by
 default), several divisions in one building combined by IATG 02.20 Table 6.
@@ -22,8 +22,8 @@ import pandas as pd
 
 from mineledger.errors import QueryError
 from mineledger.geo.arrays import geometry_array
-from mineledger.geo.distance import edge_distances, within_reach
-from mineledger.stockpile.storage_safety import (EXPOSED_KINDS, RuleSet, allowed_neq,
+from mineledger.geo.distance import pair_distances, within_reach
+from mineledger.stockpile.storage_safety import (EXPOSED_KINDS, RuleSet, Traffic, allowed_neq,
                                                  load_rule_set, mixed_distance, mixing)
 
 VIOLATION_COLUMNS = ["building_id", "site_id", "kind", "division", "neq_kg", "required_m",
@@ -145,28 +145,34 @@ def check_sites(buildings, exposed, *, rule_set: RuleSet | None = None) -> Safet
                     rules.division(hd)
                 except QueryError as exc:
                     raise QueryError(f"building {bid}: {exc}") from None
-    reach = np.array([max(_reach(rules, h, kinds) if h else 0.0, _licence_reach(rules, kinds))
-                      for h in held])
+    licence_reach = _licence_reach(rules, kinds)
+    reach = np.array([max(_reach(rules, h, kinds) if h else 0.0, licence_reach) for h in held])
     bi, si = within_reach(b_geoms, s_geoms, reach)
-    vehicles = exposed["vehicles_per_day"].to_numpy() if "vehicles_per_day" in exposed else \
-        np.full(len(exposed), None)
+    site_ids, site_kinds = exposed["site_id"].to_numpy(), exposed["kind"].to_numpy()
+    own = site_ids[si] == buildings["building_id"].to_numpy()[bi]  # not its own exposed site
+    bi, si = bi[~own], si[~own]
+    metres = pair_distances(b_geoms[bi], s_geoms[si])
+    kind_code = pd.factorize(site_kinds[si], sort=True)
+    traffic = _traffic_buckets(rules, exposed)[si]
+    order = np.lexsort((metres, traffic, kind_code[0], bi))  # nearest first in each group
+    bi, si, metres, traffic, codes = bi[order], si[order], metres[order], traffic[order], \
+        kind_code[0][order]
+    new_group = np.r_[True, (bi[1:] != bi[:-1]) | (codes[1:] != codes[:-1]) |
+                      (traffic[1:] != traffic[:-1])] if len(bi) else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(new_group)
     violations, licences, unchecked = [], [], []
-    for b in np.unique(bi):
-        sites = si[bi == b]
-        measured = edge_distances(b_geoms[b], s_geoms[sites])
+    # one required distance and one licence per building, kind and traffic level, not per site
+    for start, end in zip(starts, [*starts[1:], len(bi)]):
+        b, kind = bi[start], kind_code[1][codes[start]]
         bid = buildings["building_id"].iloc[b]
-        for s, metres in zip(sites, measured):
-            if exposed["site_id"].iloc[s] == bid:
-                continue  # a building is not its own exposed site
-            kind = exposed["kind"].iloc[s]
-            v = None if pd.isna(vehicles[s]) else int(vehicles[s])
-            if held[b]:
-                found, why = _violation(rules, bid, exposed["site_id"].iloc[s], kind, v,
-                                        held[b], metres)
-                violations += found
-                if why:
-                    unchecked.append((bid, exposed["site_id"].iloc[s], kind, why))
-            licences += _limits(rules, bid, exposed["site_id"].iloc[s], kind, v, metres)
+        vehicles = None if traffic[start] < 0 else int(traffic[start])
+        if held[b]:
+            found, why = _group_violations(rules, bid, kind, vehicles, held[b], si[start:end],
+                                           metres[start:end], site_ids)
+            violations += found
+            unchecked += [(bid, site_ids[x], kind, why) for x in si[start:end]] if why else []
+        licences += _limits(rules, bid, site_ids[si[start]], kind, vehicles,
+                            float(metres[start]))
     return SafetyCheck(
         violations=pd.DataFrame(violations, columns=VIOLATION_COLUMNS)
         .sort_values(["building_id", "short_m"], ascending=[True, False], ignore_index=True),
@@ -177,16 +183,32 @@ def check_sites(buildings, exposed, *, rule_set: RuleSet | None = None) -> Safet
         rule_set=f"{rules.name} ({rules.edition})")
 
 
-def _violation(rules, bid, sid, kind, vehicles, held, metres) -> tuple[list[tuple], str | None]:
-    """The violation of one pair (or none), or why the pair could not be checked."""
+def _traffic_buckets(rules: RuleSet, exposed) -> np.ndarray:
+    """Each site's traffic as the greatest threshold of the rule set at or below it (every
+    division chooses the same road rule for the bucket as for the site itself; 0 below all
+    of them), or -1 where it is unknown."""
+    if "vehicles_per_day" not in exposed:
+        return np.full(len(exposed), -1, dtype=np.int64)
+    bounds = sorted({r.vehicles_at_least for div in rules.divisions.values()
+                     for rule in div.exposed.values() if isinstance(rule, Traffic)
+                     for r in rule.by_traffic if r.vehicles_at_least is not None})
+    v = pd.to_numeric(exposed["vehicles_per_day"], errors="coerce").to_numpy(dtype=float)
+    edges = np.asarray([0, *bounds], dtype=float)
+    out = edges[np.maximum(np.searchsorted(edges, np.nan_to_num(v, nan=0.0), side="right") - 1, 0)]
+    return np.where(np.isnan(v), -1, out).astype(np.int64)
+
+
+def _group_violations(rules, bid, kind, vehicles, held, sites, metres, site_ids):
+    """The violations among sites of one kind and traffic level, nearest first (or none),
+    or why they could not be checked."""
     try:
         need = mixed_distance(held, kind, vehicles_per_day=vehicles, rule_set=rules)
     except QueryError as exc:
         return [], str(exc)
-    if metres >= need.distance_m:
-        return [], None
-    return [(bid, sid, kind, need.division, need.neq_kg, need.distance_m, round(metres, 1),
-             round(need.distance_m - metres, 1), need.code, need.formula)], None
+    close = metres < need.distance_m
+    return [(bid, site_ids[s], kind, need.division, need.neq_kg, need.distance_m,
+             round(float(m), 1), round(need.distance_m - float(m), 1), need.code, need.formula)
+            for s, m in zip(sites[close], metres[close])], None
 
 
 def _limits(rules, bid, sid, kind, vehicles, metres) -> list[tuple]:

@@ -35,9 +35,11 @@ from pathlib import Path
 from typing import Annotated, Any, Iterable, Mapping, Union
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag,
+                      ValidationError, model_validator)
 
 from mineledger.errors import QueryError, RuleSetError
+from mineledger.io.profiles.loading import check_yaml_shape
 
 RULESETS = Path(__file__).with_name("rulesets")
 DEFAULT_RULE_SET = RULESETS / "iatg-02.20-2021.yaml"
@@ -54,14 +56,20 @@ EXPOSED_KINDS = ("inhabited_building", "housing_area", "vulnerable_building", "s
 # -- the rule set as data ---------------------------------------------------------------------
 
 def _fraction(value: Any) -> Fraction:
-    """``1/3``, ``0.5`` or ``2`` as an exact fraction."""
+    """``1/3``, ``0.5`` or ``2`` as an exact fraction, above 0 and at most 3 (a distance grows
+    with the quantity)."""
     try:
-        return Fraction(str(value))
+        f = Fraction(str(value))
     except (ValueError, ZeroDivisionError):
         raise ValueError(f"expected a number or a fraction such as 1/3, got {value!r}") from None
+    if not 0 < f <= 3:
+        raise ValueError(f"power {value}: expected above 0 and at most 3")
+    return f
 
 
 Power = Annotated[Fraction, BeforeValidator(_fraction)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
@@ -71,53 +79,79 @@ class _Strict(BaseModel):
 class PowerLaw(_Strict):
     """``k · Q^power`` metres."""
 
-    k: float
+    k: Positive
     power: Power
 
     def metres(self, q: float, codes) -> float:
         return self.k * q ** float(self.power)
+
+    def bounds(self, codes) -> list[tuple[float, bool]]:
+        """Quantities (kg) where the formula changes piece, each with whether the piece
+        before includes it: none."""
+        return []
 
     def text(self) -> str:
         return f"{self.k:g}·Q^({self.power})"
 
 
 class Piece(PowerLaw):
-    below: float | None = None  # kg; the last piece has none
+    """A power law for quantities below ``below`` kg, or up to ``up_to`` kg inclusive (the
+    last piece has neither)."""
+
+    below: Positive | None = None
+    up_to: Positive | None = None
+
+    @property
+    def bound(self) -> float | None:
+        return self.below if self.below is not None else self.up_to
+
+    def holds(self, q: float) -> bool:
+        return (self.below is None or q < self.below) and (self.up_to is None or q <= self.up_to)
 
 
 class Pieces(_Strict):
-    """Power laws by range of Q: each applies below its ``below`` (kg)."""
+    """Power laws by range of Q, each for quantities below its ``below`` (or up to its
+    ``up_to``) kg, in increasing order; the last for the rest."""
 
     pieces: list[Piece] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> "Pieces":
-        bounds = [p.below for p in self.pieces[:-1]]
-        if any(b is None for b in bounds) or self.pieces[-1].below is not None \
-                or bounds != sorted(bounds):
-            raise ValueError("pieces: each but the last needs 'below' (kg), increasing; the "
-                             "last has none")
+        bounds = [p.bound for p in self.pieces[:-1]]
+        both = [p for p in self.pieces if p.below is not None and p.up_to is not None]
+        if both or any(b is None for b in bounds) or self.pieces[-1].bound is not None \
+                or bounds != sorted(set(bounds)):
+            raise ValueError("pieces: each but the last needs one of 'below' or 'up_to' (kg), "
+                             "increasing; the last has neither")
         return self
 
     def piece(self, q: float) -> Piece:
-        return next(p for p in self.pieces if p.below is None or q < p.below)
+        return next(p for p in self.pieces if p.holds(q))
 
     def metres(self, q: float, codes) -> float:
         return self.piece(q).metres(q, codes)
 
+    def bounds(self, codes) -> list[tuple[float, bool]]:
+        return [(p.bound, p.up_to is not None) for p in self.pieces[:-1]]
+
     def text(self) -> str:
-        return "; ".join(p.text() + (f" (Q < {p.below:,.0f})" if p.below is not None else "")
-                         for p in self.pieces)
+        def span(p: Piece) -> str:
+            return f" (Q < {p.below:,.0f})" if p.below is not None else \
+                f" (Q ≤ {p.up_to:,.0f})" if p.up_to is not None else ""
+        return "; ".join(p.text() + span(p) for p in self.pieces)
 
 
 class LnPoly(_Strict):
     """``a + b·L + c·L² + …`` metres with ``L = ln Q``."""
 
-    ln_poly: list[float] = Field(min_length=1)
+    ln_poly: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
 
     def metres(self, q: float, codes) -> float:
         lq = math.log(q)
         return sum(c * lq ** i for i, c in enumerate(self.ln_poly))
+
+    def bounds(self, codes) -> list[tuple[float, bool]]:
+        return []
 
     def text(self) -> str:
         terms = [f"{abs(c):g}" + ("" if i == 0 else "·L" if i == 1 else f"·L^{i}")
@@ -130,17 +164,31 @@ class LnPoly(_Strict):
 class Scaled(_Strict):
     """``scale`` times another code of the same division."""
 
-    scale: float
+    scale: Positive
     of: str
 
     def metres(self, q: float, codes) -> float:
         return self.scale * codes[self.of].metres(q, codes)
 
+    def bounds(self, codes) -> list[tuple[float, bool]]:
+        return codes[self.of].bounds(codes)
+
     def text(self) -> str:
         return f"{self.scale:g}·{self.of}"
 
 
-Formula = Union[PowerLaw, Pieces, LnPoly, Scaled]
+def _formula_kind(value: Any) -> str:
+    """Which form a formula is written in, from its keys (so that an error names the right
+    field, not every form's)."""
+    keys = set(value) if isinstance(value, dict) else set(vars(value)) if isinstance(
+        value, BaseModel) else set()
+    return "pieces" if "pieces" in keys else "ln_poly" if "ln_poly" in keys else \
+        "scale" if ("scale" in keys or "of" in keys) else "power"
+
+
+Formula = Annotated[Union[Annotated[PowerLaw, Tag("power")], Annotated[Pieces, Tag("pieces")],
+                          Annotated[LnPoly, Tag("ln_poly")], Annotated[Scaled, Tag("scale")]],
+                    Discriminator(_formula_kind)]
 
 
 class ExposedRule(_Strict):
@@ -148,15 +196,24 @@ class ExposedRule(_Strict):
     ``at_least`` metres."""
 
     code: str
-    times: float = 1.0
-    at_least: float = 0.0
-    vehicles_at_least: int | None = None  # a road's rule from this many vehicles a day
+    times: Positive = 1.0
+    at_least: NonNegative = 0.0
+    vehicles_at_least: Annotated[int, Field(ge=0)] | None = None  # a road's rule from this traffic
 
 
 class Traffic(_Strict):
     """A road's rules by its use, the busiest first (the last has no threshold)."""
 
     by_traffic: list[ExposedRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _busiest_first(self) -> "Traffic":
+        levels = [r.vehicles_at_least for r in self.by_traffic]
+        if levels[-1] is not None or any(v is None for v in levels[:-1]) or \
+                levels[:-1] != sorted(set(levels[:-1]), reverse=True):
+            raise ValueError("by_traffic: the busiest road's rule first, each with "
+                             "'vehicles_at_least' (decreasing); the last has none")
+        return self
 
     def rule(self, vehicles: int | None) -> ExposedRule:
         """The rule of a road with ``vehicles`` a day; traffic unknown: the busiest road's
@@ -169,17 +226,31 @@ class Traffic(_Strict):
 
 class Division(_Strict):
     table: str
-    range_kg: tuple[float, float] | None = None
-    caution_below_kg: float | None = None
+    range_kg: tuple[Positive, Positive] | None = None
+    caution_below_kg: Positive | None = None
     codes: dict[str, Formula] = Field(default_factory=dict)
-    exposed: dict[str, Union[ExposedRule, Traffic]] = Field(default_factory=dict)
-    fixed_m: float | None = None  # a distance whatever the NEQ (HD 1.4)
+    exposed: dict[str, Annotated[Union[Annotated[ExposedRule, Tag("rule")],
+                                       Annotated[Traffic, Tag("traffic")]],
+                                 Discriminator(lambda v: "traffic" if (
+                                     isinstance(v, dict) and "by_traffic" in v) or isinstance(
+                                     v, Traffic) else "rule")]] = Field(default_factory=dict)
+    fixed_m: Positive | None = None  # a distance whatever the NEQ (HD 1.4)
 
     @model_validator(mode="after")
     def _codes_known(self) -> "Division":
-        for name, f in self.codes.items():
-            if isinstance(f, Scaled) and f.of not in self.codes:
-                raise ValueError(f"code {name}: 'of: {f.of}' names no code of this division")
+        if self.range_kg is not None and not self.range_kg[0] < self.range_kg[1]:
+            raise ValueError(f"range_kg {list(self.range_kg)}: expected [smallest, largest] kg")
+        for name in self.codes:  # each scale leads to a formula, never round in a circle
+            seen, f = [name], self.codes[name]
+            while isinstance(f, Scaled):
+                if f.of not in self.codes:
+                    raise ValueError(f"code {seen[-1]}: 'of: {f.of}' names no code of this "
+                                     "division")
+                if f.of in seen:
+                    raise ValueError(f"code {name}: scales refer in a circle "
+                                     f"({' → '.join([*seen, f.of])})")
+                seen.append(f.of)
+                f = self.codes[f.of]
         for kind, rule in self.exposed.items():
             if kind not in EXPOSED_KINDS:
                 raise ValueError(f"exposed {kind!r}: expected one of {', '.join(EXPOSED_KINDS)}")
@@ -187,12 +258,14 @@ class Division(_Strict):
                 if r.code not in self.codes:
                     raise ValueError(f"exposed {kind}: code {r.code!r} is not among this "
                                      f"division's codes ({', '.join(self.codes) or 'none'})")
+        if self.fixed_m is None and self.exposed and self.range_kg is None:
+            raise ValueError("range_kg: the quantities (kg) the table covers are needed")
         return self
 
 
 class Step(_Strict):
-    below: float | None = None
-    step: float = Field(gt=0)
+    below: Positive | None = None
+    step: Annotated[int, Field(ge=1)]  # whole metres
 
 
 class RuleSet(_Strict):
@@ -202,9 +275,20 @@ class RuleSet(_Strict):
     name: str
     edition: str
     source: str
-    rounding: list[Step] = Field(default_factory=lambda: [Step(step=1)])
+    rounding: list[Step] = Field(default_factory=lambda: [Step(step=1)], min_length=1)
     same_as: dict[str, str] = Field(default_factory=dict)
     divisions: dict[str, Division]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _divisions_as_text(cls, doc: Any) -> Any:
+        """``1.1:`` unquoted is a number to YAML: the division it names."""
+        if isinstance(doc, dict):
+            for key in ("divisions", "same_as"):
+                if isinstance(doc.get(key), dict):
+                    doc = {**doc, key: {str(k): (str(v) if key == "same_as" else v)
+                                        for k, v in doc[key].items()}}
+        return doc
 
     @model_validator(mode="after")
     def _divisions_known(self) -> "RuleSet":
@@ -214,6 +298,10 @@ class RuleSet(_Strict):
         for d, target in self.same_as.items():
             if target not in self.divisions:
                 raise ValueError(f"same_as: {d} → {target}, which the rule set does not give")
+        bounds = [s.below for s in self.rounding[:-1]]
+        if self.rounding[-1].below is not None or any(b is None for b in bounds) or \
+                bounds != sorted(set(bounds)):
+            raise ValueError("rounding: steps by increasing 'below' (m); the last has none")
         return self
 
     def division(self, hd: str) -> tuple[str, Division]:
@@ -230,26 +318,39 @@ class RuleSet(_Strict):
         """Metres rounded up by the rule set's steps (a value already on a step stays)."""
         for s in self.rounding:
             if s.below is None or metres < s.below:
-                steps = math.ceil(round(metres / s.step, 9))
-                return int(steps * s.step)
-        raise AssertionError("the last rounding step has no bound")
+                return int(math.ceil(round(metres / s.step, 9)) * s.step)
+        raise AssertionError("the last rounding step has no bound (validated)")
 
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str) -> RuleSet:
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_bytes()
     except OSError as exc:
         raise RuleSetError(f"{path}: cannot read the rule set: {exc.strerror}") from None
+    try:
+        text.decode("utf-8")
+        check_yaml_shape(Path(path), text, error=RuleSetError, what="a rule set")
+        doc = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise RuleSetError(f"{path}: not UTF-8 text; a rule set is a YAML file") from None
     except yaml.YAMLError as exc:
-        raise RuleSetError(f"{path}: not YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RuleSetError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(doc, dict):
+        raise RuleSetError(f"{path}: expected a mapping (name, edition, source, divisions …)")
     try:
         return RuleSet.model_validate(doc)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise RuleSetError(f"{path}: {where or 'the document'}: {first['msg']} "
-                           f"({len(exc.errors())} problem(s) in all)") from None
+        where = ".".join(str(p) for p in first["loc"] if p not in ("power", "pieces", "ln_poly",
+                                                                    "scale") or p == first["loc"][-1])
+        message = first["msg"].removeprefix("Value error, ")
+        raise RuleSetError(f"{path}: {where or 'the document'}: {message}"
+                           + (f" ({len(exc.errors())} problems in all)"
+                              if len(exc.errors()) > 1 else "")) from None
 
 
 def load_rule_set(path: str | Path | None = None) -> RuleSet:
@@ -258,8 +359,8 @@ def load_rule_set(path: str | Path | None = None) -> RuleSet:
     Raises
     ------
     RuleSetError
-        The file cannot be read, is not YAML, or does not have the form (the message names
-        the field and what was expected).
+        The file cannot be read, is not UTF-8 YAML, gives a key twice or uses anchors, or
+        does not have the form (the message names the field and what was expected).
     """
     return _load(str(Path(path) if path is not None else DEFAULT_RULE_SET))
 
@@ -351,8 +452,10 @@ def required_distance(neq_kg: float, division: str, exposed: str, *,
     (150.0, 400)
     """
     rules = rule_set or load_rule_set()
-    if not (isinstance(neq_kg, (int, float)) and math.isfinite(neq_kg) and neq_kg > 0):
-        raise QueryError(f"NEQ {neq_kg!r}: expected a quantity above 0 kg")
+    _check_neq(neq_kg)
+    if exposed not in EXPOSED_KINDS:
+        raise QueryError(f"exposed site kind {exposed!r}: expected one of "
+                         f"{', '.join(EXPOSED_KINDS)}")
     key, div = rules.division(division)
     if div.fixed_m is not None:
         return Distance(exposed, division, float(neq_kg), None, f"{div.fixed_m:g} m", div.fixed_m,
@@ -361,6 +464,9 @@ def required_distance(neq_kg: float, division: str, exposed: str, *,
                          "stacks and light buildings",))
     rule = _rule(div, key, division, exposed, vehicles_per_day, rules)
     raw = _raw(div, rule, neq_kg)
+    if raw <= 0 and rule.at_least <= 0:
+        raise QueryError(f"HD {division}, {neq_kg:,.6g} kg: {rule.code} gives {raw:,.1f} m to "
+                         f"a {exposed}: the table gives no distance at so small a quantity")
     formula = div.codes[rule.code].text()
     formula = (f"{rule.times:g} × {rule.code}" if rule.times != 1 else rule.code) + f" = {formula}"
     notes = _range_notes(div, division, neq_kg)
@@ -369,6 +475,17 @@ def required_distance(neq_kg: float, division: str, exposed: str, *,
                      "vehicles a day for the road's own)")
     return Distance(exposed, division, float(neq_kg), rule.code, formula, raw, rule.at_least,
                     rules.round_up(max(raw, rule.at_least)), rules.name, div.table, tuple(notes))
+
+
+#: More than this is no stockpile's building (a million tonnes): refused.
+MAX_NEQ_KG = 1e9
+
+
+def _check_neq(neq_kg) -> None:
+    if isinstance(neq_kg, bool) or not (isinstance(neq_kg, (int, float)) and
+                                        math.isfinite(neq_kg) and 0 < neq_kg <= MAX_NEQ_KG):
+        raise QueryError(f"NEQ {neq_kg!r}: expected a quantity above 0 and at most "
+                         f"{MAX_NEQ_KG:,.0f} kg")
 
 
 def code_distance(neq_kg: float, division: str, code: str, *,
@@ -385,8 +502,7 @@ def code_distance(neq_kg: float, division: str, code: str, *,
     225
     """
     rules = rule_set or load_rule_set()
-    if not (isinstance(neq_kg, (int, float)) and math.isfinite(neq_kg) and neq_kg > 0):
-        raise QueryError(f"NEQ {neq_kg!r}: expected a quantity above 0 kg")
+    _check_neq(neq_kg)
     key, div = rules.division(division)
     if code not in div.codes:
         raise QueryError(f"HD {division}: {div.table} has no code {code!r} in {rules.name}; "
@@ -429,15 +545,20 @@ def mixed_distance(holdings: Mapping[str, float], exposed: str, *,
     """
     rules = rule_set or load_rule_set()
     bad = {d: q for d, q in holdings.items()
-           if not (isinstance(q, (int, float)) and math.isfinite(q) and q >= 0)}
+           if isinstance(q, bool) or not (isinstance(q, (int, float)) and math.isfinite(q)
+                                          and 0 <= q <= MAX_NEQ_KG)}
     if bad:
         d, q = next(iter(bad.items()))
-        raise QueryError(f"HD {d}: NEQ {q!r}: expected a quantity of 0 kg or more")
+        raise QueryError(f"HD {d}: NEQ {q!r}: expected a quantity of 0 to {MAX_NEQ_KG:,.0f} kg")
     held = {d: float(q) for d, q in holdings.items() if q > 0}
     for d in held:
         rules.division(d) if d != "1.4" else None
+    if exposed not in EXPOSED_KINDS:
+        raise QueryError(f"exposed site kind {exposed!r}: expected one of "
+                         f"{', '.join(EXPOSED_KINDS)}")
     if not held:
         raise QueryError("no NEQ held: expected at least one division with a quantity above 0 kg")
+    _check_neq(sum(held.values()))
     if set(held) == {"1.4"}:
         return required_distance(held["1.4"], "1.4", exposed, rule_set=rules)
     held.pop("1.4", None)
@@ -452,6 +573,11 @@ def mixed_distance(holdings: Mapping[str, float], exposed: str, *,
     if len(held) == 1:
         (d, q), = held.items()
         return one(q, d)
+    # 1.2.1 with 1.2.2 (not in Table 6): their total as each, wherever they are together
+    # (mineledger's reading, the safer one), so that adding any NEQ never shortens a distance
+    hd12_total = sum(hd12.values())
+    both12 = " (1.2.1 with 1.2.2: their total as each, mineledger's reading)" \
+        if len(hd12) == 2 else ""
     if hd11 and hd12:  # 1.1 + 1.2 (+ 1.3): the total as HD 1.1 and as HD 1.2
         options = [one(total, "1.1")] + [one(total, d) for d in sorted(hd12)]
         rule = "IATG 02.20 Table 6: 1.1 + 1.2 (+ 1.3): all NEQs added, the total as HD 1.1 " \
@@ -460,16 +586,17 @@ def mixed_distance(holdings: Mapping[str, float], exposed: str, *,
         options = [one(total, "1.1")]
         rule = ("IATG 02.20 Table 6: 1.1 + 1.3: both added, HD 1.1 distances for the total"
                 if hd13 else "HD 1.5 as HD 1.1: both added, HD 1.1 distances for the total")
-    elif len(hd12) == 2 and not hd13:
-        options = [one(total, d) for d in sorted(hd12)]
+    elif hd12 and hd13:  # 1.2 + 1.3: each from its own NEQ
+        options = [one(hd12_total, d) for d in sorted(hd12)] + [one(hd13, "1.3.1")]
+        rule = "IATG 02.20 Table 6: 1.2 + 1.3: each division's distance from its own NEQ, " \
+               "the greatest" + both12
+    elif hd12:  # 1.2.1 with 1.2.2
+        options = [one(hd12_total, d) for d in sorted(hd12)]
         rule = "1.2.1 + 1.2.2 (not in IATG 02.20 Table 6): the total as each, the greater " \
                "(mineledger's reading)"
-    else:  # 1.2 + 1.3: each from its own NEQ
-        options = [one(q, d) for d, q in sorted(hd12.items())]
-        if hd13:
-            options.append(one(hd13, "1.3.1"))
-        rule = "IATG 02.20 Table 6: 1.2 + 1.3: each division's distance from its own NEQ, " \
-               "the greatest"
+    else:  # 1.3.1 with 1.3.2: one table
+        options = [one(hd13, "1.3.1")]
+        rule = "HD 1.3.1 + 1.3.2: both added, HD 1.3 distances for the total"
     best = max(options, key=lambda d: (d.distance_m, d.raw_m))
     others = "; ".join(f"HD {o.division} {o.neq_kg:,.0f} kg: {o.distance_m} m" for o in options
                        if o is not best)
@@ -505,6 +632,10 @@ def allowed_neq(distance_m: float, division: str, exposed: str, *,
     from an available distance is rounded down). The formula's own value (before rounding
     up) must not exceed the distance, nor may its minimum.
 
+    Only the table's own quantities are answered: a distance that even its smallest needs
+    more than allows no NEQ; one its largest fits allows that largest, with a note (the rule
+    set gives nothing beyond).
+
     Raises
     ------
     QueryError
@@ -515,40 +646,69 @@ def allowed_neq(distance_m: float, division: str, exposed: str, *,
     5849
     """
     rules = rule_set or load_rule_set()
-    if not (isinstance(distance_m, (int, float)) and math.isfinite(distance_m) and distance_m > 0):
+    if isinstance(distance_m, bool) or not (isinstance(distance_m, (int, float)) and
+                                            math.isfinite(distance_m) and distance_m > 0):
         raise QueryError(f"distance {distance_m!r}: expected metres above 0")
+    if exposed not in EXPOSED_KINDS:
+        raise QueryError(f"exposed site kind {exposed!r}: expected one of "
+                         f"{', '.join(EXPOSED_KINDS)}")
     key, div = rules.division(division)
     if div.fixed_m is not None:
         raise QueryError(f"HD {division}: no NEQ-based distance ({div.fixed_m:g} m from open "
                          "stacks and light buildings whatever the NEQ)")
     rule = _rule(div, key, division, exposed, vehicles_per_day, rules)
-    base = Allowance(exposed, division, float(distance_m), 0, rule.code, rules.name, div.table)
+    notes = [f"{exposed}: traffic unknown, so the busiest road's rule (give vehicles a day "
+             "for the road's own)"] if isinstance(div.exposed[exposed], Traffic) and \
+        vehicles_per_day is None else []
+    base = Allowance(exposed, division, float(distance_m), 0, rule.code, rules.name, div.table,
+                     tuple(notes))
     if distance_m < rule.at_least:
         return _with(base, f"{distance_m:g} m is below the minimum {rule.at_least:g} m: no NEQ")
-    low, high = div.range_kg or (1e-3, 1e9)
-    top = high * 10  # the search stops well beyond the table (flagged)
-    if _raw(div, rule, top) <= distance_m:
-        return _with(base, f"beyond {top:,.0f} kg: the rule set's formulas are not for such "
-                           "quantities", neq=int(top))
-    lo, hi = 1e-6, top  # required(lo) ≤ distance < required(hi): bisect on log Q
-    if _raw(div, rule, lo) > distance_m:
-        return _with(base, f"{distance_m:g} m is less than the formula gives for any quantity")
-    for _ in range(200):
-        mid = math.sqrt(lo * hi)
-        if _raw(div, rule, mid) <= distance_m:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-7 * hi:
-            break
-    neq = math.floor(lo)
-    while _raw(div, rule, neq + 1) <= distance_m:  # the bisection's last kilogram
-        neq += 1
-    while neq > 0 and _raw(div, rule, neq) > distance_m:
-        neq -= 1
-    notes = _range_notes(div, division, neq) if neq else []
+    low, high = div.range_kg
+
+    def fits(q: float) -> bool:
+        return _raw(div, rule, q) <= distance_m
+
+    if not fits(low):
+        return _with(base, f"{distance_m:g} m is less than {div.table} gives for its smallest "
+                           f"quantity ({low:,.0f} kg): no NEQ from the table")
+    if fits(high):
+        return _with(base, f"{div.table} stops at {high:,.0f} kg: at least that much; the rule "
+                           "set gives nothing beyond", neq=int(high))
+    best = _greatest_fitting(fits, low, high, div.codes[rule.code].bounds(div.codes))
+    neq = math.floor(best)
+    for _ in range(3):  # the search's last kilogram, both ways
+        if neq + 1 <= high and fits(neq + 1):
+            neq += 1
+        elif neq > 0 and not fits(neq):
+            neq -= 1
+    notes += _range_notes(div, division, neq) if neq else []
     return Allowance(exposed, division, float(distance_m), neq, rule.code, rules.name, div.table,
                      tuple(notes))
+
+
+def _greatest_fitting(fits, low: float, high: float, bounds: list[tuple[float, bool]]) -> float:
+    """The greatest quantity in ``[low, high]`` that ``fits``, where the formula rises
+    within each piece but may fall where one piece gives way to the next (IATG 02.20 D13 at
+    4,500 kg): each piece is searched on its own, and the greatest answer taken."""
+    edges = [(low, False)] + sorted(b for b in bounds if low < b[0] < high) + [(high, True)]
+    best = 0.0
+    for (a, a_inclusive), (b, b_inclusive) in zip(edges, edges[1:]):
+        start = a * (1 + 1e-12) if a_inclusive else a  # the piece after an "up to" bound
+        end = b if b_inclusive else b * (1 - 1e-12)  # the piece before a "below" bound
+        if not fits(start):
+            continue
+        if fits(end):
+            best = max(best, end)
+            continue
+        lo, hi = start, end
+        for _ in range(100):  # bisection on log Q: fits(lo), not fits(hi)
+            mid = math.sqrt(lo * hi)
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+            if hi - lo < 1e-9 * hi:
+                break
+        best = max(best, lo)
+    return best
 
 
 def _with(base: Allowance, note: str, *, neq: int = 0) -> Allowance:

@@ -341,52 +341,56 @@ def dump_profile(doc: dict[str, Any]) -> str:
     return yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True)
 
 
-def _check_yaml_shape(path: Path, text: bytes) -> None:
+def check_yaml_shape(path: Path, text: bytes, *, error: type[Exception] = ProfileError,
+                     what: str = "a profile") -> None:
     """Refuse, from the YAML's event stream and before anything is built from it, what a
-    profile never needs and an attacker would use: a huge text, deep nesting, and anchors or
+    declarative file (a profile, a rule set) never needs and an attacker would use: a huge
+    text, deep nesting, a key given twice in one mapping (YAML keeps the last silently:
+    ``layer: events`` then ``layer: hazards`` would import events as hazards), and anchors or
     aliases (``&name``/``*name``: an alias bomb — "billion laughs" — expands a few lines into
     billions of values, and PyYAML's ``safe_load`` expands aliases).
 
     Raises
     ------
-    ProfileError
-        Naming the file, the line and what a profile may hold.
+    error (ProfileError by default)
+        Naming the file, the line and what ``what`` may hold.
+    yaml.YAMLError
+        The text is not YAML.
     """
     if len(text) > MAX_PROFILE_BYTES:
-        raise ProfileError(f"{path}: {len(text):,} bytes; a profile is at most "
-                           f"{MAX_PROFILE_BYTES:,} (is it the data file?)")
+        raise error(f"{path}: {len(text):,} bytes; {what} is at most "
+                    f"{MAX_PROFILE_BYTES:,} (is it the data file?)")
     depth = 0
     mappings: list[dict | None] = []  # per open collection: a mapping's keys so far, or None
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
-        _no_duplicate_key(path, mappings, event, line)
+        twice = _key_given_twice(mappings, event, line)
+        if twice:
+            raise error(f"{path}: line {line}: key {twice[0]!r} given twice (first at line "
+                        f"{twice[1]}); {what} gives each key once")
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             mark = "*" if isinstance(event, yaml.AliasEvent) else "&"
             kind = "alias" if mark == "*" else "anchor"
-            raise ProfileError(f"{path}: line {line}: YAML {kind} '{mark}{event.anchor}'; a "
-                               "profile uses no anchors or aliases (&name, *name): write each "
-                               "value out")
+            raise error(f"{path}: line {line}: YAML {kind} '{mark}{event.anchor}'; {what} "
+                        "uses no anchors or aliases (&name, *name): write each value out")
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_PROFILE_DEPTH:
-                raise ProfileError(f"{path}: line {line}: nested {depth} levels deep; a profile "
-                                   f"needs a few (at most {MAX_PROFILE_DEPTH})")
+                raise error(f"{path}: line {line}: nested {depth} levels deep; {what} needs "
+                            f"a few (at most {MAX_PROFILE_DEPTH})")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 
 
-def _no_duplicate_key(path: Path, mappings: list[dict | None], event, line: int) -> None:
-    """Follow the event stream's mappings and refuse a key given twice in one (YAML keeps
-    the last silently: ``layer: events`` then ``layer: hazards`` would import events as
-    hazards)."""
+def _key_given_twice(mappings: list[dict | None], event, line: int) -> tuple[str, int] | None:
+    """Follow the event stream's mappings; a key given twice in one: (the key, the line it
+    was first given at)."""
     if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent, yaml.AliasEvent)):
         frame = mappings[-1] if mappings else None
         if frame is not None:
             if frame["key"] and isinstance(event, yaml.ScalarEvent):
                 if event.value in frame["seen"]:
-                    raise ProfileError(f"{path}: line {line}: key {event.value!r} given twice "
-                                       f"(first at line {frame['seen'][event.value]}); a "
-                                       "profile gives each key once")
+                    return event.value, frame["seen"][event.value]
                 frame["seen"][event.value] = line
             frame["key"] = not frame["key"]
         if isinstance(event, yaml.MappingStartEvent):
@@ -395,12 +399,13 @@ def _no_duplicate_key(path: Path, mappings: list[dict | None], event, line: int)
             mappings.append(None)
     elif isinstance(event, yaml.CollectionEndEvent):
         mappings.pop()
+    return None
 
 
 def _document(path: Path, text: bytes) -> dict:
     """The profile's YAML as a mapping with known top-level keys of the right kinds."""
     try:
-        _check_yaml_shape(path, text)
+        check_yaml_shape(path, text)
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
