@@ -39,7 +39,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Fie
                       ValidationError, model_validator)
 
 from mineledger.errors import QueryError, RuleSetError
-from mineledger.io.profiles.loading import check_yaml_shape
+from mineledger.io.profiles.loading import safe_yaml
 
 RULESETS = Path(__file__).with_name("rulesets")
 DEFAULT_RULE_SET = RULESETS / "iatg-02.20-2021.yaml"
@@ -330,15 +330,9 @@ def _load(path: str) -> RuleSet:
         raise RuleSetError(f"{path}: cannot read the rule set: {exc.strerror}") from None
     try:
         text.decode("utf-8")
-        check_yaml_shape(Path(path), text, error=RuleSetError, what="a rule set")
-        doc = yaml.safe_load(text)
     except UnicodeDecodeError:
         raise RuleSetError(f"{path}: not UTF-8 text; a rule set is a YAML file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RuleSetError(f"{path}: not valid YAML{where}: {problem}") from None
+    doc = safe_yaml(Path(path), text, error=RuleSetError, what="a rule set")
     if not isinstance(doc, dict):
         raise RuleSetError(f"{path}: expected a mapping (name, edition, source, divisions …)")
     try:

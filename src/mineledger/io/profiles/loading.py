@@ -402,16 +402,29 @@ def _key_given_twice(mappings: list[dict | None], event, line: int) -> tuple[str
     return None
 
 
-def _document(path: Path, text: bytes) -> dict:
-    """The profile's YAML as a mapping with known top-level keys of the right kinds."""
+def safe_yaml(path: Path, text: bytes, *, error: type[Exception] = ProfileError,
+              what: str = "a profile") -> Any:
+    """The document of a declarative YAML file (a profile, a rule set), its shape checked
+    first (:func:`check_yaml_shape`).
+
+    Raises
+    ------
+    error (ProfileError by default)
+        The shape refused, or not YAML (one line: where, and the parser's problem).
+    """
     try:
-        check_yaml_shape(path, text)
-        doc = yaml.safe_load(text)
+        check_yaml_shape(path, text, error=error, what=what)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProfileError(f"{path}: not valid YAML{where}: {problem}") from None
+        raise error(f"{path}: not valid YAML{where}: {problem}") from None
+
+
+def _document(path: Path, text: bytes) -> dict:
+    """The profile's YAML as a mapping with known top-level keys of the right kinds."""
+    doc = safe_yaml(path, text)
     if not isinstance(doc, dict):
         raise ProfileError(f"{path}: expected a mapping at the top level")
     _known_keys(str(path), doc, _TOP_KEYS)
