@@ -127,7 +127,8 @@ def test_distances_round_up_by_the_reference_steps(raw, rounded):
 
 def test_quantities_outside_a_table_are_flagged_not_silently_extrapolated():
     small = required_distance(20, "1.1", IBD)
-    assert any("outside IATG 02.20 Table E.1's range" in n for n in small.notes)
+    assert len(small.notes) == 1 and "outside IATG 02.20 Table E.1's range" in small.notes[0]
+    assert "the reference says not to rely on" in small.notes[0]
     caution = required_distance(300, "1.1", IBD)
     assert any("great caution" in n for n in caution.notes)
     big = required_distance(1_000_000, "1.3.1", IBD)
@@ -390,7 +391,7 @@ def test_a_piecewise_formula_that_drops_at_a_bound_is_searched_piece_by_piece(tm
 
 def test_the_table_ends_where_it_ends():
     top = allowed_neq(5_000, "1.1", IBD)
-    assert top.neq_kg == 250_000 and "stops at 250,000 kg" in top.notes[0]
+    assert top.neq_kg == 250_000 and "its largest quantity, 250,000 kg, is given" in top.notes[0]
     below = allowed_neq(5, "1.1", "process_building")
     assert below.neq_kg == 0 and "smallest quantity (50 kg)" in below.notes[0]
 
@@ -483,9 +484,24 @@ def test_the_calculator_refuses_what_would_silently_mislead(tmp_path, args, mess
 
 
 def test_every_kind_the_rule_set_cannot_give_is_named(tmp_path):
-    r = run_cli("safety", "distance", "--neq", "1.1=8000", "--neq", "1.3.1=2000", "--format",
-                "json", cwd=tmp_path)
-    rows = json.loads(r.stdout)
-    kinds = {d["exposed"] for d in rows}
-    assert {"process_building", "magazine", "earth_covered_magazine", IBD} <= kinds
-    assert any("no distance in IATG 02.20 for: harbour" in n for d in rows for n in d["notes"])
+    """Several divisions, every kind: HD 1.1's distances where HD 1.2 has none (said), the
+    kinds the rule set has nothing for named, the rounding steps printed."""
+    r = run_cli("safety", "distance", "--neq", "1.1=8000", "--neq", "1.2.1=2000", "--neq",
+                "1.3.1=5000", "--format", "json", cwd=tmp_path)
+    rows = {d["exposed"]: d for d in json.loads(r.stdout)}
+    assert {"process_building", "magazine", "earth_covered_magazine", IBD} <= set(rows)
+    assert rows["magazine"]["division"] == "1.1" and rows["magazine"]["neq_kg"] == 15_000
+    assert "HD 1.2.1 gives no distance to magazine: HD 1.1's alone" in rows["magazine"]["notes"]
+    table = run_cli("safety", "distance", "--neq", "1.1=8000", "--neq", "1.4=500", cwd=tmp_path)
+    assert "note: IATG 02.20 gives no distance to: harbour" in table.stdout
+    assert "HD 1.4 adds no NEQ-based distance: left out" in table.stdout
+    assert "distances rounded up (IATG 02.20): below 100 m to 1 m; below 500 m to 5 m" \
+        in table.stdout
+
+
+def test_mixing_says_when_it_is_permitted_only_under_a_note(tmp_path):
+    r = run_cli("safety", "mixing", "C", "G", cwd=tmp_path)
+    assert r.returncode == 0 and "permitted only as the notes below say" in r.stdout
+    assert "note 4: group G at the national authority's discretion" in r.stdout
+    full = run_cli("safety", "mixing", "1.1D", "1.2E", cwd=tmp_path)
+    assert full.returncode == 0 and full.stdout.startswith("D + E: permitted (")

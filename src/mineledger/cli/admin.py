@@ -201,6 +201,7 @@ def figures_check():
                 say(f"  {line}")
         else:
             say(f"{result.country}: the stored figures equal a full recomputation "
-                f"({result.cells} cells)")
+                f"({result.cells:,} cells of land, and the counts of events, victims and "
+                "records)")
     if bad:
         raise typer.Exit(1)

@@ -91,6 +91,7 @@ def safety_distance(
     rules = load_rule_set(rule_set)
     held = _holdings(neq, division)
     _check_vehicles(vehicles, exposed)
+    missing: list[str] = []
     if division is not None and all("=" in v for v in neq):
         raise QueryError(f"--division {division}: every --neq names its own division; give "
                          "one or the other")
@@ -106,20 +107,18 @@ def safety_distance(
         if exposed:
             found = [mixed_distance(held, exposed, vehicles_per_day=vehicles, rule_set=rules)]
         else:  # every kind the rule set gives a distance to for what is held; the rest named
-            found, missing = [], []
+            found = []
             for k in EXPOSED_KINDS:
                 try:
                     found.append(mixed_distance(held, k, vehicles_per_day=vehicles,
                                                 rule_set=rules))
                 except QueryError as exc:
-                    if "gives no distance" not in str(exc):
+                    if "gives no distance to" not in str(exc):
                         raise
                     missing.append(k)
             if not found:
-                raise QueryError("the rule set gives no distance for what is held")
-            if missing:
-                found[0] = dataclasses.replace(found[0], notes=(
-                    *found[0].notes, f"no distance in {rules.name} for: {', '.join(missing)}"))
+                raise QueryError(f"the rule set {rules.name} gives no distance to any kind of "
+                                 "exposed site for what is held")
     if format == CalcFormat.json:
         out.print_json(json.dumps([d.to_dict() for d in found], ensure_ascii=False))
         return
@@ -131,8 +130,19 @@ def safety_distance(
         table.add_row(Text(d.exposed or "—"), Text(d.division), f"{d.neq_kg:,.0f}", Text(d.formula),
                       f"{d.raw_m:,.1f}", f"{d.minimum_m:,.0f}", f"{d.distance_m:,}")
     out.print(table)
-    for note in dict.fromkeys(n for d in found for n in d.notes):
+    # a note every row carries is said once; one of some rows only names them
+    every = set.intersection(*(set(d.notes) for d in found))
+    for note in dict.fromkeys(n for d in found for n in d.notes if n in every):
         say(f"note: {note}")
+    for d in found:
+        for note in d.notes:
+            if note not in every:
+                say(f"note ({d.exposed or d.code}): {note}")
+    if code is None and not exposed and missing:
+        say(f"note: {rules.name} gives no distance to: {', '.join(missing)}")
+    steps = "; ".join(f"below {st.below:,.0f} m to {st.step} m" if st.below else
+                      f"above that to {st.step} m" for st in rules.rounding)
+    say(f"distances rounded up ({rules.name}): {steps}")
 
 
 @safety_app.command("neq")
@@ -156,15 +166,16 @@ def safety_neq(
         out.print_json(json.dumps(a.to_dict(), ensure_ascii=False))
         return
     say(f"{a.distance_m:g} m from {a.exposed}: at most {a.neq_kg:,} kg of HD {a.division} "
-        f"({a.rule_set}, {a.table}, {a.code})")
+        f"({a.table}, {a.code})")
     for note in a.notes:
         say(f"note: {note}")
 
 
 @safety_app.command("mixing")
 def safety_mixing(
-    groups: Annotated[List[str], typer.Argument(metavar="GROUP...",
-                                                help="Compatibility groups (A–S).")],
+    groups: Annotated[List[str], typer.Argument(
+        metavar="GROUP...", help="Compatibility groups (A–S), or full classification codes "
+        "(1.1D: group D).", show_default=False)],
     format: Annotated[CalcFormat, typer.Option(help="table or json.")] = CalcFormat.table,
 ):
     """Whether compatibility groups may share a building (AASTP-1 Table 6); exit status 1 if
@@ -175,8 +186,9 @@ def safety_mixing(
     if format == CalcFormat.json:
         out.print_json(json.dumps(m.to_dict(), ensure_ascii=False))
     else:
-        say(f"{' + '.join(m.groups)}: {'permitted' if m.permitted else 'not permitted'} "
-            f"({m.source})")
+        verdict = "not permitted" if not m.permitted else \
+            "permitted only as the notes below say" if m.notes else "permitted"
+        say(f"{' + '.join(m.groups)}: {verdict} ({m.source})")
         for a, b, v in m.pairs:
             if a != b or v != "X":
                 say(f"  {a} with {b}: {'X' if v == 'X' else 'not permitted' if v == '.' else 'note ' + v}")

@@ -27,6 +27,7 @@ silently.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -399,16 +400,15 @@ def _rule(div: Division, key: str, hd: str, exposed: str, vehicles: int | None,
 
 
 def _range_notes(div: Division, hd: str, q: float) -> list[str]:
-    notes = []
-    if div.range_kg is not None:
-        low, high = div.range_kg
-        if not low <= q <= high:
-            notes.append(f"{q:,.0f} kg is outside {div.table}'s range ({low:,.0f}–{high:,.0f} "
-                         f"kg of HD {hd}): the formula is extrapolated")
+    low, high = div.range_kg or (0.0, math.inf)
+    if not low <= q <= high:
+        return [f"{q:,.0f} kg is outside {div.table}'s range ({low:,.0f}–{high:,.0f} kg of "
+                f"HD {hd}): this is the formula extrapolated, which the reference says not to "
+                "rely on"]
     if div.caution_below_kg is not None and q < div.caution_below_kg:
-        notes.append(f"below {div.caution_below_kg:,.0f} kg {div.table}'s values are "
-                     "extrapolated: use with great caution")
-    return notes
+        return [f"below {div.caution_below_kg:,.0f} kg {div.table}'s values are "
+                "extrapolated: use with great caution"]
+    return []
 
 
 def _raw(div: Division, rule: ExposedRule, q: float) -> float:
@@ -462,7 +462,8 @@ def required_distance(neq_kg: float, division: str, exposed: str, *,
         raise QueryError(f"HD {division}, {neq_kg:,.6g} kg: {rule.code} gives {raw:,.1f} m to "
                          f"a {exposed}: the table gives no distance at so small a quantity")
     formula = div.codes[rule.code].text()
-    formula = (f"{rule.times:g} × {rule.code}" if rule.times != 1 else rule.code) + f" = {formula}"
+    formula = (f"{rule.times:g} × {rule.code}; {rule.code}" if rule.times != 1 else rule.code) \
+        + f" = {formula}"
     notes = _range_notes(div, division, neq_kg)
     if isinstance(div.exposed[exposed], Traffic) and vehicles_per_day is None:
         notes.append(f"{exposed}: traffic unknown, so the busiest road's distance (give "
@@ -555,7 +556,11 @@ def mixed_distance(holdings: Mapping[str, float], exposed: str, *,
     _check_neq(sum(held.values()))
     if set(held) == {"1.4"}:
         return required_distance(held["1.4"], "1.4", exposed, rule_set=rules)
-    held.pop("1.4", None)
+    said = []
+    if held.pop("1.4", None):
+        said.append("HD 1.4 adds no NEQ-based distance: left out")
+    if "1.5" in held:
+        said.append("HD 1.5 counted as HD 1.1")
     hd11 = held.get("1.1", 0.0) + held.get("1.5", 0.0)
     hd12 = {d: q for d, q in held.items() if d.startswith("1.2")}
     hd13 = held.get("1.3.1", 0.0) + held.get("1.3.2", 0.0)
@@ -566,14 +571,20 @@ def mixed_distance(holdings: Mapping[str, float], exposed: str, *,
 
     if len(held) == 1:
         (d, q), = held.items()
-        return one(q, d)
+        alone = one(q, d)
+        return dataclasses.replace(alone, notes=(*said, *alone.notes)) if said else alone
     # 1.2.1 with 1.2.2 (not in Table 6): their total as each, wherever they are together
     # (mineledger's reading, the safer one), so that adding any NEQ never shortens a distance
     hd12_total = sum(hd12.values())
     both12 = " (1.2.1 with 1.2.2: their total as each, mineledger's reading)" \
         if len(hd12) == 2 else ""
     if hd11 and hd12:  # 1.1 + 1.2 (+ 1.3): the total as HD 1.1 and as HD 1.2
-        options = [one(total, "1.1")] + [one(total, d) for d in sorted(hd12)]
+        options = [one(total, "1.1")]
+        for d in sorted(hd12):
+            if exposed in rules.division(d)[1].exposed:
+                options.append(one(total, d))
+            else:
+                said.append(f"HD {d} gives no distance to {exposed}: HD 1.1's alone")
         rule = "IATG 02.20 Table 6: 1.1 + 1.2 (+ 1.3): all NEQs added, the total as HD 1.1 " \
                "and as HD 1.2, the greater"
     elif hd11:  # 1.1 with 1.3, or with 1.5 (as 1.1)
@@ -596,7 +607,7 @@ def mixed_distance(holdings: Mapping[str, float], exposed: str, *,
                        if o is not best)
     return Distance(best.exposed, best.division, best.neq_kg, best.code, best.formula, best.raw_m,
                     best.minimum_m, best.distance_m, best.rule_set, best.table,
-                    (rule + (f" (against {others})" if others else ""), *best.notes))
+                    (rule + (f" (against {others})" if others else ""), *said, *best.notes))
 
 
 @dataclass(frozen=True)
@@ -667,8 +678,9 @@ def allowed_neq(distance_m: float, division: str, exposed: str, *,
         return _with(base, f"{distance_m:g} m is less than {div.table} gives for its smallest "
                            f"quantity ({low:,.0f} kg): no NEQ from the table")
     if fits(high):
-        return _with(base, f"{div.table} stops at {high:,.0f} kg: at least that much; the rule "
-                           "set gives nothing beyond", neq=int(high))
+        return _with(base, f"the distance would take more than {div.table} covers: its largest "
+                           f"quantity, {high:,.0f} kg, is given; the rule set says nothing of "
+                           "more", neq=int(high))
     best = _greatest_fitting(fits, low, high, div.codes[rule.code].bounds(div.codes))
     neq = math.floor(best)
     for _ in range(3):  # the search's last kilogram, both ways
@@ -756,7 +768,8 @@ def mixing(groups: Iterable[str]) -> Mixing:
     """
     table, notes, source = _mixing_table()
     known = {g for pair in table for g in pair} | {"A"}
-    chosen = tuple(sorted({g.strip().upper() for g in groups}))
+    # a full classification code (1.1D) names its group by its last letter
+    chosen = tuple(sorted({g.strip().upper().lstrip("0123456789.") for g in groups}))
     wrong = [g for g in chosen if g not in known]
     if wrong or not chosen:
         raise QueryError(f"compatibility group {', '.join(wrong) or '(none)'}: expected some of "
