@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from pyproj import Geod
-
+from mineledger.geo.area import WGS84
 from mineledger.geo.arrays import geometry_array
 
 #: Metres in a degree of latitude, at least (at the equator), and of longitude at the equator.
 _M_PER_DEG_LAT, _M_PER_DEG_LON = 110_574.0, 111_320.0
-
-
-_GEOD = Geod(ellps="WGS84")
 
 
 def _scaled(geoms: np.ndarray, factor: np.ndarray) -> np.ndarray:
@@ -51,7 +47,7 @@ def pair_distances(a, b) -> np.ndarray:
     ends = shapely.get_coordinates(line).reshape(-1, 2, 2)
     lon1, lat1 = ends[:, 0, 0] / factor, ends[:, 0, 1]
     lon2, lat2 = ends[:, 1, 0] / factor, ends[:, 1, 1]
-    _, _, metres = _GEOD.inv(lon1, lat1, lon2, lat2)
+    _, _, metres = WGS84.inv(lon1, lat1, lon2, lat2)
     metres = np.where(shapely.intersects(a, b), 0.0, metres)
     out[ok] = metres
     return out

@@ -38,7 +38,6 @@ from mineledger.land.admin_areas import OUTSIDE_AREAS, UNASSIGNED
 from mineledger.land.landrelease import (SETS, TOTAL, UNKNOWN, LandRelease, LedgerRow, _groups,
                                          _row_of, _total, ledger_row, usable)
 from mineledger.land.summary import point_figures, record_counts
-from mineledger.model.vocab import GeometryStatus
 from mineledger.store.base import FigureReader, Writer
 
 #: Groupings of the cells: all the land (at the whole country and every administrative

@@ -24,7 +24,8 @@ from mineledger.errors import QueryError
 from mineledger.geo.arrays import geometry_array
 from mineledger.geo.distance import pair_distances, within_reach
 from mineledger.stockpile.storage_safety import (EXPOSED_KINDS, RuleSet, Traffic, allowed_neq,
-                                                 load_rule_set, mixed_distance, mixing)
+                                                 check_kind, load_rule_set, mixed_distance,
+                                                 mixing)
 
 VIOLATION_COLUMNS = ["building_id", "site_id", "kind", "division", "neq_kg", "required_m",
                      "measured_m", "short_m", "code", "formula"]
@@ -132,9 +133,8 @@ def check_sites(buildings, exposed, *, rule_set: RuleSet | None = None) -> Safet
         if len(missing):
             raise QueryError(f"{name} {frame[key].iloc[missing[0]]}: no geometry; the check "
                              "measures from outlines or points")
-    bad = sorted(set(exposed["kind"]) - set(EXPOSED_KINDS))
-    if bad:
-        raise QueryError(f"exposed site kind {bad[0]!r}: expected one of {', '.join(EXPOSED_KINDS)}")
+    for kind in sorted(set(exposed["kind"]) - set(EXPOSED_KINDS))[:1]:
+        check_kind(kind)
     kinds = set(exposed["kind"])
     held = [_holdings(h, b) for h, b in zip(buildings.get("holdings", [None] * len(buildings)),
                                             buildings["building_id"])]

@@ -360,6 +360,18 @@ def load_rule_set(path: str | Path | None = None) -> RuleSet:
     return _load(str(Path(path) if path is not None else DEFAULT_RULE_SET))
 
 
+def check_kind(exposed: str) -> None:
+    """Refuse a kind of exposed site not in :data:`EXPOSED_KINDS`.
+
+    Raises
+    ------
+    QueryError
+    """
+    if exposed not in EXPOSED_KINDS:
+        raise QueryError(f"exposed site kind {exposed!r}: expected one of "
+                         f"{', '.join(EXPOSED_KINDS)}")
+
+
 # -- distances ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -389,9 +401,7 @@ class Distance:
 
 def _rule(div: Division, key: str, hd: str, exposed: str, vehicles: int | None,
           rules: RuleSet) -> ExposedRule:
-    if exposed not in EXPOSED_KINDS:
-        raise QueryError(f"exposed site kind {exposed!r}: expected one of "
-                         f"{', '.join(EXPOSED_KINDS)}")
+    check_kind(exposed)
     rule = div.exposed.get(exposed)
     if rule is None:
         raise QueryError(f"HD {hd}: the rule set {rules.name} ({rules.edition}) gives no "
@@ -447,9 +457,7 @@ def required_distance(neq_kg: float, division: str, exposed: str, *,
     """
     rules = rule_set or load_rule_set()
     _check_neq(neq_kg)
-    if exposed not in EXPOSED_KINDS:
-        raise QueryError(f"exposed site kind {exposed!r}: expected one of "
-                         f"{', '.join(EXPOSED_KINDS)}")
+    check_kind(exposed)
     key, div = rules.division(division)
     if div.fixed_m is not None:
         return Distance(exposed, division, float(neq_kg), None, f"{div.fixed_m:g} m", div.fixed_m,
@@ -548,9 +556,7 @@ def mixed_distance(holdings: Mapping[str, float], exposed: str, *,
     held = {d: float(q) for d, q in holdings.items() if q > 0}
     for d in held:
         rules.division(d) if d != "1.4" else None
-    if exposed not in EXPOSED_KINDS:
-        raise QueryError(f"exposed site kind {exposed!r}: expected one of "
-                         f"{', '.join(EXPOSED_KINDS)}")
+    check_kind(exposed)
     if not held:
         raise QueryError("no NEQ held: expected at least one division with a quantity above 0 kg")
     _check_neq(sum(held.values()))
@@ -654,9 +660,7 @@ def allowed_neq(distance_m: float, division: str, exposed: str, *,
     if isinstance(distance_m, bool) or not (isinstance(distance_m, (int, float)) and
                                             math.isfinite(distance_m) and distance_m > 0):
         raise QueryError(f"distance {distance_m!r}: expected metres above 0")
-    if exposed not in EXPOSED_KINDS:
-        raise QueryError(f"exposed site kind {exposed!r}: expected one of "
-                         f"{', '.join(EXPOSED_KINDS)}")
+    check_kind(exposed)
     key, div = rules.division(division)
     if div.fixed_m is not None:
         raise QueryError(f"HD {division}: no NEQ-based distance ({div.fixed_m:g} m from open "
